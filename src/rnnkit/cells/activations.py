@@ -1,0 +1,72 @@
+"""Activation functions by name, as Keras and torch users spell them."""
+from __future__ import annotations
+
+import difflib
+from typing import Callable, Union
+
+import torch
+import torch.nn.functional as F
+
+Activation = Union[str, Callable[[torch.Tensor], torch.Tensor], None]
+
+
+def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """Keras 3's hard_sigmoid: relu6(x + 3) / 6."""
+    return F.relu6(x + 3.0) / 6.0
+
+
+def linear(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+_NAMED: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "relu": torch.relu,
+    "linear": linear,
+    "hard_sigmoid": hard_sigmoid,
+    "elu": F.elu,
+    "selu": F.selu,
+    "gelu": F.gelu,
+    "silu": F.silu,
+    "swish": F.silu,
+    "softsign": F.softsign,
+    "softplus": F.softplus,
+    "relu6": F.relu6,
+    "leaky_relu": F.leaky_relu,
+    "mish": F.mish,
+    "hardtanh": F.hardtanh,
+    "exponential": torch.exp,
+}
+
+
+def activation_names() -> list[str]:
+    return sorted(_NAMED)
+
+
+def resolve_activation(act: Activation, arg: str = "activation") -> tuple[str, Callable]:
+    """Return ``(name, fn)`` for a name, a callable, or None (= linear).
+
+    Names are Keras's (``"tanh"``, ``"hard_sigmoid"``, ...) or any elementwise
+    function that ``torch`` or ``torch.nn.functional`` has. A callable is taken
+    as is and named by its ``__name__``.
+    """
+    if act is None:
+        return "linear", linear
+    if callable(act) and not isinstance(act, str):
+        return getattr(act, "__name__", type(act).__name__), act
+    if not isinstance(act, str):
+        raise TypeError(f"`{arg}` must be a name or a callable, got {type(act).__name__}")
+    name = act.lower()
+    if name in _NAMED:
+        return name, _NAMED[name]
+    for mod in (torch, F):
+        fn = getattr(mod, name, None)
+        if callable(fn):
+            return name, fn
+    close = difflib.get_close_matches(name, _NAMED, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(
+        f"`{arg}` has unknown activation {act!r}{hint} Expected one of {activation_names()} "
+        "or a function name from torch / torch.nn.functional."
+    )

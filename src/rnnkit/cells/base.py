@@ -1,0 +1,159 @@
+"""What the three cell families share: parameter shapes, default init, LN, and
+the single-step module with torch.nn.*Cell's calling convention."""
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+State = Union[Tensor, tuple[Tensor, Tensor]]
+
+
+def ln(v: Tensor, weight: Optional[Tensor], bias: Optional[Tensor], eps: float) -> Tensor:
+    """Layer norm over the last axis (Ba et al. 2016), biased variance."""
+    return F.layer_norm(v, v.shape[-1:], weight, bias, eps)
+
+
+def linear_opt(v: Tensor, *biases: Optional[Tensor]) -> Tensor:
+    for b in biases:
+        if b is not None:
+            v = v + b
+    return v
+
+
+def param_shapes(mode: str, input_size: int, hidden_size: int, *, bias: bool = True,
+                 proj_size: int = 0, layer_norm: bool = False, peephole: bool = False,
+                 bias_hh: bool = True) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every parameter of one cell (one layer, one direction).
+
+    The names and layouts are torch.nn's (weight_ih is (G*H, I), gates stacked
+    in torch's order), so torch state_dicts load unchanged. ``bias_hh=False``
+    gives Keras's single-bias layout (LSTM, SimpleRNN, GRU with reset_after=False).
+    """
+    G, H = GATES[mode], hidden_size
+    P = proj_size if proj_size > 0 else H
+    shapes: dict[str, tuple[int, ...]] = {"weight_ih": (G * H, input_size), "weight_hh": (G * H, P)}
+    if bias:
+        shapes["bias_ih"] = (G * H,)
+        if bias_hh:
+            shapes["bias_hh"] = (G * H,)
+    if proj_size > 0:
+        shapes["weight_hr"] = (P, H)
+    if peephole:
+        shapes.update(weight_ci=(H,), weight_cf=(H,), weight_co=(H,))
+    if layer_norm:
+        shapes.update(ln_ih=(G * H,), ln_hh=(G * H,))
+        if mode == "lstm":
+            shapes.update(ln_c_weight=(H,), ln_c_bias=(H,))
+    return shapes
+
+
+def torch_default_init_(params: dict[str, Tensor], hidden_size: int) -> None:
+    """torch.nn's init: U(−1/√H, 1/√H) for weights and biases; LN gains 1, LN shifts 0."""
+    k = 1.0 / math.sqrt(hidden_size)
+    with torch.no_grad():
+        for name, p in params.items():
+            if name in ("ln_ih", "ln_hh", "ln_c_weight"):
+                p.fill_(1.0)
+            elif name == "ln_c_bias":
+                p.zero_()
+            else:
+                p.uniform_(-k, k)
+
+
+def check_positive_int(value, arg: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"`{arg}` must be a positive integer, got {type(value).__name__} {value!r}")
+    if value <= 0:
+        raise ValueError(f"`{arg}` must be a positive integer, got {value}")
+    return value
+
+
+def check_float_input(x, arg: str = "input") -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"`{arg}` must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"`{arg}` must have a floating dtype (float32/float64/...), got {x.dtype}")
+    return x
+
+
+class CellBase(nn.Module):
+    """Parameters and the torch.nn.*Cell forward convention; subclasses give ``_step``."""
+
+    mode = ""
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
+                 layer_norm: bool = False, peephole: bool = False,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        self.input_size = check_positive_int(input_size, "input_size")
+        self.hidden_size = check_positive_int(hidden_size, "hidden_size")
+        self.bias = bool(bias)
+        self.layer_norm = bool(layer_norm)
+        self.peephole = bool(peephole)
+        if self.peephole and self.mode != "lstm":
+            raise ValueError(f"`peephole` is an LSTM option; got peephole=True for {self.mode}")
+        shapes = param_shapes(self.mode, input_size, hidden_size, bias=bias,
+                              layer_norm=layer_norm, peephole=peephole)
+        for name, shape in shapes.items():
+            self.register_parameter(name, nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        torch_default_init_(dict(self.named_parameters(recurse=False)), self.hidden_size)
+
+    def weights(self) -> dict[str, Optional[Tensor]]:
+        return dict(self.named_parameters(recurse=False))
+
+    def _state_size(self) -> int:
+        return self.hidden_size
+
+    def forward(self, input: Tensor, hx: Optional[State] = None) -> State:
+        x = check_float_input(input)
+        if x.dim() not in (1, 2):
+            raise ValueError(f"`input` must be 1-D (I,) or 2-D (B, I), got shape {tuple(x.shape)}")
+        unbatched = x.dim() == 1
+        if unbatched:
+            x = x.unsqueeze(0)
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"`input` has {x.shape[-1]} features per step but the cell was built "
+                             f"for input_size={self.input_size}")
+        B, H = x.shape[0], self.hidden_size
+        n_state = 2 if self.mode == "lstm" else 1
+        if hx is None:
+            state = tuple(x.new_zeros(B, H) for _ in range(n_state))
+        else:
+            parts = hx if isinstance(hx, (tuple, list)) else (hx,)
+            if len(parts) != n_state:
+                raise ValueError(f"`hx` must hold {n_state} tensor(s) for {self.mode}, got {len(parts)}")
+            state = []
+            for k, s in enumerate(parts):
+                check_float_input(s, "hx")
+                s = s.unsqueeze(0) if unbatched and s.dim() == 1 else s
+                if tuple(s.shape) != (B, H):
+                    raise ValueError(f"`hx`[{k}] must have shape {(B, H) if not unbatched else (H,)}, "
+                                     f"got {tuple(parts[k].shape)}")
+                state.append(s)
+            state = tuple(state)
+        out = self._step(x, state)
+        if unbatched:
+            out = tuple(o.squeeze(0) for o in out)
+        return out if n_state == 2 else out[0]
+
+    def _step(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.layer_norm:
+            s += ", layer_norm=True"
+        if self.peephole:
+            s += ", peephole=True"
+        return s

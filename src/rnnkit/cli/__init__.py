@@ -1,0 +1,1 @@
+"""The `rnnkit` command: one module per subcommand."""

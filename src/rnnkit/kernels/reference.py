@@ -1,0 +1,131 @@
+"""The reference engine: one plain time loop over the cell functions.
+
+It supports every option and is the oracle that every fused kernel is tested
+against. Input is time-first: x (T, B, I), mask (T, B) with True = valid step.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import torch
+from torch import Tensor
+
+from rnnkit.cells.gru import gru_step
+from rnnkit.cells.lstm import lstm_step
+from rnnkit.cells.rnn import rnn_step
+from rnnkit.kernels.merge import merge
+from rnnkit.kernels.spec import RecurrentSpec
+
+Weights = dict  # name -> Tensor, the names of rnnkit.cells.param_shapes
+
+
+def _keep_mask(shape, p: float, like: Tensor, gen: Optional[torch.Generator]) -> Tensor:
+    """Inverted-dropout mask: 0 with probability p, else 1/(1-p)."""
+    keep = torch.bernoulli(torch.full(shape, 1.0 - p, dtype=like.dtype, device=like.device),
+                           generator=gen)
+    return keep / (1.0 - p)
+
+
+def _step_fn(spec: RecurrentSpec) -> Callable:
+    """(x_t, state, h_rec, w) -> new state tuple, for the spec's cell family."""
+    act, eps, ln_ = spec.act_fn(), spec.ln_eps, spec.layer_norm
+    if spec.mode == "lstm":
+        ract, pp = spec.ract_fn(), spec.peephole
+
+        def step(x, state, h_rec, w):
+            return lstm_step(x, h_rec, state[1], w, act=act, ract=ract, layer_norm=ln_,
+                             peephole=pp, eps=eps)
+    elif spec.mode == "gru":
+        ract, ra = spec.ract_fn(), spec.reset_after
+
+        def step(x, state, h_rec, w):
+            return (gru_step(x, state[0], w, reset_after=ra, act=act, ract=ract, layer_norm=ln_,
+                             eps=eps, h_rec=h_rec),)
+    else:
+        def step(x, state, h_rec, w):
+            return (rnn_step(x, h_rec, w, act=act, layer_norm=ln_, eps=eps),)
+    return step
+
+
+def run_direction(spec: RecurrentSpec, w: Weights, x: Tensor, state: tuple[Tensor, ...],
+                  mask: Optional[Tensor], *, reverse: bool, training: bool,
+                  generator: Optional[torch.Generator] = None) -> tuple[Tensor, tuple[Tensor, ...]]:
+    """One layer, one direction. x (T, B, I); state: (h,) or (h, c), each (B, ·).
+
+    Returns the outputs (T, B, P) aligned with x's time axis (zeros at masked
+    steps) and the final state, which for each sample is its state at its last
+    valid step in processing order.
+    """
+    T, B, I = x.shape
+    step = _step_fn(spec)
+    # Gal & Ghahramani 2016: one dropout mask per sequence, reused at every step.
+    dx = _keep_mask((B, I), spec.input_dropout, x, generator) \
+        if training and spec.input_dropout > 0 else None
+    dh = _keep_mask(tuple(state[0].shape), spec.recurrent_dropout, x, generator) \
+        if training and spec.recurrent_dropout > 0 else None
+    if training and spec.dropconnect > 0:
+        # Wan et al. 2013 / AWD-LSTM: one mask on W_hh per forward pass.
+        w = dict(w, weight_hh=w["weight_hh"] * _keep_mask(tuple(w["weight_hh"].shape),
+                                                          spec.dropconnect, x, generator))
+    zone = (spec.zoneout_h, spec.zoneout_c)
+    outs: list[Optional[Tensor]] = [None] * T
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        x_t = x[t]  # (B, I)
+        m = None
+        if mask is not None:
+            m = mask[t].unsqueeze(-1)  # (B, 1)
+            # Padding is never read: a NaN there would poison the gradient through 0 * NaN.
+            x_t = torch.where(m, x_t, torch.zeros((), dtype=x.dtype, device=x.device))
+        if dx is not None:
+            x_t = x_t * dx
+        h_rec = state[0] * dh if dh is not None else state[0]
+        new = step(x_t, state, h_rec, w)
+        if any(zone):
+            # Krueger et al. 2016: each unit keeps its previous value with probability z;
+            # at eval time the expectation z·old + (1 − z)·new, as haste does.
+            mixed = []
+            for old, cur, z in zip(state, new, zone):
+                if z > 0:
+                    if training:
+                        keep = torch.bernoulli(torch.full_like(cur, z), generator=generator).bool()
+                        cur = torch.where(keep, old, cur)
+                    else:
+                        cur = z * old + (1.0 - z) * cur
+                mixed.append(cur)
+            new = tuple(mixed)
+        if m is not None:
+            new = tuple(torch.where(m, n, o) for n, o in zip(new, state))
+            outs[t] = torch.where(m, new[0], torch.zeros((), dtype=x.dtype, device=x.device))
+        else:
+            outs[t] = new[0]
+        state = new
+    return torch.stack(outs, 0), state  # (T, B, P)
+
+
+def run(spec: RecurrentSpec, weights: list[Weights], x: Tensor, hx: tuple[Tensor, ...],
+        mask: Optional[Tensor], *, training: bool,
+        generator: Optional[torch.Generator] = None):
+    """The whole stack: layers × directions, dropout between layers, merge.
+
+    hx: (h0,) or (h0, c0), each (L*D, B, ·). Returns (output, final state tuple)
+    with the final states stacked as torch.nn does, (L*D, B, ·).
+    """
+    D = spec.num_directions
+    layer_in = x
+    finals: list[list[Tensor]] = [[] for _ in range(spec.n_states)]
+    out = x
+    for k in range(spec.num_layers):
+        if k > 0 and training and spec.dropout > 0:
+            layer_in = layer_in * _keep_mask(tuple(layer_in.shape), spec.dropout, layer_in, generator)
+        dir_outs = []
+        for d in range(D):
+            idx = k * D + d
+            state0 = tuple(s[idx] for s in hx)
+            o, st = run_direction(spec, weights[idx], layer_in, state0, mask, reverse=d == 1,
+                                  training=training, generator=generator)
+            dir_outs.append(o)
+            for j, s in enumerate(st):
+                finals[j].append(s)
+        out = merge(dir_outs[0], dir_outs[1], spec.merge_mode) if D == 2 else dir_outs[0]
+        layer_in = out
+    return out, tuple(torch.stack(f, 0) for f in finals)

@@ -1,0 +1,87 @@
+"""torch's own fused recurrent ops (torch._VF.lstm / gru / rnn_tanh / rnn_relu).
+
+They reach oneDNN on the CPU and cuDNN on the GPU. They run only the
+configurations whose semantics match rnnkit's exactly; `why_not` says which.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from rnnkit.kernels.merge import merge
+from rnnkit.kernels.spec import RecurrentSpec
+
+
+def why_not(spec: RecurrentSpec, *, mask_kind: str, training: bool, **_) -> Optional[str]:
+    if not spec.uses_default_activations():
+        return "torch's ops fix the activations (tanh/relu; sigmoid gates)"
+    if spec.layer_norm:
+        return "torch's ops have no layer normalisation"
+    if spec.peephole:
+        return "torch's ops have no peephole connections"
+    if spec.mode == "gru" and not spec.reset_after:
+        return "torch's GRU applies the reset gate after the matmul only (reset_after=True)"
+    if spec.zoneout_h > 0 or spec.zoneout_c > 0:
+        return "torch's ops have no zoneout"
+    if training and (spec.input_dropout > 0 or spec.recurrent_dropout > 0 or spec.dropconnect > 0):
+        return "torch's ops have no input/recurrent dropout or DropConnect"
+    if mask_kind == "any":
+        return "torch's packed ops need each row's valid steps first and at least one of them"
+    if spec.bidirectional and spec.merge_mode != "concat" and spec.num_layers > 1:
+        return "torch concatenates the directions between stacked layers"
+    return None
+
+
+def _flat_weights(spec: RecurrentSpec, weights: list[dict]) -> list[Tensor]:
+    flat = []
+    for w in weights:
+        flat += [w["weight_ih"], w["weight_hh"]]
+        if spec.bias:
+            b_hh = w.get("bias_hh")
+            # Keras's single-bias layout: a zero second bias is the same model.
+            flat += [w["bias_ih"], b_hh if b_hh is not None else torch.zeros_like(w["bias_ih"])]
+        if spec.proj_size > 0:
+            flat.append(w["weight_hr"])
+    return flat
+
+
+def _call(spec, x, batch_sizes, hx, flat, training):
+    args = (spec.bias, spec.num_layers, spec.dropout, training, spec.bidirectional)
+    if spec.mode == "lstm":
+        h = (hx[0], hx[1])
+        res = (torch._VF.lstm(x, h, flat, *args, False) if batch_sizes is None
+               else torch._VF.lstm(x, batch_sizes, h, flat, *args))
+        return res[0], (res[1], res[2])
+    if spec.mode == "gru":
+        fn = torch._VF.gru
+    else:
+        fn = torch._VF.rnn_relu if spec.act_fn() is torch.relu else torch._VF.rnn_tanh
+    res = (fn(x, hx[0], flat, *args, False) if batch_sizes is None
+           else fn(x, batch_sizes, hx[0], flat, *args))
+    return res[0], (res[1],)
+
+
+def run(spec: RecurrentSpec, weights: list[dict], x: Tensor, hx: tuple[Tensor, ...],
+        mask: Optional[Tensor], *, training: bool, generator=None):
+    """Same contract as :func:`rnnkit.kernels.reference.run`."""
+    flat = _flat_weights(spec, weights)
+    if mask is None:
+        out, state = _call(spec, x, None, hx, flat, training)
+    else:
+        T = x.shape[0]
+        lengths = mask.sum(0).cpu()
+        packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
+        order, unorder = packed.sorted_indices, packed.unsorted_indices
+        hx_sorted = tuple(s.index_select(1, order) for s in hx)
+        data, state = _call(spec, packed.data, packed.batch_sizes, hx_sorted, flat, training)
+        out, _ = pad_packed_sequence(
+            torch.nn.utils.rnn.PackedSequence(data, packed.batch_sizes, order, unorder),
+            total_length=T)
+        state = tuple(s.index_select(1, unorder) for s in state)
+    if spec.bidirectional and spec.merge_mode != "concat":
+        P = spec.state_size
+        out = merge(out[..., :P], out[..., P:], spec.merge_mode)
+    return out, state
