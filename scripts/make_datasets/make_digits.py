@@ -20,7 +20,6 @@ it produces is program output, not a derivative of the program, so the features 
 distributed under rnnkit's own licence (MIT).
 """
 import io
-import os
 import subprocess
 import sys
 import wave

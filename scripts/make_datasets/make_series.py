@@ -4,7 +4,6 @@ Run after fetch_sources.sh:  python scripts/make_datasets/make_series.py
 Only numpy and the standard library are used, so any Python 3.9+ with numpy works.
 """
 import csv
-import io
 import os
 import sys
 from pathlib import Path
