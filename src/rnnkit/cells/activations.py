@@ -65,8 +65,8 @@ def resolve_activation(act: Activation, arg: str = "activation") -> tuple[str, C
         if callable(fn):
             return name, fn
     close = difflib.get_close_matches(name, _NAMED, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise ValueError(
-        f"`{arg}` has unknown activation {act!r}{hint} Expected one of {activation_names()} "
+        f"`{arg}` has unknown activation {act!r}{hint}; expected one of {activation_names()} "
         "or a function name from torch / torch.nn.functional."
     )

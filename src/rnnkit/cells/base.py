@@ -123,6 +123,9 @@ class CellBase(nn.Module):
         if x.shape[-1] != self.input_size:
             raise ValueError(f"`input` has {x.shape[-1]} features per step but the cell was built "
                              f"for input_size={self.input_size}")
+        if x.dtype != self.weight_ih.dtype:
+            raise TypeError(f"`input` has dtype {x.dtype} but the cell's parameters are "
+                            f"{self.weight_ih.dtype}; cast one of them (e.g. cell.to({x.dtype}))")
         B, H = x.shape[0], self.hidden_size
         n_state = 2 if self.mode == "lstm" else 1
         if hx is None:
@@ -132,13 +135,14 @@ class CellBase(nn.Module):
             if len(parts) != n_state:
                 raise ValueError(f"`hx` must hold {n_state} tensor(s) for {self.mode}, got {len(parts)}")
             state = []
+            want = (H,) if unbatched else (B, H)
             for k, s in enumerate(parts):
                 check_float_input(s, "hx")
-                s = s.unsqueeze(0) if unbatched and s.dim() == 1 else s
-                if tuple(s.shape) != (B, H):
-                    raise ValueError(f"`hx`[{k}] must have shape {(B, H) if not unbatched else (H,)}, "
-                                     f"got {tuple(parts[k].shape)}")
-                state.append(s)
+                if s.dtype != x.dtype:
+                    raise TypeError(f"`hx`[{k}] must have the input's dtype {x.dtype}, got {s.dtype}")
+                if tuple(s.shape) != want:
+                    raise ValueError(f"`hx`[{k}] must have shape {want}, got {tuple(s.shape)}")
+                state.append(s.unsqueeze(0) if unbatched else s)
             state = tuple(state)
         out = self._step(x, state)
         if unbatched:

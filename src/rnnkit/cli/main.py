@@ -1,4 +1,9 @@
-"""Entry point of the `rnnkit` command (argparse; one module per subcommand)."""
+"""Entry point of the `rnnkit` command (argparse; one module per subcommand).
+
+Each subcommand module has ``add_parser(subparsers)`` and ``run(args) -> int``.
+User errors print ``rnnkit CMD: error: MESSAGE`` on stderr and exit with status 2
+(as argparse does for a bad flag), without a traceback.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +11,10 @@ import sys
 from typing import Optional, Sequence
 
 from rnnkit._version import __version__
+from rnnkit.cli import (compare, datasets, diagnose, evaluate, generate, predict, train)
+from rnnkit.cli._common import USER_ERRORS
+
+SUBCOMMANDS = (datasets, compare, train, predict, evaluate, diagnose, generate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -13,7 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rnnkit",
         description="Recurrent neural networks (RNN, LSTM, GRU) on PyTorch: train, compare, diagnose.")
     parser.add_argument("--version", action="version", version=f"rnnkit {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in SUBCOMMANDS:
+        p = module.add_parser(sub)
+        p.set_defaults(func=module.run)
     return parser
 
 
@@ -23,7 +35,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as e:
+        print(f"rnnkit {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rnnkit {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

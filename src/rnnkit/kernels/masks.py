@@ -1,4 +1,5 @@
-"""Masks for variable-length batches: (T, B) booleans, True = a valid step."""
+"""Masks: (T, B) booleans for variable-length batches (True = a valid step),
+and the inverted-dropout keep-masks that every kernel draws the same way."""
 from __future__ import annotations
 
 from typing import Optional
@@ -24,3 +25,15 @@ def mask_kind(mask: Optional[Tensor]) -> str:
     if bool(torch.equal(mask, lengths_to_mask(lengths, mask.shape[0]))):
         return "none" if bool((lengths == mask.shape[0]).all()) else "right"
     return "any"
+
+
+def keep_mask(shape, p: float, like: Tensor, generator: Optional[torch.Generator]) -> Tensor:
+    """Inverted-dropout mask of ``shape``: 0 with probability p, else 1/(1 − p)
+    (Srivastava et al. 2014), drawn from ``generator`` (torch's global RNG if None).
+
+    Kernels that draw the same shapes in the same order from the same generator
+    get the same masks, which is what lets a fused kernel be tested against the
+    reference in training mode."""
+    keep = torch.bernoulli(torch.full(shape, 1.0 - p, dtype=like.dtype, device=like.device),
+                           generator=generator)
+    return keep / (1.0 - p)

@@ -13,17 +13,11 @@ from torch import Tensor
 from rnnkit.cells.gru import gru_step
 from rnnkit.cells.lstm import lstm_step
 from rnnkit.cells.rnn import rnn_step
+from rnnkit.kernels.masks import keep_mask
 from rnnkit.kernels.merge import merge
 from rnnkit.kernels.spec import RecurrentSpec
 
 Weights = dict  # name -> Tensor, the names of rnnkit.cells.param_shapes
-
-
-def _keep_mask(shape, p: float, like: Tensor, gen: Optional[torch.Generator]) -> Tensor:
-    """Inverted-dropout mask: 0 with probability p, else 1/(1-p)."""
-    keep = torch.bernoulli(torch.full(shape, 1.0 - p, dtype=like.dtype, device=like.device),
-                           generator=gen)
-    return keep / (1.0 - p)
 
 
 def _step_fn(spec: RecurrentSpec) -> Callable:
@@ -59,14 +53,14 @@ def run_direction(spec: RecurrentSpec, w: Weights, x: Tensor, state: tuple[Tenso
     T, B, I = x.shape
     step = _step_fn(spec)
     # Gal & Ghahramani 2016: one dropout mask per sequence, reused at every step.
-    dx = _keep_mask((B, I), spec.input_dropout, x, generator) \
+    dx = keep_mask((B, I), spec.input_dropout, x, generator) \
         if training and spec.input_dropout > 0 else None
-    dh = _keep_mask(tuple(state[0].shape), spec.recurrent_dropout, x, generator) \
+    dh = keep_mask(tuple(state[0].shape), spec.recurrent_dropout, x, generator) \
         if training and spec.recurrent_dropout > 0 else None
     if training and spec.dropconnect > 0:
         # Wan et al. 2013 / AWD-LSTM: one mask on W_hh per forward pass.
-        w = dict(w, weight_hh=w["weight_hh"] * _keep_mask(tuple(w["weight_hh"].shape),
-                                                          spec.dropconnect, x, generator))
+        w_hh = w["weight_hh"]
+        w = dict(w, weight_hh=w_hh * keep_mask(tuple(w_hh.shape), spec.dropconnect, x, generator))
     zone = (spec.zoneout_h, spec.zoneout_c)
     outs: list[Optional[Tensor]] = [None] * T
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
@@ -116,7 +110,7 @@ def run(spec: RecurrentSpec, weights: list[Weights], x: Tensor, hx: tuple[Tensor
     out = x
     for k in range(spec.num_layers):
         if k > 0 and training and spec.dropout > 0:
-            layer_in = layer_in * _keep_mask(tuple(layer_in.shape), spec.dropout, layer_in, generator)
+            layer_in = layer_in * keep_mask(tuple(layer_in.shape), spec.dropout, layer_in, generator)
         dir_outs = []
         for d in range(D):
             idx = k * D + d

@@ -7,6 +7,7 @@ from typing import Callable, Optional, Union
 import torch
 
 from rnnkit.cells.activations import resolve_activation
+from rnnkit.cells.base import GATES
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -42,6 +43,35 @@ class RecurrentSpec:
     dropconnect: float = 0.0
     go_backwards: bool = False
     ln_eps: float = field(default=1e-5)
+
+    def __post_init__(self) -> None:
+        # Kernels trust the spec; a bad field would otherwise surface as an
+        # AssertionError or a shape error deep inside a kernel.
+        if self.mode not in GATES:
+            raise ValueError(f"`mode` must be one of {sorted(GATES)}, got {self.mode!r}")
+        for name in ("input_size", "hidden_size", "num_layers"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"`{name}` must be a positive integer, got {v!r}")
+        if self.merge_mode not in MERGE_MODES:
+            raise ValueError(f"`merge_mode` must be one of {list(MERGE_MODES)}, got {self.merge_mode!r}")
+        if self.bidirectional and self.merge_mode is None and self.num_layers > 1:
+            raise ValueError("`merge_mode`=None returns the two directions apart, so it can't feed "
+                             f"a next layer; got num_layers={self.num_layers}")
+        if self.proj_size and (self.mode != "lstm" or not 0 < self.proj_size < self.hidden_size):
+            raise ValueError(f"`proj_size` needs mode='lstm' and 0 < proj_size < hidden_size="
+                             f"{self.hidden_size}, got {self.proj_size} for mode={self.mode!r}")
+        if self.peephole and self.mode != "lstm":
+            raise ValueError(f"`peephole` is an LSTM option, got peephole=True for mode={self.mode!r}")
+        if self.zoneout_c and self.mode != "lstm":
+            raise ValueError(f"`zoneout_c` is an LSTM option, got {self.zoneout_c} for mode={self.mode!r}")
+        for name in ("dropout", "input_dropout", "recurrent_dropout", "zoneout_h", "zoneout_c",
+                     "dropconnect"):
+            v = getattr(self, name)
+            if not 0.0 <= v < 1.0:
+                raise ValueError(f"`{name}` must be in [0, 1), got {v!r}")
+        resolve_activation(self.activation, "activation")
+        resolve_activation(self.recurrent_activation, "recurrent_activation")
 
     @property
     def num_directions(self) -> int:

@@ -5,12 +5,14 @@ configurations whose semantics match rnnkit's exactly; `why_not` says which.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
 import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from rnnkit.kernels.masks import keep_mask
 from rnnkit.kernels.merge import merge
 from rnnkit.kernels.spec import RecurrentSpec
 
@@ -64,23 +66,46 @@ def _call(spec, x, batch_sizes, hx, flat, training):
     return res[0], (res[1],)
 
 
-def run(spec: RecurrentSpec, weights: list[dict], x: Tensor, hx: tuple[Tensor, ...],
-        mask: Optional[Tensor], *, training: bool, generator=None):
-    """Same contract as :func:`rnnkit.kernels.reference.run`."""
+def _run_stack(spec: RecurrentSpec, weights: list[dict], x: Tensor, hx: tuple[Tensor, ...],
+               mask: Optional[Tensor], training: bool):
+    """All of ``spec``'s layers in one fused call (no dropout between them)."""
     flat = _flat_weights(spec, weights)
     if mask is None:
-        out, state = _call(spec, x, None, hx, flat, training)
+        return _call(spec, x, None, hx, flat, training)
+    T = x.shape[0]
+    lengths = mask.sum(0).cpu()
+    packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
+    order, unorder = packed.sorted_indices, packed.unsorted_indices
+    hx_sorted = tuple(s.index_select(1, order) for s in hx)
+    data, state = _call(spec, packed.data, packed.batch_sizes, hx_sorted, flat, training)
+    out, _ = pad_packed_sequence(
+        torch.nn.utils.rnn.PackedSequence(data, packed.batch_sizes, order, unorder),
+        total_length=T)  # (T, B, D*P), zeros at the padding
+    return out, tuple(s.index_select(1, unorder) for s in state)
+
+
+def run(spec: RecurrentSpec, weights: list[dict], x: Tensor, hx: tuple[Tensor, ...],
+        mask: Optional[Tensor], *, training: bool, generator: Optional[torch.Generator] = None):
+    """Same contract as :func:`rnnkit.kernels.reference.run`."""
+    if training and spec.dropout > 0 and spec.num_layers > 1:
+        # torch's ops draw the between-layer dropout from the global RNG and ignore
+        # `generator`; run layer by layer and draw it here, in the reference's shapes
+        # and order, so a seeded generator gives the reference's masks.
+        D = spec.num_directions
+        one = replace(spec, num_layers=1, dropout=0.0, merge_mode="concat")
+        layer_in, finals = x, []
+        for k in range(spec.num_layers):
+            if k > 0:
+                layer_in = layer_in * keep_mask(tuple(layer_in.shape), spec.dropout, layer_in,
+                                                generator)
+            rows = slice(k * D, (k + 1) * D)
+            layer_in, st = _run_stack(one, weights[rows], layer_in, tuple(s[rows] for s in hx),
+                                      mask, training)
+            finals.append(st)
+        out = layer_in
+        state = tuple(torch.cat(parts, 0) for parts in zip(*finals))  # each (L*D, B, ·)
     else:
-        T = x.shape[0]
-        lengths = mask.sum(0).cpu()
-        packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
-        order, unorder = packed.sorted_indices, packed.unsorted_indices
-        hx_sorted = tuple(s.index_select(1, order) for s in hx)
-        data, state = _call(spec, packed.data, packed.batch_sizes, hx_sorted, flat, training)
-        out, _ = pad_packed_sequence(
-            torch.nn.utils.rnn.PackedSequence(data, packed.batch_sizes, order, unorder),
-            total_length=T)
-        state = tuple(s.index_select(1, unorder) for s in state)
+        out, state = _run_stack(spec, weights, x, hx, mask, training)
     if spec.bidirectional and spec.merge_mode != "concat":
         P = spec.state_size
         out = merge(out[..., :P], out[..., P:], spec.merge_mode)

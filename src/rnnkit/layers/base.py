@@ -29,6 +29,12 @@ from torch import Tensor, nn
 
 _LAYERS: dict[str, type] = {}
 
+# Keras arguments that rnnkit doesn't implement. Keras configs carry them as None,
+# so None is accepted (and dropped); anything else is refused rather than ignored.
+_KERAS_ONLY = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+               "activity_regularizer", "kernel_constraint", "recurrent_constraint",
+               "bias_constraint", "embeddings_regularizer", "embeddings_constraint")
+
 
 def register_layer(cls: type) -> type:
     _LAYERS[cls.__name__] = cls
@@ -42,6 +48,17 @@ def layer_from_config(spec: dict) -> "Layer":
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ValueError(f"unknown layer class {name!r}{hint}")
     return _LAYERS[name].from_config(spec["config"])
+
+
+def check_rate(value, arg: str) -> float:
+    """A probability in [0, 1): dropout rates, zoneout."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"Received an invalid value for argument `{arg}`, expected a float in "
+                        f"[0, 1), got {value!r} ({type(value).__name__})")
+    if not 0.0 <= float(value) < 1.0:
+        raise ValueError(f"Received an invalid value for argument `{arg}`, expected a float in "
+                         f"[0, 1), got {value}")
+    return float(value)
 
 
 def check_units(units, arg: str = "units") -> int:
@@ -60,6 +77,11 @@ class Layer(nn.Module):
     def __init__(self, *, name: Optional[str] = None, input_shape: Optional[Sequence[int]] = None,
                  trainable: bool = True, **kwargs: Any) -> None:
         super().__init__()
+        for key in _KERAS_ONLY:
+            if kwargs.get(key, None) is not None:
+                raise ValueError(f"`{key}` isn't supported by rnnkit layers, got {kwargs[key]!r}; "
+                                 "use the optimizer's weight_decay for L2 regularisation")
+            kwargs.pop(key, None)
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {sorted(kwargs)}")
         self.name = name or type(self).__name__.lower()
@@ -74,14 +96,20 @@ class Layer(nn.Module):
 
     def maybe_build(self, input_shape: tuple) -> None:
         if not self.built:
-            self.build(tuple(int(s) for s in input_shape))
+            # None stays None: input_shape=(None, 1) is Keras's variable-length series.
+            self.build(tuple(None if s is None else int(s) for s in input_shape))
             if not self.trainable:
                 for p in self.parameters():
                     p.requires_grad_(False)
 
     def __call__(self, x, *args, **kwargs):
-        if isinstance(x, Tensor):
+        if isinstance(x, np.ndarray):
+            x = torch.as_tensor(x)  # Keras layers take numpy arrays too
+        if isinstance(x, Tensor) and not self.built:
             self.maybe_build(tuple(x.shape[1:]))
+            # A lazily built layer lives where its first input lives.
+            if x.device != torch.device("cpu"):
+                self.to(x.device)
         return super().__call__(x, *args, **kwargs)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
@@ -95,6 +123,8 @@ class Layer(nn.Module):
         return [p.detach().cpu().numpy().copy() for p in self.parameters()]
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        if len(weights):
+            self._check_built_for("set_weights")
         params = list(self.parameters())
         if len(weights) != len(params):
             raise ValueError(f"`weights` for layer {self.name!r} must hold {len(params)} arrays, "
@@ -108,7 +138,16 @@ class Layer(nn.Module):
                 p.copy_(torch.as_tensor(w, dtype=p.dtype))
 
     def count_params(self) -> int:
+        if not self.built:
+            # As Keras: an unbuilt layer has no weights yet, and 0 would be a wrong count.
+            raise ValueError(f"layer {self.name!r} isn't built yet, so it has no weights to count; "
+                             "call it on an input, or build(input_shape) first")
         return sum(p.numel() for p in self.parameters())
+
+    def _check_built_for(self, what: str) -> None:
+        if not self.built:
+            raise ValueError(f"layer {self.name!r} isn't built yet, so `{what}` has no weights to "
+                             "fill; call it on an input, or build(input_shape) first")
 
     # --- configs -----------------------------------------------------------------------
     def get_config(self) -> dict:

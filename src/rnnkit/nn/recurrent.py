@@ -123,8 +123,10 @@ class _RecurrentBase(nn.Module):
                              f"{type(self).__name__}, got {len(parts)} tensor(s)")
         out = []
         for name, s, n in zip(("h_0", "c_0"), parts, sizes):
-            if not isinstance(s, Tensor) or not s.is_floating_point():
-                raise TypeError(f"`hx` ({name}) must be a floating tensor, got {type(s).__name__}")
+            if not isinstance(s, Tensor):
+                raise TypeError(f"`hx` ({name}) must be a torch.Tensor, got {type(s).__name__}")
+            if s.dtype != x.dtype:
+                raise TypeError(f"`hx` ({name}) must have the input's dtype {x.dtype}, got {s.dtype}")
             want = (LD, n) if unbatched else (LD, B, n)
             if tuple(s.shape) != want:
                 raise ValueError(f"`hx` ({name}) must have shape {want}, got {tuple(s.shape)}")
@@ -139,6 +141,10 @@ class _RecurrentBase(nn.Module):
         (output, (h_n, c_n)) for LSTM, shaped as torch.nn's."""
         x, packed_lengths, unbatched, packed = to_time_first(
             input, batch_first=self.batch_first, input_size=self.input_size)
+        w_dtype = self.weight_ih_l0.dtype
+        if x.dtype != w_dtype:
+            raise TypeError(f"`input` has dtype {x.dtype} but the module's parameters are {w_dtype}; "
+                            f"cast one of them (e.g. module.to({x.dtype}))")
         if packed is not None and (lengths is not None or mask is not None):
             raise ValueError("a PackedSequence carries its own lengths; don't pass `lengths` or `mask`")
         m = build_mask(x, lengths=packed_lengths if packed is not None else lengths,
@@ -220,6 +226,9 @@ class LSTM(_RecurrentBase):
         self.forget_bias, self.chrono_init = forget_bias, chrono_init
         if forget_bias is not None and chrono_init is not None:
             raise ValueError("pass `forget_bias` or `chrono_init`, not both")
+        if not bias and (forget_bias is not None or chrono_init is not None):
+            arg = "forget_bias" if forget_bias is not None else "chrono_init"
+            raise ValueError(f"`{arg}` sets gate biases, but the LSTM was built with bias=False")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, proj_size, device, dtype, **extras)
 

@@ -16,25 +16,9 @@ import torch
 from torch import Tensor, nn
 
 import rnnkit.nn as rnn
+from rnnkit.tools.names import CELLS, VARIANTS, parse_variant
 
 __all__ = ["CELLS", "VARIANTS", "parse_variant", "RecurrentRegressor"]
-
-CELLS = ("rnn", "lstm", "gru")
-# the optional variants of ``rnnkit compare --variants``
-VARIANTS = ("rnn-ln", "lstm-ln", "gru-ln", "lstm-peephole")
-
-
-def parse_variant(name: str) -> Dict[str, Any]:
-    """``"lstm-ln"`` -> {"cell": "lstm", "layer_norm": True, "peephole": False}."""
-    if not isinstance(name, str):
-        raise TypeError(f"cell: expected a str such as 'lstm' or 'lstm-ln', got {type(name).__name__}")
-    parts = name.strip().lower().split("-")
-    cell, extras = parts[0], set(parts[1:])
-    unknown = extras - {"ln", "peephole"}
-    if cell not in CELLS or unknown or ("peephole" in extras and cell != "lstm"):
-        raise ValueError(f"cell: unknown cell {name!r}; expected one of "
-                         f"{list(CELLS) + list(VARIANTS)}")
-    return {"cell": cell, "layer_norm": "ln" in extras, "peephole": "peephole" in extras}
 
 
 class RecurrentRegressor(nn.Module):

@@ -1,0 +1,100 @@
+"""What the subcommands share: error reporting, data arguments, progress bars.
+
+Errors a user can fix (missing file, bad column, window too long, ...) are raised
+as ``CliError`` or ValueError/OSError by the library; ``main`` prints them as
+``rnnkit CMD: error: MESSAGE`` and exits with status 2, as argparse does for a
+bad flag -- no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional
+
+__all__ = ["CliError", "USER_ERRORS", "add_data_args", "add_quiet", "load_series_args",
+           "progress_bar", "positive_int", "positive_float"]
+
+
+class CliError(Exception):
+    """A problem with the user's input; printed without a traceback, exit status 2."""
+
+
+# exceptions that mean "fix your input", not "rnnkit has a bug"
+USER_ERRORS = (CliError, ValueError, OSError, FloatingPointError, UnicodeDecodeError)
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return v
+
+
+def add_quiet(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def add_data_args(p: argparse.ArgumentParser, window_default: Optional[int] = None) -> None:
+    g = p.add_argument_group("data (a bundled dataset, or a CSV file)")
+    g.add_argument("--dataset", metavar="NAME",
+                   help="a bundled time series: sunspots, airline or ecg (see `rnnkit datasets`)")
+    g.add_argument("--data", metavar="FILE.csv", help="a UTF-8 CSV file with a header row")
+    g.add_argument("--target", metavar="COL", help="the CSV column to predict (with --data)")
+    g.add_argument("--features", metavar="COL", nargs="+",
+                   help="input columns (default: the target alone)")
+    g.add_argument("--nan", choices=("raise", "drop", "fill"), default="raise",
+                   help="rows with blank/NaN values: report them (default), drop them, or "
+                        "fill them with the last valid value")
+    g.add_argument("--window", type=positive_int, default=window_default, metavar="N",
+                   help="input steps per sample (default: the dataset's, 20 for a CSV)")
+    g.add_argument("--horizon", type=positive_int, default=1, metavar="K",
+                   help="future steps predicted per sample (default 1)")
+
+
+def load_series_args(args):
+    """(values (T, F), target (T,), columns, target_name, window) from --dataset/--data."""
+    from rnnkit.tools.forecast import load_series
+
+    if (args.dataset is None) == (args.data is None):
+        raise CliError("give exactly one of --dataset NAME or --data FILE.csv")
+    if args.dataset is not None:
+        if args.target or args.features:
+            raise CliError("--target/--features go with --data FILE.csv, not --dataset")
+        values, target, name, window = load_series(args.dataset)
+        return values, target, [name], name, args.window or window
+    if not args.target:
+        raise CliError("--data needs --target COL (the column to predict)")
+    series = read_csv_series(args.data, args.target, args.features, args.nan)
+    return series.values, series.target, series.columns, args.target, args.window or 20
+
+
+def read_csv_series(path, target, features, nan):
+    from rnnkit.data import load_csv_series
+
+    try:
+        return load_csv_series(path, target=target, features=features, nan_policy=nan)
+    except ValueError as e:
+        # the library speaks Python; on the command line the option is --nan
+        raise CliError(str(e).replace("pass nan_policy='drop' or 'fill'",
+                                      "pass --nan drop or --nan fill")) from None
+
+
+def progress_bar(total: int, desc: str, quiet: bool):
+    """A tqdm bar on stderr (silent with --quiet)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, disable=quiet, file=sys.stderr, leave=False,
+                unit="epoch", dynamic_ncols=True)

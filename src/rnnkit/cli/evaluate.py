@@ -1,0 +1,41 @@
+"""`rnnkit evaluate`: error metrics of a saved model on a CSV file."""
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "evaluate", help="metrics of a saved model on a CSV file",
+        description="Window the CSV as in training, forecast, and compare with the true "
+                    "target values: RMSE, MAE, and the persistence baseline's RMSE.")
+    p.add_argument("model", metavar="MODEL.rnnkit", help="a model from `rnnkit train`")
+    p.add_argument("--data", metavar="FILE.csv", required=True,
+                   help="a CSV with the model's feature and target columns")
+    p.add_argument("--nan", choices=("raise", "drop", "fill"), default="raise",
+                   help="rows with blank/NaN values: report them (default), drop, or fill")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    return p
+
+
+def run(args) -> int:
+    from rnnkit.cli._common import read_csv_series
+    from rnnkit.tools.forecast import mae, persistence_forecast, rmse
+    from rnnkit.tools.forecaster import Forecaster
+    from rnnkit.tools.training import predict
+
+    fc = Forecaster.load(args.model)
+    series = read_csv_series(args.data, fc.meta["target"], fc.meta["features"], args.nan)
+    X, truth, start = fc.windows_with_truth(series.values, series.target)
+    from rnnkit.data import scaler_from_dict
+    pred = scaler_from_dict(fc.meta["scaler_y"]).inverse_transform(predict(fc.model, X))
+    metrics = {"windows": int(len(X)), "rmse": rmse(pred, truth), "mae": mae(pred, truth),
+               "persistence_rmse": rmse(persistence_forecast(series.target, start, fc.horizon),
+                                        truth)}
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        for k, v in metrics.items():
+            print(f"{k:<17} {v:.6g}" if isinstance(v, float) else f"{k:<17} {v}")
+    return 0

@@ -1,0 +1,87 @@
+"""`rnnkit train`: fit a forecaster on a CSV/bundled series, or a character
+language model on a text file (``--text``); save it as one ``.rnnkit`` file."""
+from __future__ import annotations
+
+import argparse
+
+from rnnkit.cli._common import (add_data_args, add_quiet, load_series_args, positive_float,
+                                positive_int, progress_bar)
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    from rnnkit.tools.names import CELLS, VARIANTS
+
+    p = sub.add_parser(
+        "train", help="train a forecaster (CSV / dataset) or a character language model (--text)",
+        description="Train a recurrent forecaster on a CSV file or a bundled series, or a "
+                    "character-level language model on a UTF-8 text file (--text), and save "
+                    "it with everything needed to use it (window, scalers or vocabulary).",
+        epilog="examples:\n  rnnkit train --data sales.csv --target sales --window 24 "
+               "--cell gru --out sales.rnnkit\n  rnnkit train --text book.txt --epochs 3 "
+               "--out book.rnnkit",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_args(p)
+    p.add_argument("--text", metavar="FILE.txt",
+                   help="train a character language model on this UTF-8 text instead")
+    p.add_argument("--seq-len", type=positive_int, default=64,
+                   help="characters per training sequence with --text (default 64)")
+    p.add_argument("--max-chars", type=positive_int, default=200_000,
+                   help="use at most this many characters of --text (default 200000)")
+    m = p.add_argument_group("model and budget")
+    m.add_argument("--cell", default="lstm", choices=list(CELLS) + list(VARIANTS),
+                   help="recurrent cell (default lstm)")
+    m.add_argument("--units", type=positive_int, default=None,
+                   help="hidden units (default 32; 128 with --text)")
+    m.add_argument("--layers", type=positive_int, default=1, help="stacked layers (default 1)")
+    m.add_argument("--epochs", type=positive_int, default=None, help="default 30 (3 with --text)")
+    m.add_argument("--batch-size", type=positive_int, default=32, help="default 32")
+    m.add_argument("--lr", type=positive_float, default=3e-3, help="Adam learning rate (3e-3)")
+    m.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", metavar="MODEL.rnnkit", default="model.rnnkit",
+                   help="where to save the model (default model.rnnkit)")
+    add_quiet(p)
+    return p
+
+
+def run(args) -> int:
+    if args.text is not None:
+        if args.data or args.dataset:
+            from rnnkit.cli._common import CliError
+            raise CliError("--text trains a language model; don't combine it with --data/--dataset")
+        from rnnkit.cli.generate import train_charlm
+        return train_charlm(args)
+    return _train_forecaster(args)
+
+
+def _train_forecaster(args) -> int:
+    import torch
+
+    from rnnkit.tools.forecast import persistence_forecast, prepare_forecast, rmse
+    from rnnkit.tools.forecaster import Forecaster
+    from rnnkit.tools.regressor import RecurrentRegressor
+    from rnnkit.tools.training import fit, predict
+
+    args.epochs = args.epochs or 30
+    values, target, columns, name, window = load_series_args(args)
+    data = prepare_forecast(values, target, window, args.horizon, columns=columns,
+                            target_name=name)
+    torch.manual_seed(args.seed)
+    units = args.units or 32
+    model = RecurrentRegressor(args.cell, values.shape[1], units, args.layers, args.horizon)
+    with progress_bar(args.epochs, f"train {args.cell}", args.quiet) as bar:
+        hist = fit(model, data.X["train"], data.y["train"], data.X["val"], data.y["val"],
+                   epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                   on_epoch=lambda e, h: bar.update(1))
+    truth = data.truth("test")
+    test = rmse(data.unscale(predict(model, data.X["test"])), truth)
+    base = rmse(persistence_forecast(data.target, data.start["test"], data.horizon), truth)
+    meta = data.meta()
+    meta.update(source=args.dataset or args.data, test_rmse=test, persistence_rmse=base,
+                best_epoch=hist.best_epoch, epochs=args.epochs, seed=args.seed)
+    Forecaster(model, meta).save(args.out)
+    print(f"trained {args.cell} ({model.count_params()} parameters) on {meta['source']}: "
+          f"best validation epoch {hist.best_epoch}/{args.epochs}")
+    print(f"test RMSE {test:.4f} (persistence baseline {base:.4f}) on "
+          f"{len(data.X['test'])} windows")
+    print(f"saved {args.out}")
+    return 0

@@ -1,0 +1,129 @@
+"""Compile (once) and load the native extension in ``csrc/``.
+
+The extension is built on first use with ``torch.utils.cpp_extension.load``
+(it needs a C++ compiler and ``ninja``) and cached. ``-march=native`` makes the
+binary specific to this CPU, so the cache folder is keyed on the CPU's
+feature flags, the torch version and the Python version:
+``$RNNKIT_CACHE_DIR`` (default ``~/.cache/rnnkit``) ``/cpu-kernels/<key>``.
+
+If the build fails, :func:`why_unavailable` returns the reason, rnnkit logs
+it once, and the registry runs the torch / reference kernels instead.
+``RNNKIT_CPU_KERNEL=0`` turns the kernel off without trying to build it.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+log = logging.getLogger("rnnkit")
+
+CSRC = Path(__file__).with_name("csrc")
+SOURCES = ("binding.cpp", "blas.cpp", "lstm.cpp", "gru.cpp", "rnn.cpp", "step.cpp")
+CFLAGS = ["-O3", "-march=native", "-std=c++17"]
+
+_lock = threading.Lock()
+_module = None
+_error: Optional[str] = None
+build_seconds: Optional[float] = None  # wall time of the load() that compiled or found the binary
+
+
+def _cpu_key() -> str:
+    """What decides whether a -march=native binary runs here."""
+    flags = platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    flags += line
+                    break
+    except OSError:
+        flags += platform.processor()
+    return flags
+
+
+def cache_dir() -> Path:
+    """The build folder for this CPU, torch and Python (created on demand)."""
+    root = Path(os.environ.get("RNNKIT_CACHE_DIR") or Path.home() / ".cache" / "rnnkit")
+    key = hashlib.sha256("|".join(
+        [_cpu_key(), torch.__version__, sys.version, " ".join(CFLAGS)]).encode()).hexdigest()[:16]
+    path = root / "cpu-kernels" / key
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        path = Path(tempfile.gettempdir()) / f"rnnkit-cpu-kernels-{key}"
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _precheck() -> Optional[str]:
+    if os.environ.get("RNNKIT_CPU_KERNEL", "1") == "0":
+        return "disabled by the environment variable RNNKIT_CPU_KERNEL=0"
+    from torch.utils import cpp_extension
+
+    if not cpp_extension.is_ninja_available():
+        return "the native kernels are built with ninja, which is not installed (pip install ninja)"
+    cxx = os.environ.get("CXX", "c++")
+    if shutil.which(cxx) is None:
+        return f"no C++ compiler found (looked for {cxx!r}; set CXX)"
+    return None
+
+
+def load():
+    """The compiled module, building it on the first call; raises RuntimeError with
+    the reason when it can't be built."""
+    global _module, _error, build_seconds
+    if _module is not None:
+        return _module
+    with _lock:
+        if _module is None and _error is None:
+            _error = _precheck()
+            if _error is None:
+                from torch.utils import cpp_extension
+
+                start = time.perf_counter()
+                try:
+                    _module = cpp_extension.load(
+                        name="rnnkit_cpu_kernels",
+                        sources=[str(CSRC / s) for s in SOURCES],
+                        extra_cflags=CFLAGS,
+                        build_directory=str(cache_dir()),
+                        verbose=os.environ.get("RNNKIT_CPU_KERNEL_VERBOSE") == "1")
+                    build_seconds = time.perf_counter() - start
+                except Exception as e:  # compiler errors arrive as RuntimeError/OSError/...
+                    tail = str(e).strip().splitlines()[-3:]
+                    _error = f"building the native kernels failed: {' | '.join(tail)}"
+            if _error is not None:
+                log.warning("rnnkit: the fused CPU kernel is unavailable (%s); "
+                            "using the torch / reference kernels", _error)
+    if _module is None:
+        raise RuntimeError(_error)
+    return _module
+
+
+def why_unavailable() -> Optional[str]:
+    """None when the extension is loaded (building it if needed), else why not."""
+    if _module is not None:
+        return None
+    if _error is not None:
+        return _error
+    try:
+        load()
+    except RuntimeError as e:
+        return str(e)
+    return None
+
+
+def set_poison(on: bool) -> None:
+    """Debug: fill every buffer the kernels allocate with NaN (tests use it)."""
+    load().set_poison(bool(on))

@@ -1,0 +1,262 @@
+// Python binding: checks the tensors, allocates every buffer, and hands raw
+// pointers to the time loops (lstm.cpp, gru.cpp, rnn.cpp) and to the single
+// steps (step.cpp). This is the only file that includes the torch headers.
+#include <torch/extension.h>
+
+#include <limits>
+#include <optional>
+
+#include "common.h"
+#include "step.h"
+
+namespace rnnkit {
+namespace {
+
+using OptT = std::optional<at::Tensor>;
+
+// Debug aid for the tests: fill every buffer the kernel allocates with NaN, so
+// that a read of memory the kernel forgot to write shows up in the results.
+bool g_poison = false;
+
+at::Tensor alloc(at::IntArrayRef shape, const at::Tensor& like) {
+  at::Tensor t = at::empty(shape, like.options());
+  if (g_poison) t.fill_(std::numeric_limits<double>::quiet_NaN());
+  return t;
+}
+
+void check(const at::Tensor& t, const at::Tensor& like, const char* name,
+           std::initializer_list<int64_t> shape) {
+  TORCH_CHECK(t.device().is_cpu(), "rnnkit cpu kernel: `", name, "` must be on the CPU");
+  TORCH_CHECK(t.scalar_type() == like.scalar_type(), "rnnkit cpu kernel: `", name,
+              "` has dtype ", t.scalar_type(), " but the input has ", like.scalar_type());
+  TORCH_CHECK(t.is_contiguous(), "rnnkit cpu kernel: `", name, "` must be contiguous");
+  TORCH_CHECK(t.sizes().equals(shape), "rnnkit cpu kernel: `", name, "` must have shape ",
+              at::IntArrayRef(shape), ", got ", t.sizes());
+}
+
+template <typename T>
+const T* cptr(const OptT& t) { return t.has_value() ? t->data_ptr<T>() : nullptr; }
+
+struct Dims {
+  int64_t T, B, H, P, G;
+};
+
+// Shared checks of forward and backward; returns the sizes.
+Dims check_all(int64_t mode, const at::Tensor& like, const at::Tensor& w_hh, const OptT& b_hn,
+               const OptT& w_ci, const OptT& w_cf, const OptT& w_co, const OptT& w_hr,
+               const OptT& mask, const OptT& rec_mask, const OptT& zone_h, const OptT& zone_c,
+               int64_t T, int64_t B) {
+  TORCH_CHECK(mode >= RNN_TANH && mode <= GRU, "rnnkit cpu kernel: unknown mode ", mode);
+  TORCH_CHECK(like.scalar_type() == at::kFloat || like.scalar_type() == at::kDouble,
+              "rnnkit cpu kernel: float32 or float64 only, got ", like.scalar_type());
+  const int64_t G = mode == LSTM ? 4 : (mode == GRU ? 3 : 1);
+  TORCH_CHECK(w_hh.dim() == 2 && w_hh.size(0) % G == 0, "rnnkit cpu kernel: bad weight_hh");
+  const int64_t H = w_hh.size(0) / G, P = w_hh.size(1);
+  check(w_hh, like, "weight_hh", {G * H, P});
+  TORCH_CHECK(w_hr.has_value() || P == H, "rnnkit cpu kernel: weight_hh has ", P,
+              " columns but hidden_size is ", H, " and there is no projection");
+  if (b_hn) check(*b_hn, like, "b_hn", {H});
+  if (w_ci) check(*w_ci, like, "weight_ci", {H});
+  if (w_cf) check(*w_cf, like, "weight_cf", {H});
+  if (w_co) check(*w_co, like, "weight_co", {H});
+  if (w_hr) check(*w_hr, like, "weight_hr", {P, H});
+  if (mask) {
+    TORCH_CHECK(mask->scalar_type() == at::kBool && mask->is_contiguous() &&
+                    mask->sizes().equals({T, B}),
+                "rnnkit cpu kernel: `mask` must be a contiguous (T, B) bool tensor");
+  }
+  if (rec_mask) check(*rec_mask, like, "rec_mask", {B, P});
+  if (zone_h) check(*zone_h, like, "zone_h", {T, B, P});
+  if (zone_c) check(*zone_c, like, "zone_c", {T, B, H});
+  return {T, B, H, P, G};
+}
+
+template <typename T>
+void fill_seq(Seq<T>& s, int64_t mode, bool reverse, bool reset_after, const Dims& d,
+              const at::Tensor& w_hh, const OptT& b_hn, const OptT& w_ci, const OptT& w_cf,
+              const OptT& w_co, const OptT& w_hr, const OptT& mask, const OptT& rec_mask,
+              const OptT& zone_h, double zh, const OptT& zone_c, double zc) {
+  s.T_ = d.T; s.B = d.B; s.H = d.H; s.P = d.P;
+  s.mode = int(mode); s.reverse = reverse; s.reset_after = reset_after;
+  s.w_hh = w_hh.data_ptr<T>();
+  s.b_hn = cptr<T>(b_hn);
+  s.w_ci = cptr<T>(w_ci); s.w_cf = cptr<T>(w_cf); s.w_co = cptr<T>(w_co);
+  s.w_hr = cptr<T>(w_hr);
+  s.mask = mask ? mask->data_ptr<bool>() : nullptr;
+  s.rec_mask = cptr<T>(rec_mask);
+  s.zone_h = cptr<T>(zone_h); s.zone_c = cptr<T>(zone_c);
+  s.zh = T(zh); s.zc = T(zc);
+}
+
+// One (layer, direction): returns [out, h_n, c_n, hs, cs, act, aux, aux2]; the
+// last five are the saved activations (undefined where not needed).
+std::vector<at::Tensor> forward(int64_t mode, bool reverse, bool reset_after, bool save,
+                                const at::Tensor& xg, const at::Tensor& w_hh, const OptT& b_hn,
+                                const at::Tensor& h0, const OptT& c0, const OptT& w_ci,
+                                const OptT& w_cf, const OptT& w_co, const OptT& w_hr,
+                                const OptT& mask, const OptT& rec_mask, const OptT& zone_h,
+                                double zh, const OptT& zone_c, double zc) {
+  TORCH_CHECK(xg.dim() == 3, "rnnkit cpu kernel: xg must be (T, B, G*H)");
+  const Dims d = check_all(mode, xg, w_hh, b_hn, w_ci, w_cf, w_co, w_hr, mask, rec_mask, zone_h,
+                           zone_c, xg.size(0), xg.size(1));
+  check(xg, xg, "xg", {d.T, d.B, d.G * d.H});
+  check(h0, xg, "h0", {d.B, d.P});
+  const bool lstm = mode == LSTM;
+  if (lstm) {
+    TORCH_CHECK(c0.has_value(), "rnnkit cpu kernel: LSTM needs c0");
+    check(*c0, xg, "c0", {d.B, d.H});
+  }
+  const int64_t slots = save ? d.T + 1 : 2, rev = reverse ? 1 : 0;
+  at::Tensor out = alloc({d.T, d.B, d.P}, xg);
+  at::Tensor hs = alloc({slots, d.B, d.P}, xg);
+  at::Tensor cs = lstm ? alloc({slots, d.B, d.H}, xg) : at::Tensor();
+  at::Tensor act, aux, aux2;
+  if (save) {
+    act = alloc({d.T, d.B, d.G * d.H}, xg);
+    if (mode == LSTM || mode == GRU) aux = alloc({d.T, d.B, d.H}, xg);
+    if (lstm) aux2 = alloc({d.T, d.B, d.H}, xg);
+  }
+  at::Tensor ws = alloc({workspace_size(d.B, d.H, d.P, d.G)}, xg);
+  const int64_t first = save ? d.T * rev : (d.T * rev) & 1;
+  const int64_t last = save ? d.T * (1 - rev) : (d.T * (1 - rev)) & 1;
+  hs[first].copy_(h0);
+  if (lstm) cs[first].copy_(*c0);
+  AT_DISPATCH_FLOATING_TYPES(xg.scalar_type(), "rnnkit_forward", [&] {
+    Seq<scalar_t> s;
+    fill_seq<scalar_t>(s, mode, reverse, reset_after, d, w_hh, b_hn, w_ci, w_cf, w_co, w_hr,
+                       mask, rec_mask, zone_h, zh, zone_c, zc);
+    s.save = save;
+    s.xg = xg.data_ptr<scalar_t>();
+    s.out = out.data_ptr<scalar_t>();
+    s.hs = hs.data_ptr<scalar_t>();
+    s.cs = lstm ? cs.data_ptr<scalar_t>() : nullptr;
+    s.act = save ? act.data_ptr<scalar_t>() : nullptr;
+    s.aux = aux.defined() ? aux.data_ptr<scalar_t>() : nullptr;
+    s.aux2 = aux2.defined() ? aux2.data_ptr<scalar_t>() : nullptr;
+    s.ws = ws.data_ptr<scalar_t>();
+    pybind11::gil_scoped_release nogil;
+    if (lstm) lstm_forward(s);
+    else if (mode == GRU) gru_forward(s);
+    else rnn_forward(s);
+  });
+  at::Tensor hN = hs[last].clone();
+  at::Tensor cN = lstm ? cs[last].clone() : at::Tensor();
+  if (!save) return {out, hN, cN, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(),
+                     at::Tensor()};
+  return {out, hN, cN, hs, cs, act, aux, aux2};
+}
+
+// BPTT of one (layer, direction): returns [dxg, dgh, dy, dh0, dc0] (dgh: GRU
+// reset_after only; dy: LSTM projection only).
+std::vector<at::Tensor> backward(int64_t mode, bool reverse, bool reset_after,
+                                 const at::Tensor& w_hh, const OptT& b_hn, const OptT& w_ci,
+                                 const OptT& w_cf, const OptT& w_co, const OptT& w_hr,
+                                 const OptT& mask, const OptT& rec_mask, const OptT& zone_h,
+                                 double zh, const OptT& zone_c, double zc, const at::Tensor& hs,
+                                 const OptT& cs, const at::Tensor& act, const OptT& aux,
+                                 const OptT& aux2, const OptT& dout, const OptT& dhN,
+                                 const OptT& dcN) {
+  TORCH_CHECK(act.dim() == 3, "rnnkit cpu kernel: act must be (T, B, G*H)");
+  const Dims d = check_all(mode, act, w_hh, b_hn, w_ci, w_cf, w_co, w_hr, mask, rec_mask, zone_h,
+                           zone_c, act.size(0), act.size(1));
+  const bool lstm = mode == LSTM;
+  check(act, act, "act", {d.T, d.B, d.G * d.H});
+  check(hs, act, "hs", {d.T + 1, d.B, d.P});
+  if (lstm) {
+    TORCH_CHECK(cs && aux && aux2, "rnnkit cpu kernel: LSTM backward needs cs, aux, aux2");
+    check(*cs, act, "cs", {d.T + 1, d.B, d.H});
+    check(*aux2, act, "aux2", {d.T, d.B, d.H});
+  }
+  if (mode == GRU) TORCH_CHECK(aux.has_value(), "rnnkit cpu kernel: GRU backward needs aux");
+  if (aux) check(*aux, act, "aux", {d.T, d.B, d.H});
+  if (dout) check(*dout, act, "dout", {d.T, d.B, d.P});
+  if (dhN) check(*dhN, act, "dhN", {d.B, d.P});
+  if (dcN) check(*dcN, act, "dcN", {d.B, d.H});
+  at::Tensor dxg = alloc({d.T, d.B, d.G * d.H}, act);
+  at::Tensor dgh = (mode == GRU && reset_after) ? alloc({d.T, d.B, d.G * d.H}, act) : at::Tensor();
+  at::Tensor dy = (lstm && w_hr) ? alloc({d.T, d.B, d.P}, act) : at::Tensor();
+  at::Tensor dh0 = alloc({d.B, d.P}, act);
+  at::Tensor dc0 = lstm ? alloc({d.B, d.H}, act) : at::Tensor();
+  at::Tensor ws = alloc({workspace_size(d.B, d.H, d.P, d.G)}, act);
+  AT_DISPATCH_FLOATING_TYPES(act.scalar_type(), "rnnkit_backward", [&] {
+    Seq<scalar_t> s;
+    fill_seq<scalar_t>(s, mode, reverse, reset_after, d, w_hh, b_hn, w_ci, w_cf, w_co, w_hr,
+                       mask, rec_mask, zone_h, zh, zone_c, zc);
+    s.save = true;
+    s.hs = hs.data_ptr<scalar_t>();
+    s.cs = lstm ? cs->data_ptr<scalar_t>() : nullptr;
+    s.act = act.data_ptr<scalar_t>();
+    s.aux = cptr<scalar_t>(aux);
+    s.aux2 = cptr<scalar_t>(aux2);
+    s.dout = cptr<scalar_t>(dout);
+    s.dhN = cptr<scalar_t>(dhN);
+    s.dcN = cptr<scalar_t>(dcN);
+    s.dxg = dxg.data_ptr<scalar_t>();
+    s.dgh = dgh.defined() ? dgh.data_ptr<scalar_t>() : nullptr;
+    s.dy = dy.defined() ? dy.data_ptr<scalar_t>() : nullptr;
+    s.dh0 = dh0.data_ptr<scalar_t>();
+    s.dc0 = lstm ? dc0.data_ptr<scalar_t>() : nullptr;
+    s.ws = ws.data_ptr<scalar_t>();
+    pybind11::gil_scoped_release nogil;
+    if (lstm) lstm_backward(s);
+    else if (mode == GRU) gru_backward(s);
+    else rnn_backward(s);
+  });
+  return {dxg, dgh, dy, dh0, dc0};
+}
+
+// Streaming steps (inference): x (B, I), h (B, H) [, c (B, H)] -> new h [, new c].
+std::vector<at::Tensor> cell_step(int64_t mode, bool reset_after, const at::Tensor& x,
+                                  const at::Tensor& h, const OptT& c, const at::Tensor& w_ih,
+                                  const at::Tensor& w_hh, const OptT& b_ih, const OptT& b_hh) {
+  TORCH_CHECK(x.dim() == 2 && h.dim() == 2, "rnnkit cpu step: x and h must be 2-D (B, ·)");
+  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble,
+              "rnnkit cpu step: float32 or float64 only, got ", x.scalar_type());
+  const int64_t B = x.size(0), I = x.size(1), H = h.size(1);
+  const int64_t G = mode == LSTM ? 4 : (mode == GRU ? 3 : 1);
+  check(x, x, "input", {B, I});
+  check(h, x, "h", {B, H});
+  check(w_ih, x, "weight_ih", {G * H, I});
+  check(w_hh, x, "weight_hh", {G * H, H});
+  if (b_ih) check(*b_ih, x, "bias_ih", {G * H});
+  if (b_hh) check(*b_hh, x, "bias_hh", {G * H});
+  if (mode == LSTM) {
+    TORCH_CHECK(c.has_value(), "rnnkit cpu step: LSTM needs c");
+    check(*c, x, "c", {B, H});
+  }
+  at::Tensor h1 = alloc({B, H}, x);
+  at::Tensor c1 = mode == LSTM ? alloc({B, H}, x) : at::Tensor();
+  at::Tensor ws = alloc({2 * B * G * H}, x);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rnnkit_step", [&] {
+    using T = scalar_t;
+    const T* bi = cptr<T>(b_ih);
+    const T* bh = cptr<T>(b_hh);
+    if (mode == LSTM) {
+      lstm_cell<T>(B, I, H, x.data_ptr<T>(), h.data_ptr<T>(), c->data_ptr<T>(),
+                   w_ih.data_ptr<T>(), w_hh.data_ptr<T>(), bi, bh, ws.data_ptr<T>(),
+                   h1.data_ptr<T>(), c1.data_ptr<T>());
+    } else if (mode == GRU) {
+      gru_cell<T>(B, I, H, reset_after, x.data_ptr<T>(), h.data_ptr<T>(), w_ih.data_ptr<T>(),
+                  w_hh.data_ptr<T>(), bi, bh, ws.data_ptr<T>(), h1.data_ptr<T>());
+    } else {
+      rnn_cell<T>(B, I, H, mode == RNN_RELU, x.data_ptr<T>(), h.data_ptr<T>(),
+                  w_ih.data_ptr<T>(), w_hh.data_ptr<T>(), bi, bh, ws.data_ptr<T>(),
+                  h1.data_ptr<T>());
+    }
+  });
+  if (mode == LSTM) return {h1, c1};
+  return {h1};
+}
+
+}  // namespace
+}  // namespace rnnkit
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.doc() = "rnnkit's fused CPU recurrent kernels (see rnnkit/kernels/cpu)";
+  m.def("forward", &rnnkit::forward);
+  m.def("backward", &rnnkit::backward);
+  m.def("set_poison", [](bool on) { rnnkit::g_poison = on; });
+  m.def("poison", []() { return rnnkit::g_poison; });
+  m.def("blas_name", []() { return std::string(rnnkit::blas_name()); });
+  m.def("cell_step", &rnnkit::cell_step);
+}

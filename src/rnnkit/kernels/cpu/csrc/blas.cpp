@@ -1,0 +1,110 @@
+// GEMM for the time loops. The per-step products are small ((B, P) x (P, G*H)),
+// where at::addmm_out's dispatcher overhead (a few µs) costs as much as the
+// arithmetic, so we call the Fortran BLAS that libtorch_cpu already carries
+// (MKL's sgemm_/dgemm_ on x86 wheels) directly. The symbols are looked up at
+// load time; where they are missing, a plain loop GEMM keeps the kernel correct.
+#include <dlfcn.h>
+
+#include "common.h"
+
+namespace rnnkit {
+namespace {
+
+// Fortran BLAS, LP64 integers (as ATen's own CPUBlas.cpp declares them).
+using sgemm_t = void (*)(const char*, const char*, const int*, const int*, const int*,
+                         const float*, const float*, const int*, const float*, const int*,
+                         const float*, float*, const int*);
+using dgemm_t = void (*)(const char*, const char*, const int*, const int*, const int*,
+                         const double*, const double*, const int*, const double*, const int*,
+                         const double*, double*, const int*);
+
+template <typename T>
+void loop_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  for (int64_t m = 0; m < M; ++m) {
+    for (int64_t n = 0; n < N; ++n) {
+      T acc = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        const T a = ta ? A[k * lda + m] : A[m * lda + k];
+        const T b = tb ? B[n * ldb + k] : B[k * ldb + n];
+        acc += a * b;
+      }
+      C[m * ldc + n] = alpha * acc + (beta == T(0) ? T(0) : beta * C[m * ldc + n]);
+    }
+  }
+}
+
+struct Blas {
+  sgemm_t s = nullptr;
+  dgemm_t d = nullptr;
+  const char* name = "portable loops (no BLAS symbols found)";
+
+  Blas() {
+    s = reinterpret_cast<sgemm_t>(dlsym(RTLD_DEFAULT, "sgemm_"));
+    d = reinterpret_cast<dgemm_t>(dlsym(RTLD_DEFAULT, "dgemm_"));
+    if (s == nullptr || d == nullptr || !self_test()) {
+      s = nullptr;
+      d = nullptr;
+      return;
+    }
+    name = "Fortran BLAS sgemm_/dgemm_ from the loaded torch libraries";
+  }
+
+  // A 3x2 * 2x4 product against the loop GEMM: guards against an ABI mismatch.
+  bool self_test() {
+    const double A[6] = {1, 2, 3, 4, 5, 6}, Bm[8] = {1, -1, 2, 0.5, 3, 1, -2, 4};
+    double C1[12] = {0}, C2[12] = {0};
+    float Af[6], Bf[8], C3[12] = {0};
+    for (int i = 0; i < 6; ++i) Af[i] = static_cast<float>(A[i]);
+    for (int i = 0; i < 8; ++i) Bf[i] = static_cast<float>(Bm[i]);
+    loop_gemm<double>(false, false, 3, 4, 2, 1.0, A, 2, Bm, 4, 0.0, C1, 4);
+    call(false, false, 3, 4, 2, 1.0, A, 2, Bm, 4, 0.0, C2, 4);
+    call(false, false, 3, 4, 2, 1.0f, Af, 2, Bf, 4, 0.0f, C3, 4);
+    for (int i = 0; i < 12; ++i) {
+      if (std::fabs(C1[i] - C2[i]) > 1e-12 || std::fabs(C1[i] - C3[i]) > 1e-5) return false;
+    }
+    return true;
+  }
+
+  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands.
+  void call(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) const {
+    const char tA = tb ? 'T' : 'N', tB = ta ? 'T' : 'N';
+    const int m = int(N), n = int(M), k = int(K), la = int(ldb), lb = int(lda), lc = int(ldc);
+    s(&tA, &tB, &m, &n, &k, &alpha, B, &la, A, &lb, &beta, C, &lc);
+  }
+  void call(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
+            int64_t lda, const double* B, int64_t ldb, double beta, double* C,
+            int64_t ldc) const {
+    const char tA = tb ? 'T' : 'N', tB = ta ? 'T' : 'N';
+    const int m = int(N), n = int(M), k = int(K), la = int(ldb), lb = int(lda), lc = int(ldc);
+    d(&tA, &tB, &m, &n, &k, &alpha, B, &la, A, &lb, &beta, C, &lc);
+  }
+};
+
+const Blas& blas() {
+  static const Blas b;
+  return b;
+}
+
+}  // namespace
+
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  const Blas& b = blas();
+  if (b.s != nullptr && K > 0) b.call(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else loop_gemm<float>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
+          int64_t lda, const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  const Blas& b = blas();
+  if (b.d != nullptr && K > 0) b.call(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else loop_gemm<double>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+const char* blas_name() { return blas().name; }
+
+}  // namespace rnnkit

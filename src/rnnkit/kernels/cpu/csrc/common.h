@@ -1,0 +1,201 @@
+// Shared pieces of rnnkit's fused CPU kernels: the GEMM entry point, the
+// activations, and the description of one (layer, direction) sequence.
+//
+// The kernel files include only this header (no ATen), so they compile in a
+// few seconds; binding.cpp turns tensors into the raw pointers used here.
+//
+// Layout conventions (all row-major, all contiguous):
+//   T steps, B batch rows, H hidden units, P state size (proj_size or H), G gates.
+//   xg   (T, B, G*H)   the hoisted input projection W_ih x_t plus foldable biases
+//   w_hh (G*H, P)      torch.nn's layout
+//   State histories hs (T+1, B, P) / cs (T+1, B, H) are indexed by input time:
+//   the state before step t sits at t + rev and the state after it at t + 1 - rev,
+//   so hs[rev : rev + T] lines up with x's time axis for both directions.
+//   Without `save` the histories are two ping-pong slots (index & 1).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace rnnkit {
+
+// Row-major C (M, N) = alpha * op(A) op(B) + beta * C, op = transpose when t* is true.
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
+          int64_t lda, const double* B, int64_t ldb, double beta, double* C, int64_t ldc);
+const char* blas_name();
+
+// ---- activations -----------------------------------------------------------
+// float: a branch-free exp (Cody-Waite reduction + degree-6 polynomial, ~1 ulp)
+// that GCC vectorises inside the gate loops; glibc's expf is a call per element.
+// double: libm, so that gradcheck's finite differences see an exact function.
+inline float fast_exp(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  float r = x - n * 0.693359375f;  // ln 2 split in two for an exact reduction
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(float));
+  return p * scale;
+}
+
+template <typename T> inline T sigm(T x);
+template <> inline float sigm<float>(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
+template <> inline double sigm<double>(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+template <typename T> inline T tanh_(T x);
+template <> inline float tanh_<float>(float x) {
+  // Small |x|: odd Taylor series to x^9 (error < 3e-8 relative at |x| = 0.25),
+  // where 1 - 2 / (e^{2x} + 1) would lose digits to cancellation.
+  const float ax = std::fabs(x);
+  const float x2 = x * x;
+  const float small = x * (1.0f + x2 * (-0.333333333f + x2 * (0.133333333f +
+                      x2 * (-0.053968254f + x2 * 0.021869489f))));
+  const float big = 1.0f - 2.0f / (fast_exp(2.0f * ax) + 1.0f);
+  const float big_signed = x < 0.0f ? -big : big;
+  return ax < 0.25f ? small : big_signed;
+}
+template <> inline double tanh_<double>(double x) { return std::tanh(x); }
+
+// ---- one (layer, direction) sequence ------------------------------------------
+enum Mode { RNN_TANH = 0, RNN_RELU = 1, LSTM = 2, GRU = 3 };
+
+template <typename T>
+struct Seq {
+  int64_t T_ = 0, B = 0, H = 0, P = 0;
+  int mode = LSTM;
+  bool reverse = false, reset_after = true, save = false;
+  const T* xg = nullptr;        // (T, B, G*H)
+  const T* w_hh = nullptr;      // (G*H, P)
+  const T* b_hn = nullptr;      // (H) GRU reset_after: the bias inside r ⊙ (·)
+  const T* w_ci = nullptr;      // (H) peepholes, or null
+  const T* w_cf = nullptr;
+  const T* w_co = nullptr;
+  const T* w_hr = nullptr;      // (P, H) LSTM projection, or null
+  const bool* mask = nullptr;   // (T, B), true = valid step, or null
+  const T* rec_mask = nullptr;  // (B, P) recurrent dropout keep mask (scaled), or null
+  const T* zone_h = nullptr;    // (T, B, P) zoneout keep mask (1 = keep old), or null
+  const T* zone_c = nullptr;    // (T, B, H)
+  T zh = 0, zc = 0;             // eval-mode zoneout probability when no mask is given
+  // forward outputs
+  T* out = nullptr;             // (T, B, P) aligned with input time, zeros at masked steps
+  T* hs = nullptr;              // (T+1, B, P) or (2, B, P)
+  T* cs = nullptr;              // (T+1, B, H) or (2, B, H)
+  // saved for backward (only when save)
+  T* act = nullptr;             // (T, B, G*H) gate activations
+  T* aux = nullptr;             // (T, B, H) LSTM: c_t before zoneout; GRU: W_hn h + b_hn or r ⊙ h_rec
+  T* aux2 = nullptr;            // (T, B, H) LSTM: tanh(c_t)
+  T* ws = nullptr;              // workspace, see workspace_size
+  // backward
+  const T* dout = nullptr;      // (T, B, P) or null
+  const T* dhN = nullptr;       // (B, P) or null
+  const T* dcN = nullptr;       // (B, H) or null
+  T* dxg = nullptr;             // (T, B, G*H)
+  T* dgh = nullptr;             // (T, B, G*H) GRU reset_after: grad of W_hh h + [0, 0, b_hn]
+  T* dy = nullptr;              // (T, B, P) LSTM projection: grad of W_hr (o ⊙ tanh c)
+  T* dh0 = nullptr;             // (B, P)
+  T* dc0 = nullptr;             // (B, H)
+
+  int64_t gates() const { return mode == LSTM ? 4 : (mode == GRU ? 3 : 1); }
+  int64_t slot(int64_t i) const { return save ? i : (i & 1); }
+  bool valid(int64_t t, int64_t b) const { return mask == nullptr || mask[t * B + b]; }
+  bool zoned_h() const { return zone_h != nullptr || zh != T(0); }
+  bool zoned_c() const { return zone_c != nullptr || zc != T(0); }
+};
+
+inline int64_t workspace_size(int64_t B, int64_t H, int64_t P, int64_t G) {
+  return B * (2 * G * H + 6 * P + 6 * H);
+}
+
+template <typename T> void lstm_forward(Seq<T>& s);
+template <typename T> void lstm_backward(Seq<T>& s);
+template <typename T> void gru_forward(Seq<T>& s);
+template <typename T> void gru_backward(Seq<T>& s);
+template <typename T> void rnn_forward(Seq<T>& s);
+template <typename T> void rnn_backward(Seq<T>& s);
+
+// ---- the two places where zoneout and the mask meet the state -------------------
+// Forward: new state = valid ? (k ⊙ old + (1 − k) ⊙ cell) : old; output = valid ? new : 0.
+template <typename T>
+inline void settle(const Seq<T>& s, int64_t t, int64_t n, const T* old, const T* cell,
+                   const T* zone, T zconst, bool zoned, T* next, T* out) {
+  for (int64_t b = 0; b < s.B; ++b) {
+    const T* __restrict__ o = old + b * n;
+    const T* __restrict__ c = cell + b * n;
+    T* __restrict__ nx = next + b * n;
+    T* __restrict__ y = out ? out + b * n : nullptr;
+    if (!s.valid(t, b)) {
+      std::memcpy(nx, o, sizeof(T) * n);
+      if (y) std::memset(y, 0, sizeof(T) * n);
+      continue;
+    }
+    if (!zoned) {
+      std::memcpy(nx, c, sizeof(T) * n);
+    } else if (zone) {
+      const T* __restrict__ k = zone + (t * s.B + b) * n;
+      for (int64_t j = 0; j < n; ++j) nx[j] = k[j] * o[j] + (T(1) - k[j]) * c[j];
+    } else {
+      for (int64_t j = 0; j < n; ++j) nx[j] = zconst * o[j] + (T(1) - zconst) * c[j];
+    }
+    if (y) std::memcpy(y, nx, sizeof(T) * n);
+  }
+}
+
+// Backward of settle: split the grad of the new state into the part that reaches
+// the old state directly (prev, overwritten) and the part that reaches the cell.
+template <typename T>
+inline void unsettle(const Seq<T>& s, int64_t t, int64_t n, const T* dnew, const T* zone,
+                     T zconst, bool zoned, T* prev, T* dcell) {
+  for (int64_t b = 0; b < s.B; ++b) {
+    const T* __restrict__ d = dnew + b * n;
+    T* __restrict__ p = prev + b * n;
+    T* __restrict__ c = dcell + b * n;
+    if (!s.valid(t, b)) {
+      std::memcpy(p, d, sizeof(T) * n);
+      std::memset(c, 0, sizeof(T) * n);
+    } else if (!zoned) {
+      std::memset(p, 0, sizeof(T) * n);
+      std::memcpy(c, d, sizeof(T) * n);
+    } else if (zone) {
+      const T* __restrict__ k = zone + (t * s.B + b) * n;
+      for (int64_t j = 0; j < n; ++j) { p[j] = k[j] * d[j]; c[j] = (T(1) - k[j]) * d[j]; }
+    } else {
+      for (int64_t j = 0; j < n; ++j) { p[j] = zconst * d[j]; c[j] = (T(1) - zconst) * d[j]; }
+    }
+  }
+}
+
+// prev (B, P) += (dA (B, G*H) · W (G*H, P)) ⊙ rec_mask; tmp is (B, P) scratch.
+template <typename T>
+inline void back_through_whh(const Seq<T>& s, const T* dA, int64_t lda, const T* W, int64_t rows,
+                             T* prev, T* tmp) {
+  const int64_t n = s.B * s.P;
+  if (s.rec_mask == nullptr) {
+    gemm(false, false, s.B, s.P, rows, T(1), dA, lda, W, s.P, T(1), prev, s.P);
+    return;
+  }
+  gemm(false, false, s.B, s.P, rows, T(1), dA, lda, W, s.P, T(0), tmp, s.P);
+  for (int64_t i = 0; i < n; ++i) prev[i] += tmp[i] * s.rec_mask[i];
+}
+
+// h_rec = h ⊙ rec_mask (Gal & Ghahramani 2016), or h itself.
+template <typename T>
+inline const T* recurrent_input(const Seq<T>& s, const T* h, T* buf) {
+  if (s.rec_mask == nullptr) return h;
+  const int64_t n = s.B * s.P;
+  for (int64_t i = 0; i < n; ++i) buf[i] = h[i] * s.rec_mask[i];
+  return buf;
+}
+
+}  // namespace rnnkit

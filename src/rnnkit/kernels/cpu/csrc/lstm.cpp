@@ -1,0 +1,151 @@
+// LSTM time loop and its hand-written BPTT. Equations (rnnkit.cells.lstm), gates i, f, g, o:
+//   a = xg_t + W_hh h_rec                      (xg_t = W_ih x_t + b_ih + b_hh, hoisted)
+//   i = σ(a_i + w_ci ⊙ c_prev), f = σ(a_f + w_cf ⊙ c_prev), g = tanh(a_g)
+//   c = f ⊙ c_prev + i ⊙ g,  o = σ(a_o + w_co ⊙ c),  h = o ⊙ tanh(c)  [then h = W_hr h]
+// followed by zoneout and the mask (common.h: settle / unsettle).
+#include "common.h"
+
+namespace rnnkit {
+
+template <typename T>
+void lstm_forward(Seq<T>& s) {
+  const int64_t B = s.B, H = s.H, P = s.P, G = 4 * H, Tn = s.T_;
+  const int64_t rev = s.reverse ? 1 : 0;
+  T* gh = s.ws;                  // (B, 4H) W_hh h_rec
+  T* hrec = gh + B * G;          // (B, P)
+  T* a_ws = hrec + B * P;        // (B, 4H) activations when not saving
+  T* c_ws = a_ws + B * G;        // (B, H) c before zoneout when not saving
+  T* hcell = c_ws + B * H;       // (B, H) o ⊙ tanh(c)
+  T* y = hcell + B * H;          // (B, P) projected h
+  T* tc_ws = y + B * P;          // (B, H)
+  const bool peep = s.w_ci != nullptr;
+  for (int64_t step = 0; step < Tn; ++step) {
+    const int64_t t = s.reverse ? Tn - 1 - step : step;
+    const T* hp = s.hs + s.slot(t + rev) * B * P;
+    const T* cp = s.cs + s.slot(t + rev) * B * H;
+    T* hn = s.hs + s.slot(t + 1 - rev) * B * P;
+    T* cn = s.cs + s.slot(t + 1 - rev) * B * H;
+    const T* hr = recurrent_input(s, hp, hrec);
+    gemm(false, true, B, G, P, T(1), hr, P, s.w_hh, P, T(0), gh, G);
+    T* A = s.save ? s.act + t * B * G : a_ws;
+    T* C = s.save ? s.aux + t * B * H : c_ws;
+    T* TC = s.save ? s.aux2 + t * B * H : tc_ws;
+    for (int64_t b = 0; b < B; ++b) {
+      const T* __restrict__ x = s.xg + (t * B + b) * G;
+      const T* __restrict__ r = gh + b * G;
+      const T* __restrict__ c0 = cp + b * H;
+      T* __restrict__ a = A + b * G;
+      T* __restrict__ c1 = C + b * H;
+      T* __restrict__ tc1 = TC + b * H;
+      T* __restrict__ h1 = hcell + b * H;
+      if (peep) {
+        for (int64_t j = 0; j < H; ++j) {
+          const T i = sigm<T>(x[j] + r[j] + s.w_ci[j] * c0[j]);
+          const T f = sigm<T>(x[H + j] + r[H + j] + s.w_cf[j] * c0[j]);
+          const T g = tanh_<T>(x[2 * H + j] + r[2 * H + j]);
+          const T c = f * c0[j] + i * g;
+          const T o = sigm<T>(x[3 * H + j] + r[3 * H + j] + s.w_co[j] * c);
+          const T tcv = tanh_<T>(c);
+          a[j] = i; a[H + j] = f; a[2 * H + j] = g; a[3 * H + j] = o;
+          c1[j] = c; tc1[j] = tcv; h1[j] = o * tcv;
+        }
+      } else {
+        for (int64_t j = 0; j < H; ++j) {
+          const T i = sigm<T>(x[j] + r[j]);
+          const T f = sigm<T>(x[H + j] + r[H + j]);
+          const T g = tanh_<T>(x[2 * H + j] + r[2 * H + j]);
+          const T c = f * c0[j] + i * g;
+          const T o = sigm<T>(x[3 * H + j] + r[3 * H + j]);
+          const T tcv = tanh_<T>(c);
+          a[j] = i; a[H + j] = f; a[2 * H + j] = g; a[3 * H + j] = o;
+          c1[j] = c; tc1[j] = tcv; h1[j] = o * tcv;
+        }
+      }
+    }
+    const T* hfinal = hcell;
+    if (s.w_hr != nullptr) {  // torch.nn.LSTM's proj_size: h = W_hr (o ⊙ tanh c)
+      gemm(false, true, B, P, H, T(1), hcell, H, s.w_hr, H, T(0), y, P);
+      hfinal = y;
+    }
+    settle(s, t, H, cp, C, s.zone_c, s.zc, s.zoned_c(), cn, static_cast<T*>(nullptr));
+    settle(s, t, P, hp, hfinal, s.zone_h, s.zh, s.zoned_h(), hn, s.out + t * B * P);
+  }
+}
+
+template <typename T>
+void lstm_backward(Seq<T>& s) {
+  const int64_t B = s.B, H = s.H, P = s.P, G = 4 * H, Tn = s.T_;
+  const int64_t rev = s.reverse ? 1 : 0;
+  T* dH = s.ws;                  // (B, P) grad of the state after the step
+  T* dHp = dH + B * P;           // (B, P) grad of the state before it
+  T* dC = dHp + B * P;           // (B, H)
+  T* dCp = dC + B * H;           // (B, H)
+  T* dcell_h = dCp + B * H;      // (B, P)
+  T* dcell_c = dcell_h + B * P;  // (B, H)
+  T* dhpre = dcell_c + B * H;    // (B, H) grad of o ⊙ tanh c
+  T* tmp = dhpre + B * H;        // (B, P)
+  const bool peep = s.w_ci != nullptr;
+  for (int64_t i = 0; i < B * P; ++i) dH[i] = s.dhN ? s.dhN[i] : T(0);
+  for (int64_t i = 0; i < B * H; ++i) dC[i] = s.dcN ? s.dcN[i] : T(0);
+  for (int64_t step = 0; step < Tn; ++step) {
+    const int64_t t = s.reverse ? step : Tn - 1 - step;
+    const T* cp = s.cs + (t + rev) * B * H;
+    if (s.dout != nullptr) {  // masked steps output a constant 0: no grad flows from them
+      for (int64_t b = 0; b < B; ++b) {
+        if (!s.valid(t, b)) continue;
+        const T* __restrict__ d = s.dout + (t * B + b) * P;
+        T* __restrict__ h = dH + b * P;
+        for (int64_t j = 0; j < P; ++j) h[j] += d[j];
+      }
+    }
+    unsettle(s, t, P, dH, s.zone_h, s.zh, s.zoned_h(), dHp, dcell_h);
+    unsettle(s, t, H, dC, s.zone_c, s.zc, s.zoned_c(), dCp, dcell_c);
+    const T* dh = dcell_h;
+    if (s.w_hr != nullptr) {
+      std::memcpy(s.dy + t * B * P, dcell_h, sizeof(T) * B * P);
+      gemm(false, false, B, H, P, T(1), dcell_h, P, s.w_hr, H, T(0), dhpre, H);
+      dh = dhpre;
+    }
+    const T* A = s.act + t * B * G;
+    const T* TC = s.aux2 + t * B * H;
+    T* dA = s.dxg + t * B * G;
+    for (int64_t b = 0; b < B; ++b) {
+      T* __restrict__ da = dA + b * G;
+      if (!s.valid(t, b)) {
+        std::memset(da, 0, sizeof(T) * G);
+        continue;
+      }
+      const T* __restrict__ a = A + b * G;
+      const T* __restrict__ tc = TC + b * H;
+      const T* __restrict__ c0 = cp + b * H;
+      const T* __restrict__ dhb = dh + b * H;
+      const T* __restrict__ dcb = dcell_c + b * H;
+      T* __restrict__ dcp = dCp + b * H;
+      for (int64_t j = 0; j < H; ++j) {
+        const T i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j], tcv = tc[j];
+        const T dao = dhb[j] * tcv * o * (T(1) - o);
+        T dc = dcb[j] + dhb[j] * o * (T(1) - tcv * tcv);
+        if (peep) dc += dao * s.w_co[j];
+        const T dai = dc * g * i * (T(1) - i);
+        const T daf = dc * c0[j] * f * (T(1) - f);
+        const T dag = dc * i * (T(1) - g * g);
+        T dcprev = dc * f;
+        if (peep) dcprev += dai * s.w_ci[j] + daf * s.w_cf[j];
+        dcp[j] += dcprev;
+        da[j] = dai; da[H + j] = daf; da[2 * H + j] = dag; da[3 * H + j] = dao;
+      }
+    }
+    back_through_whh(s, dA, G, s.w_hh, G, dHp, tmp);
+    std::swap(dH, dHp);
+    std::swap(dC, dCp);
+  }
+  std::memcpy(s.dh0, dH, sizeof(T) * B * P);
+  std::memcpy(s.dc0, dC, sizeof(T) * B * H);
+}
+
+template void lstm_forward<float>(Seq<float>&);
+template void lstm_forward<double>(Seq<double>&);
+template void lstm_backward<float>(Seq<float>&);
+template void lstm_backward<double>(Seq<double>&);
+
+}  // namespace rnnkit

@@ -1,0 +1,353 @@
+"""compile / fit / evaluate / predict for :class:`rnnkit.models.Sequential`
+(Keras 3's semantics, on a plain torch loop).
+
+One training step on a batch (x, y, w, m) -- w sample weights, m the (B, T)
+padding mask of variable-length input::
+
+    y_pred, m_out = model(x, m)            # masks flow layer to layer
+    loss = loss_fn(y, y_pred, w, m_out)    # masked steps don't count
+    stop if loss is NaN/inf                # FloatingPointError, or TerminateOnNaN
+    loss.backward(); optimizer.step()      # Keras's update rules, clipping, decay
+
+The epoch's ``loss`` is the batch-size-weighted mean of the batch losses, as
+Keras reports it; metrics accumulate over the epoch. Validation runs in eval
+mode without gradients after each epoch (``val_`` keys). Shuffling uses a
+dedicated ``torch.Generator`` (``model._shuffle_generator``) seeded from torch's
+global RNG, so ``set_random_seed`` makes it repeatable and BackupAndRestore can
+save and restore it.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rnnkit.models.data_adapter import ArrayData, BatchStream, adapt
+from rnnkit.training.callbacks import CallbackList, History, TerminateOnNaN
+from rnnkit.training.losses import Loss, get_loss, serialize_loss
+from rnnkit.training.metrics import Metric, get_metric
+from rnnkit.training.optimizers import get_optimizer, serialize_optimizer
+from rnnkit.training.progress import ProgbarLogger, resolve_verbose
+
+__all__ = ["TrainingMixin", "NotCompiledError"]
+
+
+class NotCompiledError(ValueError, RuntimeError):
+    """fit/evaluate before compile (a RuntimeError in Keras, a ValueError by rnnkit's rule)."""
+
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _resolve_device(device) -> Optional[torch.device]:
+    if device is None:
+        return None
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"`device` must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {device!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"`device`={device!r} was requested but CUDA isn't available "
+                         "(torch.cuda.is_available() is False); use 'cpu' or 'auto'")
+    return dev
+
+
+class TrainingMixin:
+    """The Keras training API; mixed into Sequential (needs build/_forward_with_mask)."""
+
+    # --- compile --------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, device=None) -> None:
+        """Configure training.
+
+        Args:
+            optimizer: a name ("adam", "sgd", "rmsprop", "adagrad", "adamw"; Keras's
+                defaults), a ``rnnkit.optimizers`` object, or a torch optimizer.
+                Default "rmsprop", as Keras.
+            loss: a Keras loss name ("mse", "binary_crossentropy", ...), a
+                ``rnnkit.losses`` object, or a function ``fn(y_true, y_pred)``.
+            metrics: list of names ("accuracy", "mae", "mse", "rmse"), Metric objects
+                or functions; logged as given (``"mae"`` -> ``mae``, ``val_mae``).
+            device: None keeps the model where it is (CPU by default); "cuda",
+                "cuda:1", "cpu" or "auto" (CUDA when available) moves it.
+        """
+        dev = _resolve_device(device)
+        opt = get_optimizer(optimizer)
+        self.loss = None if loss is None else get_loss(loss)
+        if metrics is None:
+            metrics = []
+        elif isinstance(metrics, (str, Metric)) or callable(metrics):
+            metrics = [metrics]
+        elif isinstance(metrics, dict):
+            raise TypeError("`metrics` must be a list (per-output dicts need a multi-output "
+                            "model, which Sequential is not)")
+        loss_name = self.loss.default_name if isinstance(self.loss, Loss) else None
+        self.compiled_metrics = [get_metric(m, loss_name) for m in metrics]
+        names = [m.name for m in self.compiled_metrics]
+        if len(set(names)) != len(names) or "loss" in names:
+            raise ValueError(f"`metrics` must have distinct names other than 'loss', got {names}")
+        if dev is not None:
+            self.to(dev)
+        self.optimizer = opt
+        if self.built:
+            opt.build(self.parameters())
+        self._metric_specs = [m if isinstance(m, str) else None for m in metrics]
+        self.compiled = True
+
+    def get_compile_config(self) -> Optional[dict]:
+        """JSON-able compile arguments (None when not compiled); user functions are
+        stored as null (they can't be saved without pickle)."""
+        if not getattr(self, "compiled", False):
+            return None
+        return {"optimizer": serialize_optimizer(self.optimizer),
+                "loss": None if self.loss is None else serialize_loss(self.loss),
+                "metrics": [s for s in self._metric_specs if s is not None]}
+
+    def _require_compiled(self, what: str) -> None:
+        if not getattr(self, "compiled", False):
+            raise NotCompiledError(f"You must call `compile(optimizer, loss)` before `{what}()`")
+        if self.loss is None:
+            raise ValueError(f"`{what}()` needs a loss; call compile(..., loss='mse') (or another "
+                             "loss) first")
+
+    # --- plumbing ---------------------------------------------------------------------------
+    def _prepare(self, data, batch_size: Optional[int]):
+        """Build the model from the data if needed; check the data's shape against it."""
+        if isinstance(data, ArrayData):
+            shape = data.sample_shape
+        else:
+            shape = tuple(data.peek()[0].shape[1:])
+        arg = data.arg if isinstance(data, BatchStream) else "x"
+        if not self.built:
+            self.build(shape)
+        self.check_input_shape(shape, arg)
+        if getattr(self, "optimizer", None) is not None and not self.optimizer.built:
+            self.optimizer.build(self.parameters())
+
+    def _batch_to_device(self, batch):
+        x, y, w, m = batch
+        dev, dtype = self._device_and_dtype()
+        if torch.is_floating_point(x) or not self._wants_integer_input():
+            x = x.to(dev, dtype)
+        else:
+            x = x.to(dev)
+        move = (lambda t: None if t is None else t.to(dev))
+        y = None if y is None else (y.to(dev, dtype) if torch.is_floating_point(y) else y.to(dev))
+        return x, y, move(w), move(m)
+
+    def _iter_batches(self, data, batch_size, shuffle=False, generator=None):
+        return data.batches(batch_size, shuffle, generator)
+
+    def _steps(self, data, batch_size) -> Optional[int]:
+        return data.steps(batch_size)
+
+    def _compute_loss(self, y, y_pred, w, m_out) -> Tensor:
+        return self.loss(y, y_pred, sample_weight=w, mask=m_out)
+
+    def _logs(self, loss_total: float, count: float) -> dict:
+        logs = {"loss": loss_total / count if count else float("nan")}
+        logs.update({m.name: m.result() for m in self.compiled_metrics})
+        return logs
+
+    # --- fit ----------------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size: Optional[int] = None, epochs: int = 1,
+            verbose="auto", callbacks=None, validation_split: float = 0.0,
+            validation_data=None, shuffle: bool = True, class_weight=None, sample_weight=None,
+            initial_epoch: int = 0, validation_batch_size: Optional[int] = None,
+            validation_freq: int = 1) -> History:
+        """Train for ``epochs`` epochs (Keras 3's arguments and defaults; batch_size 32).
+
+        ``validation_split`` takes the LAST fraction of the arrays (before shuffling).
+        Returns a :class:`History`; also kept as ``model.history``.
+        """
+        self._require_compiled("fit")
+        epochs = _check_int("epochs", epochs, 0)
+        initial_epoch = _check_int("initial_epoch", initial_epoch, 0)
+        validation_freq = _check_int("validation_freq", validation_freq, 1)
+        verbose = resolve_verbose(verbose)
+        if not isinstance(validation_split, numbers.Real) or not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"`validation_split` must be a float in [0, 1), got {validation_split!r}")
+        train = adapt(x, y, sample_weight, class_weight)
+        if batch_size is not None:
+            batch_size = _check_int("batch_size", batch_size, 1)
+            if isinstance(train, BatchStream) and not train.batches_here:
+                raise ValueError("`batch_size` must be None when `x` is a DataLoader or an "
+                                 f"iterable of batches (it batches itself), got {batch_size}")
+        batch_size = batch_size or 32
+        val = None
+        if validation_split:
+            if not isinstance(train, ArrayData):
+                raise ValueError("`validation_split` needs array data; with a DataLoader pass "
+                                 "`validation_data` instead")
+            train, val = train.split(float(validation_split))
+        elif validation_data is not None:
+            if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
+                val = adapt(validation_data[0], validation_data[1],
+                            validation_data[2] if len(validation_data) == 3 else None,
+                            prefix="validation_data: ")
+            elif isinstance(validation_data, (tuple, list)):
+                raise ValueError(f"`validation_data` must be (x_val, y_val) or (x_val, y_val, "
+                                 f"sample_weight), got {len(validation_data)} elements")
+            else:
+                val = adapt(validation_data, prefix="validation_data: ")
+        self._prepare(train, batch_size)
+        if val is not None:
+            self._prepare(val, batch_size)
+        val_bs = _check_int("validation_batch_size", validation_batch_size or batch_size, 1)
+
+        self._shuffle_generator = torch.Generator()
+        self._shuffle_generator.manual_seed(int(torch.randint(0, 2 ** 62, (1,)).item()))
+        history = History()
+        progbar = ProgbarLogger(verbose) if verbose else None
+        cbs = CallbackList(callbacks, model=self, history=history, progbar=progbar,
+                           params={"epochs": epochs, "steps": self._steps(train, batch_size),
+                                   "verbose": verbose, "mode": "fit"})
+        terminate_on_nan = cbs.has(TerminateOnNaN)
+        self.stop_training = False
+        self._resume = None
+        was_training = self.training
+        cbs.on_train_begin()
+        start = initial_epoch
+        if self._resume is not None:  # set by BackupAndRestore.on_train_begin
+            start = max(start, int(self._resume["epoch"]))
+            history.history = {k: list(v) for k, v in self._resume["history"].items()}
+            history.epoch = list(self._resume["epochs"])
+        logs: dict = {}
+        for epoch in range(start, epochs):
+            for m in self.compiled_metrics:
+                m.reset_state()
+            cbs.on_epoch_begin(epoch)
+            logs = self._train_epoch(train, batch_size, shuffle, cbs, epoch, terminate_on_nan)
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_data(val, val_bs)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end(logs)
+        self.train(was_training)
+        self.history = history
+        return history
+
+    def _train_epoch(self, data, batch_size, shuffle, cbs, epoch, terminate_on_nan) -> dict:
+        self.train()
+        total = count = 0.0
+        logs: dict = {}
+        steps = 0
+        for step, batch in enumerate(self._iter_batches(data, batch_size, shuffle,
+                                                        self._shuffle_generator)):
+            steps += 1
+            cbs.on_train_batch_begin(step)
+            x, y, w, m = self._batch_to_device(batch)
+            self.optimizer.zero_grad()
+            y_pred, m_out = self._forward_with_mask(x, m)
+            loss = self._compute_loss(y, y_pred, w, m_out)
+            if not bool(torch.isfinite(loss)):
+                if not terminate_on_nan:
+                    raise FloatingPointError(
+                        f"training diverged: the loss is {float(loss)} at epoch {epoch + 1}, "
+                        f"batch {step}. Lower the learning rate (now "
+                        f"{self.optimizer.learning_rate:g}), add clipnorm to the optimizer, or "
+                        "scale the data; pass callbacks=[TerminateOnNaN()] to stop without an "
+                        "error")
+                logs = {"loss": float(loss)}  # the bad step is not applied
+                cbs.on_train_batch_end(step, logs)
+                break
+            loss.backward()
+            self.optimizer.step()
+            n = float(x.shape[0])
+            total += float(loss.detach()) * n
+            count += n
+            for metric in self.compiled_metrics:
+                metric.update_state(y, y_pred.detach(), sample_weight=w, mask=m_out)
+            logs = self._logs(total, count)
+            cbs.on_train_batch_end(step, logs)
+            if self.stop_training:
+                break
+        if steps == 0:
+            raise ValueError(f"`x` yielded no batches in epoch {epoch + 1}; a one-shot "
+                             "iterator is used up after one epoch, pass a DataLoader or a "
+                             "re-iterable object")
+        return dict(logs)
+
+    # --- evaluate / predict ----------------------------------------------------------------------
+    def _evaluate_data(self, data, batch_size, cbs: Optional[CallbackList] = None) -> dict:
+        for m in self.compiled_metrics:
+            m.reset_state()
+        was_training = self.training
+        self.eval()
+        total = count = 0.0
+        logs: dict = {}
+        with torch.no_grad():
+            for step, batch in enumerate(self._iter_batches(data, batch_size)):
+                if cbs:
+                    cbs.on_test_batch_begin(step)
+                x, y, w, m = self._batch_to_device(batch)
+                y_pred, m_out = self._forward_with_mask(x, m)
+                n = float(x.shape[0])
+                total += float(self._compute_loss(y, y_pred, w, m_out)) * n
+                count += n
+                for metric in self.compiled_metrics:
+                    metric.update_state(y, y_pred, sample_weight=w, mask=m_out)
+                logs = self._logs(total, count)
+                if cbs:
+                    cbs.on_test_batch_end(step, logs)
+        self.train(was_training)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size: Optional[int] = None, verbose="auto",
+                 sample_weight=None, return_dict: bool = False, callbacks=None):
+        """Loss (and metrics) on the data: the loss alone when there are no metrics,
+        else ``[loss, *metrics]``; a dict with ``return_dict=True``."""
+        self._require_compiled("evaluate")
+        verbose = resolve_verbose(verbose)
+        batch_size = _check_int("batch_size", batch_size, 1) if batch_size is not None else 32
+        data = adapt(x, y, sample_weight)
+        self._prepare(data, batch_size)
+        cbs = CallbackList(callbacks, model=self, progbar=ProgbarLogger(verbose) if verbose else None,
+                           params={"steps": self._steps(data, batch_size), "verbose": verbose,
+                                   "mode": "evaluate"})
+        cbs.on_test_begin()
+        logs = self._evaluate_data(data, batch_size, cbs)
+        cbs.on_test_end(logs)
+        if return_dict:
+            return logs
+        values = [logs["loss"]] + [logs[m.name] for m in self.compiled_metrics]
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size: Optional[int] = None, verbose=0, callbacks=None) -> np.ndarray:
+        """Outputs for ``x`` as a numpy array: batched, eval mode, no gradients.
+        (verbose defaults to 0 here; Keras's "auto" shows a bar.)"""
+        verbose = resolve_verbose(verbose)
+        batch_size = _check_int("batch_size", batch_size, 1) if batch_size is not None else 32
+        data = adapt(x, need_y=False)
+        self._prepare(data, batch_size)
+        cbs = CallbackList(callbacks, model=self, progbar=ProgbarLogger(verbose) if verbose else None,
+                           params={"steps": self._steps(data, batch_size), "verbose": verbose,
+                                   "mode": "predict"})
+        cbs.on_predict_begin()
+        was_training = self.training
+        self.eval()
+        outs = []
+        with torch.no_grad():
+            for step, batch in enumerate(self._iter_batches(data, batch_size)):
+                cbs.on_predict_batch_begin(step)
+                x_b, _, _, m = self._batch_to_device(batch)
+                y_pred, _ = self._forward_with_mask(x_b, m)
+                outs.append(y_pred.detach().cpu().numpy())
+                cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
+        self.train(was_training)
+        cbs.on_predict_end()
+        return np.concatenate(outs, axis=0)
+
+    def predict_on_batch(self, x) -> np.ndarray:
+        return self.predict(x, batch_size=max(len(x), 1))

@@ -1,0 +1,9 @@
+"""Keras-style optimizers: ``from rnnkit.optimizers import Adam`` (see
+:mod:`rnnkit.training.optimizers`)."""
+from rnnkit.training.optimizers import (SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop,
+                                        TorchOptimizer, get_optimizer)
+
+get = get_optimizer  # keras.optimizers.get
+
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "TorchOptimizer", "get",
+           "get_optimizer"]

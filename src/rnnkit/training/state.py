@@ -1,0 +1,149 @@
+"""Training state on disk without pickle: tensors in safetensors, structure in JSON.
+
+A nested state (an optimizer's ``state_dict()``, RNG states) is split by
+:func:`pack` into a JSON tree, where every tensor is replaced by
+``{"__tensor__": key}``, and a flat ``{key: tensor}`` dict that safetensors
+stores. Dict keys keep their type (torch optimizers index their state by int),
+tuples stay tuples. :func:`unpack` inverts it exactly.
+
+:func:`write_state_file` / :func:`read_state_file` put both in ONE safetensors
+file (the JSON goes into the header's string metadata), written atomically.
+A reader checks the ``format`` key, so a foreign file (or a pickle) is refused
+with a ValueError naming it; nothing is ever unpickled.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rnnkit.tools.atomic import atomic_path
+
+__all__ = ["pack", "unpack", "write_state_file", "read_state_file", "capture_rng",
+           "restore_rng"]
+
+
+def pack(obj: Any, prefix: str, tensors: dict[str, Tensor]) -> Any:
+    """JSON-able tree of ``obj``; its tensors are added to ``tensors`` under ``prefix/...``."""
+    if isinstance(obj, Tensor):
+        key = f"{prefix}#{len(tensors)}"
+        tensors[key] = obj.detach().cpu().contiguous()
+        return {"__tensor__": key}
+    if isinstance(obj, dict):
+        items = []
+        for k, v in obj.items():
+            if not isinstance(k, (str, int)) or isinstance(k, bool):
+                raise TypeError(f"can't store a state dict key of type {type(k).__name__}")
+            items.append([k, pack(v, f"{prefix}/{k}", tensors)])
+        return {"__dict__": items}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [pack(v, f"{prefix}/{i}", tensors) for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [pack(v, f"{prefix}/{i}", tensors) for i, v in enumerate(obj)]
+    if isinstance(obj, (np.integer, np.floating, np.bool_)):
+        return obj.item()
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"can't store a value of type {type(obj).__name__} in a training state")
+
+
+def unpack(tree: Any, tensors: dict[str, Tensor]) -> Any:
+    if isinstance(tree, dict):
+        if "__tensor__" in tree:
+            return tensors[tree["__tensor__"]]
+        if "__dict__" in tree:
+            return {k: unpack(v, tensors) for k, v in tree["__dict__"]}
+        if "__tuple__" in tree:
+            return tuple(unpack(v, tensors) for v in tree["__tuple__"])
+        raise ValueError(f"damaged state tree: unexpected object with keys {sorted(tree)}")
+    if isinstance(tree, list):
+        return [unpack(v, tensors) for v in tree]
+    return tree
+
+
+def write_state_file(path, tensors: dict[str, Tensor], fmt: str, meta: dict[str, Any]) -> None:
+    """One safetensors file: ``tensors`` + header metadata ``format`` and JSON ``meta``
+    entries (each value JSON-encoded), replacing ``path`` atomically."""
+    from safetensors.torch import save_file
+
+    header = {"format": fmt}
+    header.update({k: json.dumps(v) for k, v in meta.items()})
+    # safetensors refuses tensors sharing memory; a clone costs little at these sizes.
+    flat = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
+    with atomic_path(path) as tmp:
+        save_file(flat, tmp, metadata=header)
+
+
+def read_state_file(path, fmt: str, what: str) -> tuple[dict[str, Any], dict[str, Tensor]]:
+    """(meta, tensors) of a file written by :func:`write_state_file` with format ``fmt``.
+
+    ``what`` describes the expected file in errors ("an rnnkit model file")."""
+    from safetensors import safe_open
+
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise FileNotFoundError(f"{p!r}: no such file (expected {what})")
+    if os.path.isdir(p):
+        raise ValueError(f"{p!r} is a directory, expected {what}")
+    try:
+        with safe_open(p, framework="pt") as f:
+            header = dict(f.metadata() or {})
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors has its own error types for foreign files
+        raise ValueError(f"{p!r} is not {what}: it isn't a safetensors file "
+                         f"({type(e).__name__}: {e}). rnnkit never loads pickles.") from None
+    found = header.pop("format", None)
+    if found != fmt:
+        raise ValueError(f"{p!r} is not {what}: its safetensors metadata has format "
+                         f"{found!r}, expected {fmt!r}")
+    try:
+        meta = {k: json.loads(v) for k, v in header.items()}
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{p!r} has a damaged header ({e}); expected {what}") from None
+    return meta, tensors
+
+
+# --- random number generators ------------------------------------------------------------
+def capture_rng(generators: Optional[dict[str, torch.Generator]] = None
+                ) -> tuple[Any, dict[str, Tensor]]:
+    """The states of Python's, numpy's and torch's global RNGs (and CUDA's when
+    in use) plus ``generators`` (e.g. fit's shuffle generator)."""
+    tensors: dict[str, Tensor] = {}
+    version, mt, gauss = random.getstate()
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    tree = {
+        "python": [version, list(mt), gauss],
+        "numpy": {"name": name, "pos": int(pos), "has_gauss": int(has_gauss),
+                  "cached_gaussian": float(cached)},
+        "generators": sorted(generators or {}),
+        "cuda": torch.cuda.device_count() if torch.cuda.is_available() and
+        torch.cuda.is_initialized() else 0,
+    }
+    tensors["rng/numpy_keys"] = torch.from_numpy(keys.astype(np.int64))
+    tensors["rng/torch"] = torch.get_rng_state()
+    for i in range(tree["cuda"]):
+        tensors[f"rng/cuda{i}"] = torch.cuda.get_rng_state(i)
+    for k, g in (generators or {}).items():
+        tensors[f"rng/gen/{k}"] = g.get_state()
+    return tree, tensors
+
+
+def restore_rng(tree: Any, tensors: dict[str, Tensor],
+                generators: Optional[dict[str, torch.Generator]] = None) -> None:
+    version, mt, gauss = tree["python"]
+    random.setstate((version, tuple(mt), gauss))
+    npy = tree["numpy"]
+    np.random.set_state((npy["name"], tensors["rng/numpy_keys"].numpy().astype(np.uint32),
+                         npy["pos"], npy["has_gauss"], npy["cached_gaussian"]))
+    torch.set_rng_state(tensors["rng/torch"])
+    for i in range(tree.get("cuda", 0)):
+        if torch.cuda.is_available() and i < torch.cuda.device_count():
+            torch.cuda.set_rng_state(tensors[f"rng/cuda{i}"], i)
+    for k, g in (generators or {}).items():
+        if f"rng/gen/{k}" in tensors:
+            g.set_state(tensors[f"rng/gen/{k}"])

@@ -1,0 +1,112 @@
+"""Bidirectional: shapes, every merge mode against a manual forward/backward run,
+weight order, masks and states."""
+import numpy as np
+import pytest
+import torch
+
+import rnnkit.layers as L
+
+B, T, I, U = 2, 5, 3, 4
+
+
+def _manual(bi, x, return_sequences):
+    """The two directions by hand: plain layers loaded with each half of the weights;
+    the backward one runs on the time-reversed input and is flipped back."""
+    ws = bi.get_weights()
+    n = len(ws) // 2
+    outs = []
+    for half, rev in ((ws[:n], False), (ws[n:], True)):
+        plain = type(bi.forward_layer)(U, return_sequences=return_sequences)
+        plain.maybe_build((T, I))
+        plain.set_weights(half)
+        y = plain(x.flip(1) if rev else x)
+        outs.append(y.flip(1) if rev and return_sequences else y)
+    return outs
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_every_merge_mode_against_manual_directions(merge_mode, return_sequences):
+    torch.manual_seed(0)
+    bi = L.Bidirectional(L.LSTM(U, return_sequences=return_sequences), merge_mode=merge_mode)
+    x = torch.randn(B, T, I)
+    out = bi(x)
+    y, y_rev = _manual(bi, x, return_sequences)
+    want = {"concat": torch.cat([y, y_rev], -1), "sum": y + y_rev, "mul": y * y_rev,
+            "ave": (y + y_rev) / 2, None: [y, y_rev]}[merge_mode]
+    step = (T,) if return_sequences else ()
+    if merge_mode is None:
+        assert isinstance(out, list) and len(out) == 2
+        for o, w in zip(out, want):
+            torch.testing.assert_close(o, w)
+        assert bi.compute_output_shape((T, I)) == [step + (U,)] * 2
+    else:
+        torch.testing.assert_close(out, want)
+        width = 2 * U if merge_mode == "concat" else U
+        assert out.shape == (B,) + step + (width,)
+        assert bi.compute_output_shape((T, I)) == step + (width,)
+
+
+def test_weights_forward_then_backward_and_count():
+    bi = L.Bidirectional(L.GRU(U))
+    bi.maybe_build((T, I))
+    assert bi.count_params() == 2 * 3 * (I * U + U * U + 2 * U)
+    assert bi.forward_layer.go_backwards is False and bi.backward_layer.go_backwards is True
+    assert bi.forward_layer.name == "forward_gru" and bi.backward_layer.name == "backward_gru"
+    rng = np.random.default_rng(0)
+    ws = [rng.normal(size=w.shape).astype("float32") for w in bi.get_weights()]
+    bi.set_weights(ws)
+    for a, b in zip(bi.forward_layer.get_weights() + bi.backward_layer.get_weights(), ws):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="must hold 6 arrays"):
+        bi.set_weights(ws[:3])
+
+
+def test_masked_batch_equals_each_sequence_alone():
+    torch.manual_seed(1)
+    bi = L.Bidirectional(L.GRU(U, return_sequences=True))
+    x = torch.randn(B, T, I)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [0, 1, 1, 1, 1]], dtype=torch.bool)
+    out = bi(x, mask=mask)
+    assert bi.compute_mask(x, mask) is mask
+    for b in range(B):
+        alone = bi(x[b:b + 1, mask[b]])[0]
+        torch.testing.assert_close(out[b, mask[b]], alone)
+        assert not out[b, ~mask[b]].any()  # Keras zeroes masked steps inside Bidirectional
+
+
+def test_return_state_forward_then_backward_states():
+    torch.manual_seed(2)
+    bi = L.Bidirectional(L.LSTM(U, return_state=True))
+    x = torch.randn(B, T, I)
+    out, fh, fc, bh, bc = bi(x)
+    assert out.shape == (B, 2 * U) and all(s.shape == (B, U) for s in (fh, fc, bh, bc))
+    torch.testing.assert_close(out, torch.cat([fh, bh], -1))
+    assert bi.compute_output_shape((T, I)) == ((2 * U,), (U,), (U,), (U,), (U,))
+    # initial_state: forward states first, then backward ones.
+    zeros = [torch.zeros(B, U)] * 4
+    torch.testing.assert_close(bi(x, initial_state=zeros)[0], out)
+    ones = bi(x, initial_state=[torch.ones(B, U)] * 2 + zeros[:2])
+    torch.testing.assert_close(ones[3], bh)
+    assert not torch.allclose(ones[1], fh)
+
+
+def test_input_shape_taken_from_the_wrapped_layer_and_stateful():
+    bi = L.Bidirectional(L.SimpleRNN(2, input_shape=(T, I), stateful=True))
+    assert bi.input_shape_arg == (T, I)
+    bi(torch.randn(B, T, I))
+    assert len(bi.states) == 2
+    bi.reset_states()
+    assert bi.states is None
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="argument `layer`.*got Dense"):
+        L.Bidirectional(L.Dense(2))
+    with pytest.raises(ValueError, match="argument `merge_mode`.*got 'max'"):
+        L.Bidirectional(L.LSTM(2), merge_mode="max")
+    with pytest.raises(ValueError, match="different `go_backwards`"):
+        L.Bidirectional(L.LSTM(2), backward_layer=L.LSTM(2))
+    with pytest.raises(ValueError, match="same `return_sequences`"):
+        L.Bidirectional(L.LSTM(2), backward_layer=L.LSTM(2, go_backwards=True,
+                                                         return_sequences=True))

@@ -1,0 +1,25 @@
+"""Flatten and RepeatVector."""
+import pytest
+import torch
+
+import rnnkit.layers as L
+
+
+def test_flatten():
+    x = torch.arange(24.0).reshape(2, 3, 4)
+    y = L.Flatten()(x)
+    assert y.shape == (2, 12) and torch.equal(y[1], torch.arange(12.0, 24.0))
+    assert L.Flatten().compute_output_shape((3, 4)) == (12,)
+    assert L.Flatten().compute_mask(x, torch.ones(2, 3, dtype=torch.bool)) is None
+
+
+def test_repeat_vector():
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    r = L.RepeatVector(3)
+    y = r(x)
+    assert y.shape == (2, 3, 2) and torch.equal(y[1, 2], x[1]) and torch.equal(y[0, 0], x[0])
+    assert r.compute_output_shape((2,)) == (3, 2)
+    with pytest.raises(ValueError, match=r"`x` must be 2-D"):
+        r(torch.zeros(2, 3, 2))
+    with pytest.raises(ValueError, match="argument `n`, expected a positive integer, got 0"):
+        L.RepeatVector(0)
