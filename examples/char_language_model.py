@@ -3,7 +3,7 @@ perplexity falls epoch by epoch, then it writes some Austen-flavoured text.
 
     python examples/char_language_model.py [--smoke]
 
-The first 150 000 characters, 4 epochs of chunks of 64 characters; the
+The first 100 000 characters, 3 epochs of chunks of 64 characters; the
 validation text is the *end* of that excerpt.  A uniform guess over the ~75
 symbols has perplexity ~75.  About 60 s on a 2-core CPU; ``--smoke`` (or
 RNNKIT_SMOKE=1) trains a few steps on 20 000 characters.
@@ -16,9 +16,9 @@ from rnnkit.tools.charlm import sample, train_charlm
 
 
 def main(smoke: bool = False) -> dict:
-    text = datasets.load("pride_and_prejudice")["text"][:20_000 if smoke else 150_000]
+    text = datasets.load("pride_and_prejudice")["text"][:20_000 if smoke else 100_000]
     model, vocab, ppl = train_charlm(text, "lstm", units=32 if smoke else 128,
-                                     epochs=1 if smoke else 4,
+                                     epochs=1 if smoke else 3,
                                      steps_per_epoch=5 if smoke else None, seed=0)
     print(f"{len(vocab)} symbols; validation perplexity by epoch: "
           + " -> ".join(f"{p:.2f}" for p in ppl))

@@ -34,7 +34,7 @@ def main(smoke: bool = False) -> dict:
     X, mask = pad_sequences([(f - mean) / std for f in frames], padding="post", dtype="float32")
     L, y = mask.sum(1), ds["labels"]
     model = SequenceClassifier("gru", 10, 16 if smoke else 64, input_size=13)
-    losses = fit_classifier(model, X[tr], L[tr], y[tr], epochs=1 if smoke else 15)
+    losses = fit_classifier(model, X[tr], L[tr], y[tr], epochs=1 if smoke else 10)
     acc = accuracy(model, X[te], L[te], y[te])
     base = float((y[te] == np.bincount(y[tr]).argmax()).mean())
     print(f"spoken digits: {len(tr)} train / {len(te)} test utterances (test voices unseen); "

@@ -57,3 +57,14 @@ def core():
     """``core.TOL``, ``core.grads``, ``core.weighted_loss``, ``core.max_abs_diff``, ``core.flat``."""
     return SimpleNamespace(TOL=TOL, grads=grads, weighted_loss=weighted_loss,
                            max_abs_diff=max_abs_diff, flat=_flat)
+
+
+@pytest.fixture
+def one_thread():
+    """Run a test on one intra-op thread. The core tests' tensors are tiny, so
+    torch's threads only add OpenMP wake-ups (F.layer_norm pays ~10 ms a call for
+    them on a busy 2-core machine). Use: ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -12,6 +12,7 @@ from torch.autograd import gradcheck
 import rnnkit.nn as rnn
 from rnnkit.cells import lstm_step
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 F64 = torch.float64
 X = [1.0, 2.0]  # x_t, I = 2
 H = 2           # hidden units; h_{t-1} = c_{t-1} = 0.5 everywhere

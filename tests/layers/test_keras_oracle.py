@@ -78,7 +78,7 @@ def test_bidirectional_matches_keras(keras, merge_mode, return_sequences):
     m = MASKS["left"]
     got = ours(torch.from_numpy(x), mask=torch.from_numpy(m))
     want = theirs(x, mask=m)
-    assert len(got) == len(want)  # (output, 2 forward + 2 backward... ) or [y, y_rev, states...]
+    assert len(got) == len(want)  # (output, h_fwd, h_bwd), or [y, y_rev, h_fwd, h_bwd]
     for g, w in zip(got, want):
         np.testing.assert_allclose(_np(g), _np(w), atol=2e-6)
 

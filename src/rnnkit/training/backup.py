@@ -24,8 +24,8 @@ import json
 import os
 
 from rnnkit.training.callbacks import Callback
-from rnnkit.training.state import (capture_rng, pack, read_state_file, restore_rng, unpack,
-                                   write_state_file)
+from rnnkit.training.state import (capture_rng, json_field, pack, read_state_file,
+                                   restore_rng, unpack, write_state_file)
 
 __all__ = ["BackupAndRestore"]
 
@@ -66,8 +66,11 @@ class BackupAndRestore(Callback):
         self._history, self._epochs, self.restored_epoch = {}, [], None
         if not os.path.exists(self.path):
             return
-        meta, tensors = read_state_file(self.path, FORMAT, "an rnnkit BackupAndRestore file")
-        if meta.get("model_config") != self._model_config():
+        what = "an rnnkit BackupAndRestore file"
+        header, tensors = read_state_file(self.path, FORMAT, what)
+        meta = {k: json_field(header, k, self.path, what)
+                for k in ("epoch", "optimizer", "rng", "history", "epochs")}
+        if header.get("model_config") != self._model_config():
             raise ValueError(f"the backup {self.path!r} was written for a different model "
                              f"architecture; delete it or use another `backup_dir`")
         weights = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
@@ -100,9 +103,11 @@ class BackupAndRestore(Callback):
         rng_tree, rng_tensors = capture_rng(self._generators())
         tensors.update(rng_tensors)
         os.makedirs(self.backup_dir, exist_ok=True)
-        write_state_file(self.path, tensors, FORMAT, {
-            "epoch": epoch, "model_config": self._model_config(), "optimizer": opt_tree,
-            "rng": rng_tree, "history": self._history, "epochs": self._epochs})
+        header = {k: json.dumps(v) for k, v in (
+            ("epoch", epoch), ("optimizer", opt_tree), ("rng", rng_tree),
+            ("history", self._history), ("epochs", self._epochs))}
+        header["model_config"] = self._model_config()
+        write_state_file(self.path, tensors, FORMAT, header)
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and os.path.exists(self.path):

@@ -24,8 +24,8 @@ from torch import Tensor
 
 from rnnkit.tools.atomic import atomic_path
 
-__all__ = ["pack", "unpack", "write_state_file", "read_state_file", "capture_rng",
-           "restore_rng"]
+__all__ = ["pack", "unpack", "write_state_file", "read_state_file", "json_field",
+           "capture_rng", "restore_rng"]
 
 
 def pack(obj: Any, prefix: str, tensors: dict[str, Tensor]) -> Any:
@@ -66,22 +66,23 @@ def unpack(tree: Any, tensors: dict[str, Tensor]) -> Any:
     return tree
 
 
-def write_state_file(path, tensors: dict[str, Tensor], fmt: str, meta: dict[str, Any]) -> None:
-    """One safetensors file: ``tensors`` + header metadata ``format`` and JSON ``meta``
-    entries (each value JSON-encoded), replacing ``path`` atomically."""
+def write_state_file(path, tensors: dict[str, Tensor], fmt: str, header: dict[str, str]) -> None:
+    """One safetensors file holding ``tensors``, with the string metadata ``header``
+    plus ``format``; replaces ``path`` atomically (temp file + os.replace)."""
     from safetensors.torch import save_file
 
-    header = {"format": fmt}
-    header.update({k: json.dumps(v) for k, v in meta.items()})
+    for k, v in header.items():
+        if not isinstance(v, str):
+            raise TypeError(f"header value {k!r} must be a str (JSON-encode it), got "
+                            f"{type(v).__name__}")
     # safetensors refuses tensors sharing memory; a clone costs little at these sizes.
     flat = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
     with atomic_path(path) as tmp:
-        save_file(flat, tmp, metadata=header)
+        save_file(flat, tmp, metadata={**header, "format": fmt})
 
 
-def read_state_file(path, fmt: str, what: str) -> tuple[dict[str, Any], dict[str, Tensor]]:
-    """(meta, tensors) of a file written by :func:`write_state_file` with format ``fmt``.
-
+def read_state_file(path, fmt: str, what: str) -> tuple[dict[str, str], dict[str, Tensor]]:
+    """(header, tensors) of a file written by :func:`write_state_file` with format ``fmt``;
     ``what`` describes the expected file in errors ("an rnnkit model file")."""
     from safetensors import safe_open
 
@@ -101,11 +102,16 @@ def read_state_file(path, fmt: str, what: str) -> tuple[dict[str, Any], dict[str
     if found != fmt:
         raise ValueError(f"{p!r} is not {what}: its safetensors metadata has format "
                          f"{found!r}, expected {fmt!r}")
+    return header, tensors
+
+
+def json_field(header: dict[str, str], key: str, path, what: str) -> Any:
+    """``header[key]`` decoded from JSON; ValueError naming the file when missing/damaged."""
     try:
-        meta = {k: json.loads(v) for k, v in header.items()}
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{p!r} has a damaged header ({e}); expected {what}") from None
-    return meta, tensors
+        return json.loads(header[key])
+    except (KeyError, json.JSONDecodeError) as e:
+        raise ValueError(f"{os.fspath(path)!r} has a damaged header (field {key!r}: "
+                         f"{type(e).__name__}: {e}); expected {what}") from None
 
 
 # --- random number generators ------------------------------------------------------------

@@ -101,8 +101,10 @@ def load():
                         verbose=os.environ.get("RNNKIT_CPU_KERNEL_VERBOSE") == "1")
                     build_seconds = time.perf_counter() - start
                 except Exception as e:  # compiler errors arrive as RuntimeError/OSError/...
-                    tail = str(e).strip().splitlines()[-3:]
-                    _error = f"building the native kernels failed: {' | '.join(tail)}"
+                    lines = str(e).strip().splitlines()
+                    errors = [ln.strip() for ln in lines if "error" in ln.lower()] or lines[-2:]
+                    _error = (f"building the native kernels in {cache_dir()} failed: "
+                              + " | ".join(errors[:3]))
             if _error is not None:
                 log.warning("rnnkit: the fused CPU kernel is unavailable (%s); "
                             "using the torch / reference kernels", _error)

@@ -186,8 +186,9 @@ std::vector<at::Tensor> backward(int64_t mode, bool reverse, bool reset_after,
     s.hs = hs.data_ptr<scalar_t>();
     s.cs = lstm ? cs->data_ptr<scalar_t>() : nullptr;
     s.act = act.data_ptr<scalar_t>();
-    s.aux = cptr<scalar_t>(aux);
-    s.aux2 = cptr<scalar_t>(aux2);
+    // read only in backward; Seq keeps one pointer type for both passes
+    s.aux = const_cast<scalar_t*>(cptr<scalar_t>(aux));
+    s.aux2 = const_cast<scalar_t*>(cptr<scalar_t>(aux2));
     s.dout = cptr<scalar_t>(dout);
     s.dhN = cptr<scalar_t>(dhN);
     s.dcN = cptr<scalar_t>(dcN);

@@ -1,0 +1,149 @@
+"""The "cpu" kernel: rnnkit's native fused time loops, with the reference's contract.
+
+For each layer and direction: the padded steps of x are zeroed (padding is
+never read), input dropout applied, the input projection of all steps done as
+one GEMM, and the recurrence run by one native call (function.py). Dropout
+masks are drawn here, from the caller's generator and in the reference's
+order, so that a seeded run equals :func:`rnnkit.kernels.reference.run`.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from rnnkit.kernels.cpu import build
+from rnnkit.kernels.cpu.function import Cfg, run_sequence
+from rnnkit.kernels.merge import merge
+from rnnkit.kernels.reference import _keep_mask
+from rnnkit.kernels.spec import RecurrentSpec
+
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def why_not(spec: RecurrentSpec, *, device=None, dtype=None, **_) -> Optional[str]:
+    """None when the native kernel runs this exact configuration, else why not."""
+    if device is not None and torch.device(device).type != "cpu":
+        return f"runs on the CPU only, got device {device}"
+    if dtype is not None and dtype not in (torch.float32, torch.float64):
+        return f"runs float32 and float64 only, got {dtype}"
+    if spec.mode not in GATES:
+        return f"unknown mode {spec.mode!r}"
+    if not spec.uses_default_activations():
+        return "the native loops fix the activations (tanh or relu; sigmoid gates)"
+    if spec.layer_norm:
+        return "the native loops have no layer normalisation yet"
+    if spec.mode != "lstm" and (spec.peephole or spec.proj_size > 0):
+        return "peepholes and projections are LSTM options"
+    return build.why_unavailable()
+
+
+def _mode_key(spec: RecurrentSpec) -> str:
+    if spec.mode == "rnn":
+        return "rnn_relu" if spec.act_fn() is torch.relu else "rnn_tanh"
+    return spec.mode
+
+
+def _input_projection(spec: RecurrentSpec, w: dict, x: Tensor) -> tuple[Tensor, Optional[Tensor]]:
+    """xg (T, B, G*H) = W_ih x_t + the biases that simply add; and the GRU's b_hn
+    when it sits inside r ⊙ (·) (reset_after)."""
+    T, B, I = x.shape
+    H = spec.hidden_size
+    b_ih, b_hh, b_hn = w.get("bias_ih"), w.get("bias_hh"), None
+    if spec.mode == "gru" and spec.reset_after and b_hh is not None:
+        b_hn = b_hh[2 * H:].contiguous()
+        b_hh = F.pad(b_hh[:2 * H], (0, H))  # r and z biases fold; n's does not
+    bias = b_ih if b_hh is None else (b_hh if b_ih is None else b_ih + b_hh)
+    x2 = x.reshape(T * B, I)
+    w_ih = w["weight_ih"]
+    xg = torch.addmm(bias, x2, w_ih.t()) if bias is not None else x2 @ w_ih.t()  # (T*B, G*H)
+    return xg.view(T, B, -1), b_hn
+
+
+def _zoneout(spec: RecurrentSpec, training: bool, T: int, B: int, like: Tensor,
+             generator: Optional[torch.Generator]):
+    """(zone_h, zone_c, zh, zc): per-step keep masks (Krueger et al. 2016) in
+    training, drawn in processing order as the reference does (h then c at
+    each step); in eval the constant mixing probabilities."""
+    zh = spec.zoneout_h
+    zc = spec.zoneout_c if spec.mode == "lstm" else 0.0
+    if not training or (zh == 0 and zc == 0):
+        return None, None, zh, zc
+    H, P = spec.hidden_size, spec.state_size
+    # One bernoulli over (T, B*P + B*H) consumes the generator exactly as T
+    # alternating (B, P), (B, H) draws do (one number per element, in order).
+    probs = []
+    if zh > 0:
+        probs.append(torch.full((T, B * P), zh, dtype=like.dtype))
+    if zc > 0:
+        probs.append(torch.full((T, B * H), zc, dtype=like.dtype))
+    draw = torch.bernoulli(torch.cat(probs, 1), generator=generator)  # (T, ·) in processing order
+    zone_h = zone_c = None
+    if zh > 0:
+        zone_h = draw[:, :B * P].reshape(T, B, P)
+    if zc > 0:
+        zone_c = draw[:, draw.shape[1] - B * H:].reshape(T, B, H)
+    return zone_h, zone_c, 0.0, 0.0
+
+
+def run_direction(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, ...],
+                  mask: Optional[Tensor], *, reverse: bool, training: bool,
+                  generator: Optional[torch.Generator] = None):
+    """As :func:`rnnkit.kernels.reference.run_direction`, with x's padded steps already zeroed."""
+    T, B, I = x.shape
+    P = spec.state_size
+    dx = _keep_mask((B, I), spec.input_dropout, x, generator) \
+        if training and spec.input_dropout > 0 else None
+    rec = _keep_mask((B, P), spec.recurrent_dropout, x, generator) \
+        if training and spec.recurrent_dropout > 0 else None
+    w_hh = w["weight_hh"]
+    if training and spec.dropconnect > 0:
+        # Wan et al. 2013 / AWD-LSTM: one mask on W_hh per forward pass.
+        w_hh = w_hh * _keep_mask(tuple(w_hh.shape), spec.dropconnect, x, generator)
+    zone_h, zone_c, zh, zc = _zoneout(spec, training, T, B, x, generator)
+    if reverse:  # masks were drawn in processing order; the kernel indexes by input time
+        zone_h = None if zone_h is None else zone_h.flip(0)
+        zone_c = None if zone_c is None else zone_c.flip(0)
+    if dx is not None:
+        x = x * dx
+    xg, b_hn = _input_projection(spec, w, x)
+    lstm = spec.mode == "lstm"
+    peep = (w["weight_ci"], w["weight_cf"], w["weight_co"]) if spec.peephole else (None,) * 3
+    cfg = Cfg(_mode_key(spec), reverse, spec.reset_after, float(zh), float(zc))
+    cont = lambda t: None if t is None else t.contiguous()  # noqa: E731
+    out, hN, cN = run_sequence(
+        cfg, xg, w_hh.contiguous(), b_hn, state[0].contiguous(),
+        state[1].contiguous() if lstm else None, tuple(cont(p) for p in peep),
+        cont(w.get("weight_hr")) if spec.proj_size > 0 else None, mask, rec,
+        cont(zone_h), cont(zone_c))
+    return out, ((hN, cN) if lstm else (hN,))
+
+
+def run(spec: RecurrentSpec, weights: list[dict], x: Tensor, hx: tuple[Tensor, ...],
+        mask: Optional[Tensor], *, training: bool, generator: Optional[torch.Generator] = None):
+    """Same contract as :func:`rnnkit.kernels.reference.run`."""
+    D = spec.num_directions
+    mask = None if mask is None else mask.to(device=x.device, dtype=torch.bool).contiguous()
+    layer_in = x
+    finals: list[list[Tensor]] = [[] for _ in range(spec.n_states)]
+    out = x
+    for k in range(spec.num_layers):
+        if k > 0 and training and spec.dropout > 0:
+            layer_in = layer_in * _keep_mask(tuple(layer_in.shape), spec.dropout, layer_in,
+                                             generator)
+        if mask is not None:
+            # Padding is never read: a NaN there would poison the gradient through 0 * NaN.
+            layer_in = torch.where(mask.unsqueeze(-1), layer_in, layer_in.new_zeros(()))
+        dir_outs = []
+        for d in range(D):
+            idx = k * D + d
+            o, st = run_direction(spec, weights[idx], layer_in, tuple(s[idx] for s in hx), mask,
+                                  reverse=d == 1, training=training, generator=generator)
+            dir_outs.append(o)
+            for j, s in enumerate(st):
+                finals[j].append(s)
+        out = merge(dir_outs[0], dir_outs[1], spec.merge_mode) if D == 2 else dir_outs[0]
+        layer_in = out
+    return out, tuple(torch.stack(f, 0) for f in finals)

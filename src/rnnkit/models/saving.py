@@ -1,0 +1,136 @@
+"""Save and load Sequential models: ONE safetensors file, never a pickle.
+
+The file is a plain safetensors file. Its tensors are the model's ``state_dict``
+(``model/<name>``) and, when compiled and built, the optimizer's state
+(``optimizer/...``). Its header's string metadata holds::
+
+    format          "rnnkit-model"   (shared with the ``rnnkit`` command's model files)
+    format_version  "1"
+    kind            "sequential" (whole model) | "sequential-weights" (save_weights)
+    config          JSON: Sequential.get_config() -- the layers' class names and configs
+    meta            JSON: {"compile": compile config or null, "optimizer": the
+                    optimizer state's structure, "rnnkit_version": ...}
+
+Loading rebuilds every layer with ``layer_from_config`` (registered classes
+only), loads the tensors, and recompiles. Files are written atomically
+(temporary file + ``os.replace``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+from rnnkit.training.state import json_field, pack, read_state_file, unpack, write_state_file
+
+__all__ = ["save_model", "load_model", "save_weights", "load_weights"]
+
+FORMAT = "rnnkit-model"
+FORMAT_VERSION = "1"
+WHAT = "an rnnkit model file (written by Sequential.save / save_weights)"
+
+
+def _version() -> str:
+    from rnnkit._version import __version__
+    return __version__
+
+
+def _check_target(path, overwrite: bool) -> str:
+    p = os.fspath(path)
+    if os.path.isdir(p):
+        raise ValueError(f"`filepath` {p!r} is a directory; give a file name such as "
+                         "'model.rnnkit'")
+    if not overwrite and os.path.exists(p):
+        raise FileExistsError(f"`filepath` {p!r} exists and overwrite=False")
+    return p
+
+
+def _write(model, path, kind: str, with_optimizer: bool) -> None:
+    model._need_built("save")
+    tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
+    meta = {"compile": None, "optimizer": None, "rnnkit_version": _version()}
+    if with_optimizer:
+        meta["compile"] = model.get_compile_config()
+        opt = getattr(model, "optimizer", None)
+        if meta["compile"] is not None and meta["compile"]["loss"] is None:
+            warnings.warn("the model's loss is a user function, which can't be saved without "
+                          "pickle; load_model will return it uncompiled", stacklevel=3)
+        if opt is not None and opt.built:
+            meta["optimizer"] = pack(opt.state_dict(), "optimizer", tensors)
+    header = {"format_version": FORMAT_VERSION, "kind": kind,
+              "config": json.dumps(model.get_config()), "meta": json.dumps(meta)}
+    write_state_file(path, tensors, FORMAT, header)
+
+
+def save_model(model, filepath, overwrite: bool = True) -> None:
+    """Write ``model`` (architecture, weights, compile config, optimizer state)."""
+    _write(model, _check_target(filepath, overwrite), "sequential", with_optimizer=True)
+
+
+def save_weights(model, filepath, overwrite: bool = True) -> None:
+    """Write only the weights (and the architecture, to check them on loading)."""
+    _write(model, _check_target(filepath, overwrite), "sequential-weights", with_optimizer=False)
+
+
+def _read(path) -> tuple[str, dict, dict, dict]:
+    header, tensors = read_state_file(path, FORMAT, WHAT)
+    p = os.fspath(path)
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{p!r} has format version {header.get('format_version')!r}; this "
+                         f"rnnkit reads version {FORMAT_VERSION}")
+    kind = header.get("kind")
+    if kind not in ("sequential", "sequential-weights"):
+        raise ValueError(f"{p!r} is an rnnkit model file of kind {kind!r} (written by the rnnkit "
+                         "command line), not a Sequential model; expected kind 'sequential'")
+    return kind, json_field(header, "config", p, WHAT), json_field(header, "meta", p, WHAT), tensors
+
+
+def _load_state(model, tensors: dict, path) -> None:
+    """Check every name and shape first, then load: nothing changes on a mismatch."""
+    weights = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
+    own = model.state_dict()
+    missing = sorted(set(own) - set(weights))
+    extra = sorted(set(weights) - set(own))
+    if missing or extra:
+        raise ValueError(f"{os.fspath(path)!r} doesn't fit this model: missing weights "
+                         f"{missing}, unexpected weights {extra}")
+    for k, v in weights.items():
+        if tuple(v.shape) != tuple(own[k].shape):
+            raise ValueError(f"{os.fspath(path)!r} doesn't fit this model: weight {k!r} has "
+                             f"shape {tuple(v.shape)} in the file but {tuple(own[k].shape)} "
+                             "in the model")
+    model.load_state_dict(weights, strict=True)
+
+
+def load_model(filepath, compile: bool = True):
+    """Rebuild a model saved by ``Sequential.save``; it predicts exactly as before.
+
+    With ``compile=True`` (default) the optimizer, loss and metrics are restored,
+    with the optimizer's state, so training can continue.
+    """
+    import rnnkit.layers  # noqa: F401  (registers the built-in layer classes)
+    from rnnkit.models.sequential import Sequential
+    from rnnkit.training.optimizers import deserialize_optimizer
+
+    kind, config, meta, tensors = _read(filepath)
+    model = Sequential.from_config(config)
+    if not model.built:
+        raise ValueError(f"{os.fspath(filepath)!r} holds an unbuilt model (no input shape); "
+                         "nothing to load")
+    _load_state(model, tensors, filepath)
+    cc = meta.get("compile") if kind == "sequential" else None
+    if compile and cc is not None and cc.get("loss") is not None:
+        optimizer = deserialize_optimizer(cc["optimizer"], model.parameters())
+        model.compile(optimizer=optimizer, loss=cc["loss"], metrics=cc.get("metrics") or None)
+        if meta.get("optimizer") is not None:
+            model.optimizer.load_state_dict(unpack(meta["optimizer"], tensors))
+    return model
+
+
+def load_weights(model, filepath) -> None:
+    """Load weights saved by ``save_weights`` (or ``save``) into a built ``model``."""
+    _, config, _, tensors = _read(filepath)
+    if not model.built and config.get("build_input_shape") is not None:
+        model.build(tuple(config["build_input_shape"]))
+    model._need_built("load_weights")
+    _load_state(model, tensors, filepath)
