@@ -16,7 +16,9 @@ def test_seed_model_predicts_as_keras(keras, name):
     ours_cls = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}[name]
     k = _keras_seed_model(keras, getattr(keras.layers, name))
     rng = np.random.default_rng(0)
-    k.set_weights([rng.normal(scale=0.2, size=w.shape).astype("float32") for w in k.get_weights()])
+    # Scale 0.1 keeps the recurrence contractive (spectral radius ~0.8 at 64 units): a chaotic
+    # one would amplify float32 rounding over 100 steps and compare summation orders, not models.
+    k.set_weights([rng.normal(scale=0.1, size=w.shape).astype("float32") for w in k.get_weights()])
     model = Sequential()
     model.add(ours_cls(64, input_shape=(100, 1), return_sequences=True))
     model.add(ours_cls(32))
