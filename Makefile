@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m rnnkit.demo
+	$(BIN)/rnnkit compare --dataset sunspots --out demo-report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

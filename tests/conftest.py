@@ -52,11 +52,44 @@ def max_abs_diff(a, b) -> float:
     return worst
 
 
+def spec_weights(spec, dtype=torch.float64, seed: int = 0, scale: float = 0.5) -> list:
+    """Random weights for a :class:`RecurrentSpec`: one dict per (layer, direction),
+    leaves that require grad. LN gains sit around 1 so that they matter but stay tame."""
+    from rnnkit.cells import param_shapes
+
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for k in range(spec.num_layers):
+        for _ in range(spec.num_directions):
+            shapes = param_shapes(spec.mode, spec.layer_input_size(k), spec.hidden_size,
+                                  bias=spec.bias, bias_hh=spec.bias_hh, proj_size=spec.proj_size,
+                                  layer_norm=spec.layer_norm, peephole=spec.peephole)
+            w = {}
+            for name, shape in shapes.items():
+                t = torch.randn(shape, generator=g, dtype=dtype) * scale
+                if name in ("ln_ih", "ln_hh", "ln_c_weight"):
+                    t = t + 1.0
+                w[name] = t.requires_grad_(True)
+            out.append(w)
+    return out
+
+
+def spec_state(spec, B: int, dtype=torch.float64, seed: int = 1) -> tuple:
+    """A random initial state (h0,) or (h0, c0), each (L*D, B, ·), requiring grad."""
+    g = torch.Generator().manual_seed(seed)
+    LD = spec.num_layers * spec.num_directions
+    sizes = [spec.state_size, spec.hidden_size][: spec.n_states]
+    return tuple((torch.randn(LD, B, n, generator=g, dtype=dtype) * 0.5).requires_grad_(True)
+                 for n in sizes)
+
+
 @pytest.fixture(scope="session")
 def core():
-    """``core.TOL``, ``core.grads``, ``core.weighted_loss``, ``core.max_abs_diff``, ``core.flat``."""
+    """``core.TOL``, ``core.grads``, ``core.weighted_loss``, ``core.max_abs_diff``,
+    ``core.flat``, ``core.spec_weights``, ``core.spec_state``."""
     return SimpleNamespace(TOL=TOL, grads=grads, weighted_loss=weighted_loss,
-                           max_abs_diff=max_abs_diff, flat=_flat)
+                           max_abs_diff=max_abs_diff, flat=_flat, spec_weights=spec_weights,
+                           spec_state=spec_state)
 
 
 @pytest.fixture

@@ -87,11 +87,14 @@ def test_extras_match_rnnkit_nn():
 
 @pytest.mark.parametrize("mask_rows,kernel", [
     ([[1, 1, 1, 0], [1, 1, 1, 1]], "torch"),      # right padding: torch's packed kernel
-    ([[0, 1, 1, 1], [1, 0, 1, 1]], "reference"),  # left padding and a hole: the reference loop
+    ([[1, 1, 1, 0], [1, 1, 1, 1]], "reference"),
+    ([[0, 1, 1, 1], [1, 0, 1, 1]], "reference"),  # left padding and a hole
+    ([[1, 1, 1, 0], [1, 1, 1, 1]], "cpu"),
+    ([[0, 1, 1, 1], [1, 0, 1, 1]], "cpu"),
 ])
 def test_gradcheck_with_mask(mask_rows, kernel):
     torch.manual_seed(0)
-    lstm = L.LSTM(2, return_sequences=True)
+    lstm = L.LSTM(2, return_sequences=True, backend=kernel)
     lstm.maybe_build((4, 2))
     lstm.double()
     mask = torch.tensor(mask_rows, dtype=torch.bool)

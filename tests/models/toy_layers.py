@@ -89,3 +89,43 @@ class ToyTanh(Layer):
 
     def compute_mask(self, x, mask):
         return mask
+
+
+@register_layer
+class ToySpy(Layer):
+    """Identity that records the batches it sees in training mode."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seen = []
+
+    def forward(self, x, mask=None):
+        if self.training:
+            self.seen.append(x.detach().clone())
+        return x
+
+    def compute_mask(self, x, mask):
+        return mask
+
+
+def linear_data(n: int = 64, features: int = 3, seed: int = 0, noise: float = 0.0):
+    """X (n, F) float32 and y = X w + 0.5 (+ noise), shape (n, 1)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, features)).astype("float32")
+    w = np.arange(1, features + 1, dtype="float32")[:, None] / features
+    y = X @ w + 0.5 + noise * rng.normal(size=(n, 1)).astype("float32")
+    return X, y.astype("float32")
+
+
+def dense_model(features: int = 3, optimizer="sgd", loss="mse", metrics=None, dropout=None):
+    """A compiled one-layer linear model (optionally with ToyDropout in front)."""
+    from rnnkit.models import Sequential
+
+    layers = [ToyDense(1, input_shape=(features,))]
+    if dropout is not None:
+        layers = [ToyDropout(dropout, input_shape=(features,)), ToyDense(8), ToyTanh(), ToyDense(1)]
+    model = Sequential(layers)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    return model

@@ -13,7 +13,7 @@ from rnnkit.cli._common import (add_data_args, add_quiet, load_series_args, posi
 
 # The default budget keeps `rnnkit compare --dataset sunspots` (the `make demo`
 # run) at about a minute on a 2-core CPU.
-DEFAULTS = {"epochs": 100, "seeds": 5, "units": 32}
+DEFAULTS = {"epochs": 80, "seeds": 3, "units": 32}
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

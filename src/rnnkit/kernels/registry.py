@@ -93,3 +93,4 @@ register(Kernel("reference", 0, lambda spec, **_: None, reference.run,
                 "the plain time loop over rnnkit.cells: every option, the oracle"))
 register(Kernel("torch", 10, torch_fused.why_not, torch_fused.run,
                 "torch._VF fused ops (oneDNN on CPU, cuDNN on GPU) where semantics match"))
+import rnnkit.kernels.cpu  # noqa: E402,F401  registers the native "cpu" kernel (priority 20)

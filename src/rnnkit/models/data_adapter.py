@@ -38,9 +38,14 @@ def _ragged(value, arg: str) -> tuple[Tensor, Tensor]:
 
     arrays = []
     for i, s in enumerate(value):
-        a = np.asarray(s.detach().cpu().numpy() if isinstance(s, Tensor) else s)
+        try:
+            a = np.asarray(s.detach().cpu().numpy() if isinstance(s, Tensor) else s)
+        except (ValueError, TypeError, RuntimeError):
+            a = np.asarray(None)
         if a.dtype.kind not in "biuf":
-            raise TypeError(f"`{arg}[{i}]` must hold numbers, got dtype {a.dtype}")
+            raise TypeError(f"`{arg}[{i}]` must be a sequence of numbers (a list of "
+                            f"variable-length sequences), got {type(s).__name__}; to pass "
+                            "(x, y) batches use a DataLoader or an iterator, not a list")
         if a.ndim == 0 or len(a) == 0:
             raise ValueError(f"`{arg}[{i}]` must be a sequence with at least one step, got "
                              f"shape {a.shape}")
@@ -76,7 +81,8 @@ def to_tensor(value, arg: str, allow_ragged: bool = True) -> tuple[Tensor, Optio
         if a.dtype.kind not in "biuf":
             raise TypeError(f"`{arg}` must be numeric, got an array of dtype {a.dtype} "
                             f"(e.g. strings or mixed objects); encode it as numbers first")
-        t = torch.from_numpy(np.ascontiguousarray(a))
+        a = np.ascontiguousarray(a)
+        t = torch.from_numpy(a if a.flags.writeable else a.copy())  # pandas gives read-only views
     if t.dtype == torch.bool:
         t = t.to(torch.float32)
     elif not torch.is_floating_point(t):

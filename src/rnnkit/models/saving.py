@@ -94,11 +94,11 @@ def _load_state(model, tensors: dict, path) -> None:
     if missing or extra:
         raise ValueError(f"{os.fspath(path)!r} doesn't fit this model: missing weights "
                          f"{missing}, unexpected weights {extra}")
-    for k, v in weights.items():
-        if tuple(v.shape) != tuple(own[k].shape):
+    for k, mine in own.items():  # in the model's order, so the first mismatch is reported
+        if tuple(weights[k].shape) != tuple(mine.shape):
             raise ValueError(f"{os.fspath(path)!r} doesn't fit this model: weight {k!r} has "
-                             f"shape {tuple(v.shape)} in the file but {tuple(own[k].shape)} "
-                             "in the model")
+                             f"shape {tuple(weights[k].shape)} in the file but "
+                             f"{tuple(mine.shape)} in the model")
     model.load_state_dict(weights, strict=True)
 
 

@@ -73,6 +73,7 @@ class Sequential(TrainingMixin, nn.Module):
         self._build_input_shape: Optional[tuple] = None
         self._shapes: list[tuple] = []  # input shape, then every layer's output shape
         self._target_device: Optional[torch.device] = None
+        self._target_dtype: Optional[torch.dtype] = None
         if isinstance(layers, Layer):
             layers = [layers]
         for layer in layers or []:
@@ -133,8 +134,8 @@ class Sequential(TrainingMixin, nn.Module):
                 raise type(e)(f"layer {layer.name!r} ({type(layer).__name__}) can't take inputs "
                               f"of shape {_fmt_shape(shape)}: {e}") from e
             self._shapes.append(shape)
-        if self._target_device is not None:
-            nn.Module.to(self, self._target_device)
+        if self._target_device is not None or self._target_dtype is not None:
+            nn.Module.to(self, device=self._target_device, dtype=self._target_dtype)
 
     def _rebuild_optimizer(self) -> None:
         from rnnkit.training.optimizers import TorchOptimizer
@@ -161,9 +162,11 @@ class Sequential(TrainingMixin, nn.Module):
 
     # --- devices ----------------------------------------------------------------------------
     def to(self, *args, **kwargs):
-        device = torch._C._nn._parse_to(*args, **kwargs)[0]
+        device, dtype = torch._C._nn._parse_to(*args, **kwargs)[:2]
         if device is not None:
             self._target_device = device  # layers built later follow
+        if dtype is not None:
+            self._target_dtype = dtype
         return super().to(*args, **kwargs)
 
     def cuda(self, device=None):

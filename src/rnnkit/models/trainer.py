@@ -1,4 +1,4 @@
-"""compile / fit / evaluate / predict for :class:`rnnkit.models.Sequential`
+"""fit / evaluate / predict for :class:`rnnkit.models.Sequential`
 (Keras 3's semantics, on a plain torch loop).
 
 One training step on a batch (x, y, w, m) -- w sample weights, m the (B, T)
@@ -18,6 +18,7 @@ save and restore it.
 """
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Optional
 
@@ -25,18 +26,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rnnkit.models.compile import CompileMixin, NotCompiledError
 from rnnkit.models.data_adapter import ArrayData, BatchStream, adapt
 from rnnkit.training.callbacks import CallbackList, History, TerminateOnNaN
-from rnnkit.training.losses import Loss, get_loss, serialize_loss
-from rnnkit.training.metrics import Metric, get_metric
-from rnnkit.training.optimizers import get_optimizer, serialize_optimizer
 from rnnkit.training.progress import ProgbarLogger, resolve_verbose
 
 __all__ = ["TrainingMixin", "NotCompiledError"]
-
-
-class NotCompiledError(ValueError, RuntimeError):
-    """fit/evaluate before compile (a RuntimeError in Keras, a ValueError by rnnkit's rule)."""
 
 
 def _check_int(name: str, value, minimum: int) -> int:
@@ -47,80 +42,12 @@ def _check_int(name: str, value, minimum: int) -> int:
     return int(value)
 
 
-def _resolve_device(device) -> Optional[torch.device]:
-    if device is None:
-        return None
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"`device` must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {device!r}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"`device`={device!r} was requested but CUDA isn't available "
-                         "(torch.cuda.is_available() is False); use 'cpu' or 'auto'")
-    return dev
-
-
-class TrainingMixin:
-    """The Keras training API; mixed into Sequential (needs build/_forward_with_mask)."""
-
-    # --- compile --------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, device=None) -> None:
-        """Configure training.
-
-        Args:
-            optimizer: a name ("adam", "sgd", "rmsprop", "adagrad", "adamw"; Keras's
-                defaults), a ``rnnkit.optimizers`` object, or a torch optimizer.
-                Default "rmsprop", as Keras.
-            loss: a Keras loss name ("mse", "binary_crossentropy", ...), a
-                ``rnnkit.losses`` object, or a function ``fn(y_true, y_pred)``.
-            metrics: list of names ("accuracy", "mae", "mse", "rmse"), Metric objects
-                or functions; logged as given (``"mae"`` -> ``mae``, ``val_mae``).
-            device: None keeps the model where it is (CPU by default); "cuda",
-                "cuda:1", "cpu" or "auto" (CUDA when available) moves it.
-        """
-        dev = _resolve_device(device)
-        opt = get_optimizer(optimizer)
-        self.loss = None if loss is None else get_loss(loss)
-        if metrics is None:
-            metrics = []
-        elif isinstance(metrics, (str, Metric)) or callable(metrics):
-            metrics = [metrics]
-        elif isinstance(metrics, dict):
-            raise TypeError("`metrics` must be a list (per-output dicts need a multi-output "
-                            "model, which Sequential is not)")
-        loss_name = self.loss.default_name if isinstance(self.loss, Loss) else None
-        self.compiled_metrics = [get_metric(m, loss_name) for m in metrics]
-        names = [m.name for m in self.compiled_metrics]
-        if len(set(names)) != len(names) or "loss" in names:
-            raise ValueError(f"`metrics` must have distinct names other than 'loss', got {names}")
-        if dev is not None:
-            self.to(dev)
-        self.optimizer = opt
-        if self.built:
-            opt.build(self.parameters())
-        self._metric_specs = [m if isinstance(m, str) else None for m in metrics]
-        self.compiled = True
-
-    def get_compile_config(self) -> Optional[dict]:
-        """JSON-able compile arguments (None when not compiled); user functions are
-        stored as null (they can't be saved without pickle)."""
-        if not getattr(self, "compiled", False):
-            return None
-        return {"optimizer": serialize_optimizer(self.optimizer),
-                "loss": None if self.loss is None else serialize_loss(self.loss),
-                "metrics": [s for s in self._metric_specs if s is not None]}
-
-    def _require_compiled(self, what: str) -> None:
-        if not getattr(self, "compiled", False):
-            raise NotCompiledError(f"You must call `compile(optimizer, loss)` before `{what}()`")
-        if self.loss is None:
-            raise ValueError(f"`{what}()` needs a loss; call compile(..., loss='mse') (or another "
-                             "loss) first")
+class TrainingMixin(CompileMixin):
+    """Keras's compile / fit / evaluate / predict; mixed into Sequential (which
+    provides build, check_input_shape and _forward_with_mask)."""
 
     # --- plumbing ---------------------------------------------------------------------------
-    def _prepare(self, data, batch_size: Optional[int]):
+    def _prepare(self, data, batch_size: Optional[int], for_training: bool = False):
         """Build the model from the data if needed; check the data's shape against it."""
         if isinstance(data, ArrayData):
             shape = data.sample_shape
@@ -130,8 +57,8 @@ class TrainingMixin:
         if not self.built:
             self.build(shape)
         self.check_input_shape(shape, arg)
-        if getattr(self, "optimizer", None) is not None and not self.optimizer.built:
-            self.optimizer.build(self.parameters())
+        if for_training:
+            self._build_optimizer()
 
     def _batch_to_device(self, batch):
         x, y, w, m = batch
@@ -199,7 +126,7 @@ class TrainingMixin:
                                  f"sample_weight), got {len(validation_data)} elements")
             else:
                 val = adapt(validation_data, prefix="validation_data: ")
-        self._prepare(train, batch_size)
+        self._prepare(train, batch_size, for_training=True)
         if val is not None:
             self._prepare(val, batch_size)
         val_bs = _check_int("validation_batch_size", validation_batch_size or batch_size, 1)
@@ -251,21 +178,22 @@ class TrainingMixin:
             self.optimizer.zero_grad()
             y_pred, m_out = self._forward_with_mask(x, m)
             loss = self._compute_loss(y, y_pred, w, m_out)
-            if not bool(torch.isfinite(loss)):
+            value = float(loss.detach())
+            if not math.isfinite(value):
                 if not terminate_on_nan:
                     raise FloatingPointError(
-                        f"training diverged: the loss is {float(loss)} at epoch {epoch + 1}, "
+                        f"training diverged: the loss is {value} at epoch {epoch + 1}, "
                         f"batch {step}. Lower the learning rate (now "
                         f"{self.optimizer.learning_rate:g}), add clipnorm to the optimizer, or "
                         "scale the data; pass callbacks=[TerminateOnNaN()] to stop without an "
                         "error")
-                logs = {"loss": float(loss)}  # the bad step is not applied
+                logs = {"loss": value}  # the bad step is not applied
                 cbs.on_train_batch_end(step, logs)
                 break
             loss.backward()
             self.optimizer.step()
             n = float(x.shape[0])
-            total += float(loss.detach()) * n
+            total += value * n
             count += n
             for metric in self.compiled_metrics:
                 metric.update_state(y, y_pred.detach(), sample_weight=w, mask=m_out)

@@ -82,7 +82,7 @@ def fit(model: nn.Module, X, y, X_val=None, y_val=None, *, epochs: int = 30,
             idx = perm[i:i + batch_size]
             loss = loss_fn(model(X[idx]), y[idx])
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"training diverged: loss is {float(loss)} at epoch "
+                raise FloatingPointError(f"training diverged: loss is {float(loss.detach())} at epoch "
                                          f"{epoch}; lower the learning rate (lr={lr}) or check "
                                          f"the data for extreme values")
             opt.zero_grad()

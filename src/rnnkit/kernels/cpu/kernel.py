@@ -17,7 +17,7 @@ from torch import Tensor
 from rnnkit.kernels.cpu import build
 from rnnkit.kernels.cpu.function import Cfg, run_sequence
 from rnnkit.kernels.merge import merge
-from rnnkit.kernels.reference import _keep_mask
+from rnnkit.kernels.masks import keep_mask
 from rnnkit.kernels.spec import RecurrentSpec
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -94,14 +94,14 @@ def run_direction(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, 
     """As :func:`rnnkit.kernels.reference.run_direction`, with x's padded steps already zeroed."""
     T, B, I = x.shape
     P = spec.state_size
-    dx = _keep_mask((B, I), spec.input_dropout, x, generator) \
+    dx = keep_mask((B, I), spec.input_dropout, x, generator) \
         if training and spec.input_dropout > 0 else None
-    rec = _keep_mask((B, P), spec.recurrent_dropout, x, generator) \
+    rec = keep_mask((B, P), spec.recurrent_dropout, x, generator) \
         if training and spec.recurrent_dropout > 0 else None
     w_hh = w["weight_hh"]
     if training and spec.dropconnect > 0:
         # Wan et al. 2013 / AWD-LSTM: one mask on W_hh per forward pass.
-        w_hh = w_hh * _keep_mask(tuple(w_hh.shape), spec.dropconnect, x, generator)
+        w_hh = w_hh * keep_mask(tuple(w_hh.shape), spec.dropconnect, x, generator)
     zone_h, zone_c, zh, zc = _zoneout(spec, training, T, B, x, generator)
     if reverse:  # masks were drawn in processing order; the kernel indexes by input time
         zone_h = None if zone_h is None else zone_h.flip(0)
@@ -131,7 +131,7 @@ def run(spec: RecurrentSpec, weights: list[dict], x: Tensor, hx: tuple[Tensor, .
     out = x
     for k in range(spec.num_layers):
         if k > 0 and training and spec.dropout > 0:
-            layer_in = layer_in * _keep_mask(tuple(layer_in.shape), spec.dropout, layer_in,
+            layer_in = layer_in * keep_mask(tuple(layer_in.shape), spec.dropout, layer_in,
                                              generator)
         if mask is not None:
             # Padding is never read: a NaN there would poison the gradient through 0 * NaN.

@@ -28,13 +28,38 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const
           int64_t lda, const double* B, int64_t ldb, double beta, double* C, int64_t ldc);
 const char* blas_name();
 
+// Repeated products with one fixed weight: C (M, N) = A (M, K) op(W) + beta * C,
+// op(W) = W^T when tw (W stored (N, K)), else W (stored (K, N)). With MKL
+// (float) the weight is packed once (cblas_sgemm_pack), so the per-step GEMMs
+// skip re-packing it: that copy costs as much as the product at small B.
+template <typename T>
+class WeightGemm {
+ public:
+  WeightGemm(bool tw, int64_t M, int64_t N, int64_t K, const T* W, int64_t ldw, bool pack);
+  ~WeightGemm();
+  WeightGemm(const WeightGemm&) = delete;
+  WeightGemm& operator=(const WeightGemm&) = delete;
+  void operator()(const T* A, int64_t lda, T beta, T* C, int64_t ldc) const;
+
+ private:
+  bool tw_;
+  int64_t M_, N_, K_, ldw_;
+  const T* W_;
+  void* packed_ = nullptr;
+};
+
 // ---- activations -----------------------------------------------------------
 // float: a branch-free exp (Cody-Waite reduction + degree-6 polynomial, ~1 ulp)
 // that GCC vectorises inside the gate loops; glibc's expf is a call per element.
 // double: libm, so that gradcheck's finite differences see an exact function.
 inline float fast_exp(float x) {
-  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  // Written with selects and an int conversion only: std::floor / std::fmin
+  // keep GCC from vectorising the loop (they stay calls without -ffast-math).
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  // floor(y + 0.5) as a truncation of a positive number (y >= -126 here)
+  const int32_t ni = static_cast<int32_t>(x * 1.44269504088896341f + 256.5f) - 256;
+  const float n = static_cast<float>(ni);
   float r = x - n * 0.693359375f;  // ln 2 split in two for an exact reduction
   r = r + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -44,7 +69,7 @@ inline float fast_exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  int32_t bits = (ni + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof(float));
   return p * scale;
@@ -58,7 +83,7 @@ template <typename T> inline T tanh_(T x);
 template <> inline float tanh_<float>(float x) {
   // Small |x|: odd Taylor series to x^9 (error < 3e-8 relative at |x| = 0.25),
   // where 1 - 2 / (e^{2x} + 1) would lose digits to cancellation.
-  const float ax = std::fabs(x);
+  const float ax = x < 0.0f ? -x : x;
   const float x2 = x * x;
   const float small = x * (1.0f + x2 * (-0.333333333f + x2 * (0.133333333f +
                       x2 * (-0.053968254f + x2 * 0.021869489f))));
@@ -112,6 +137,7 @@ struct Seq {
   bool valid(int64_t t, int64_t b) const { return mask == nullptr || mask[t * B + b]; }
   bool zoned_h() const { return zone_h != nullptr || zh != T(0); }
   bool zoned_c() const { return zone_c != nullptr || zc != T(0); }
+  bool pack() const { return T_ >= 4; }
 };
 
 inline int64_t workspace_size(int64_t B, int64_t H, int64_t P, int64_t G) {
@@ -144,8 +170,10 @@ inline void settle(const Seq<T>& s, int64_t t, int64_t n, const T* old, const T*
       std::memcpy(nx, c, sizeof(T) * n);
     } else if (zone) {
       const T* __restrict__ k = zone + (t * s.B + b) * n;
+      #pragma GCC ivdep
       for (int64_t j = 0; j < n; ++j) nx[j] = k[j] * o[j] + (T(1) - k[j]) * c[j];
     } else {
+      #pragma GCC ivdep
       for (int64_t j = 0; j < n; ++j) nx[j] = zconst * o[j] + (T(1) - zconst) * c[j];
     }
     if (y) std::memcpy(y, nx, sizeof(T) * n);
@@ -169,23 +197,26 @@ inline void unsettle(const Seq<T>& s, int64_t t, int64_t n, const T* dnew, const
       std::memcpy(c, d, sizeof(T) * n);
     } else if (zone) {
       const T* __restrict__ k = zone + (t * s.B + b) * n;
+      #pragma GCC ivdep
       for (int64_t j = 0; j < n; ++j) { p[j] = k[j] * d[j]; c[j] = (T(1) - k[j]) * d[j]; }
     } else {
+      #pragma GCC ivdep
       for (int64_t j = 0; j < n; ++j) { p[j] = zconst * d[j]; c[j] = (T(1) - zconst) * d[j]; }
     }
   }
 }
 
-// prev (B, P) += (dA (B, G*H) · W (G*H, P)) ⊙ rec_mask; tmp is (B, P) scratch.
+// prev (B, P) += (dA (B, rows) · W (rows, P)) ⊙ rec_mask; tmp is (B, P) scratch.
 template <typename T>
-inline void back_through_whh(const Seq<T>& s, const T* dA, int64_t lda, const T* W, int64_t rows,
+inline void back_through_whh(const Seq<T>& s, const T* dA, int64_t lda, const WeightGemm<T>& W,
                              T* prev, T* tmp) {
   const int64_t n = s.B * s.P;
   if (s.rec_mask == nullptr) {
-    gemm(false, false, s.B, s.P, rows, T(1), dA, lda, W, s.P, T(1), prev, s.P);
+    W(dA, lda, T(1), prev, s.P);
     return;
   }
-  gemm(false, false, s.B, s.P, rows, T(1), dA, lda, W, s.P, T(0), tmp, s.P);
+  W(dA, lda, T(0), tmp, s.P);
+#pragma GCC ivdep
   for (int64_t i = 0; i < n; ++i) prev[i] += tmp[i] * s.rec_mask[i];
 }
 
@@ -194,6 +225,7 @@ template <typename T>
 inline const T* recurrent_input(const Seq<T>& s, const T* h, T* buf) {
   if (s.rec_mask == nullptr) return h;
   const int64_t n = s.B * s.P;
+  #pragma GCC ivdep
   for (int64_t i = 0; i < n; ++i) buf[i] = h[i] * s.rec_mask[i];
   return buf;
 }

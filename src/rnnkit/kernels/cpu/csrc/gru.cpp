@@ -34,6 +34,7 @@ void gru_forward(Seq<T>& s) {
         T* __restrict__ a = A + b * G;
         T* __restrict__ ghn = X + b * H;
         T* __restrict__ h1 = hcell + b * H;
+        #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) {
           const T r = sigm<T>(x[j] + q[j]);
           const T z = sigm<T>(x[H + j] + q[H + j]);
@@ -51,6 +52,7 @@ void gru_forward(Seq<T>& s) {
         const T* __restrict__ h0 = hr + b * H;
         T* __restrict__ a = A + b * G;
         T* __restrict__ rh = X + b * H;
+        #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) {
           const T r = sigm<T>(x[j] + q[j]);
           a[j] = r;
@@ -65,6 +67,7 @@ void gru_forward(Seq<T>& s) {
         const T* __restrict__ h0 = hp + b * H;
         T* __restrict__ a = A + b * G;
         T* __restrict__ h1 = hcell + b * H;
+        #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) {
           const T z = a[H + j];
           const T n = tanh_<T>(x[2 * H + j] + q[2 * H + j]);
@@ -88,6 +91,7 @@ void gru_backward(Seq<T>& s) {
   T* drh = tmp + B * H;       // (B, H) grad of r ⊙ h_rec (reset_before)
   T* hrec = drh + B * H;      // (B, H)
   const T* Wn = s.w_hh + 2 * H * H;
+  #pragma GCC ivdep
   for (int64_t i = 0; i < B * H; ++i) dH[i] = s.dhN ? s.dhN[i] : T(0);
   for (int64_t step = 0; step < Tn; ++step) {
     const int64_t t = s.reverse ? step : Tn - 1 - step;
@@ -97,6 +101,7 @@ void gru_backward(Seq<T>& s) {
         if (!s.valid(t, b)) continue;
         const T* __restrict__ d = s.dout + (t * B + b) * H;
         T* __restrict__ h = dH + b * H;
+        #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) h[j] += d[j];
       }
     }
@@ -119,6 +124,7 @@ void gru_backward(Seq<T>& s) {
         const T* __restrict__ h0 = hp + b * H;
         const T* __restrict__ d = dcell + b * H;
         T* __restrict__ dp = dHp + b * H;
+        #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) {
           const T r = a[j], z = a[H + j], n = a[2 * H + j];
           const T dan = d[j] * (T(1) - z) * (T(1) - n * n);
@@ -142,6 +148,7 @@ void gru_backward(Seq<T>& s) {
         const T* __restrict__ h0 = hp + b * H;
         const T* __restrict__ d = dcell + b * H;
         T* __restrict__ dp = dHp + b * H;
+        #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) {
           const T z = a[H + j], n = a[2 * H + j];
           dx[H + j] = d[j] * (h0[j] - n) * z * (T(1) - z);
@@ -160,6 +167,7 @@ void gru_backward(Seq<T>& s) {
         }
         const T* __restrict__ a = A + b * G;
         const T* __restrict__ h0 = hr + b * H;
+        #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) {
           const T r = a[j];
           dx[j] = q[j] * h0[j] * r * (T(1) - r);
@@ -169,8 +177,10 @@ void gru_backward(Seq<T>& s) {
       // grad of h_rec = dA_rz · W_hh[r, z] + r ⊙ d(r ⊙ h_rec), then through the dropout mask
       gemm(false, false, B, H, 2 * H, T(1), dX, G, s.w_hh, H, T(1), drh, H);
       if (s.rec_mask) {
+        #pragma GCC ivdep
         for (int64_t i = 0; i < B * H; ++i) dHp[i] += drh[i] * s.rec_mask[i];
       } else {
+        #pragma GCC ivdep
         for (int64_t i = 0; i < B * H; ++i) dHp[i] += drh[i];
       }
     }

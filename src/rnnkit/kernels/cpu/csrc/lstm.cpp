@@ -39,6 +39,7 @@ void lstm_forward(Seq<T>& s) {
       T* __restrict__ tc1 = TC + b * H;
       T* __restrict__ h1 = hcell + b * H;
       if (peep) {
+        #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) {
           const T i = sigm<T>(x[j] + r[j] + s.w_ci[j] * c0[j]);
           const T f = sigm<T>(x[H + j] + r[H + j] + s.w_cf[j] * c0[j]);
@@ -50,6 +51,7 @@ void lstm_forward(Seq<T>& s) {
           c1[j] = c; tc1[j] = tcv; h1[j] = o * tcv;
         }
       } else {
+        #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) {
           const T i = sigm<T>(x[j] + r[j]);
           const T f = sigm<T>(x[H + j] + r[H + j]);
@@ -85,7 +87,9 @@ void lstm_backward(Seq<T>& s) {
   T* dhpre = dcell_c + B * H;    // (B, H) grad of o ⊙ tanh c
   T* tmp = dhpre + B * H;        // (B, P)
   const bool peep = s.w_ci != nullptr;
+  #pragma GCC ivdep
   for (int64_t i = 0; i < B * P; ++i) dH[i] = s.dhN ? s.dhN[i] : T(0);
+  #pragma GCC ivdep
   for (int64_t i = 0; i < B * H; ++i) dC[i] = s.dcN ? s.dcN[i] : T(0);
   for (int64_t step = 0; step < Tn; ++step) {
     const int64_t t = s.reverse ? step : Tn - 1 - step;
@@ -95,6 +99,7 @@ void lstm_backward(Seq<T>& s) {
         if (!s.valid(t, b)) continue;
         const T* __restrict__ d = s.dout + (t * B + b) * P;
         T* __restrict__ h = dH + b * P;
+        #pragma GCC ivdep
         for (int64_t j = 0; j < P; ++j) h[j] += d[j];
       }
     }
@@ -121,6 +126,7 @@ void lstm_backward(Seq<T>& s) {
       const T* __restrict__ dhb = dh + b * H;
       const T* __restrict__ dcb = dcell_c + b * H;
       T* __restrict__ dcp = dCp + b * H;
+      #pragma GCC ivdep
       for (int64_t j = 0; j < H; ++j) {
         const T i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j], tcv = tc[j];
         const T dao = dhb[j] * tcv * o * (T(1) - o);

@@ -24,8 +24,10 @@ void rnn_forward(Seq<T>& s) {
     gemm(false, true, B, H, H, T(1), hr, H, s.w_hh, H, T(1), A, H);
     const int64_t n = B * H;
     if (relu) {
+      #pragma GCC ivdep
       for (int64_t i = 0; i < n; ++i) A[i] = A[i] > T(0) ? A[i] : T(0);
     } else {
+      #pragma GCC ivdep
       for (int64_t i = 0; i < n; ++i) A[i] = tanh_<T>(A[i]);
     }
     settle(s, t, H, hp, A, s.zone_h, s.zh, s.zoned_h(), hn, s.out + t * B * H);
@@ -40,6 +42,7 @@ void rnn_backward(Seq<T>& s) {
   T* dcell = dHp + B * H;   // (B, H)
   T* tmp = dcell + B * H;   // (B, H)
   const bool relu = s.mode == RNN_RELU;
+  #pragma GCC ivdep
   for (int64_t i = 0; i < B * H; ++i) dH[i] = s.dhN ? s.dhN[i] : T(0);
   for (int64_t step = 0; step < Tn; ++step) {
     const int64_t t = s.reverse ? step : Tn - 1 - step;
@@ -48,6 +51,7 @@ void rnn_backward(Seq<T>& s) {
         if (!s.valid(t, b)) continue;
         const T* __restrict__ d = s.dout + (t * B + b) * H;
         T* __restrict__ h = dH + b * H;
+        #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) h[j] += d[j];
       }
     }
@@ -57,8 +61,10 @@ void rnn_backward(Seq<T>& s) {
     const int64_t n = B * H;
     // masked rows: dcell is 0 there, so dA is 0 too
     if (relu) {
+      #pragma GCC ivdep
       for (int64_t i = 0; i < n; ++i) dA[i] = A[i] > T(0) ? dcell[i] : T(0);
     } else {
+      #pragma GCC ivdep
       for (int64_t i = 0; i < n; ++i) dA[i] = dcell[i] * (T(1) - A[i] * A[i]);
     }
     back_through_whh(s, dA, H, s.w_hh, H, dHp, tmp);

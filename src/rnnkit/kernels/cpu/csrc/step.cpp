@@ -34,6 +34,7 @@ void lstm_cell(int64_t B, int64_t I, int64_t H, const T* x, const T* h, const T*
     const T* __restrict__ c0 = c + b * H;
     T* __restrict__ hb = h1 + b * H;
     T* __restrict__ cb = c1 + b * H;
+    #pragma GCC ivdep
     for (int64_t j = 0; j < H; ++j) {
       const T bi = b_hh ? b_hh[j] : T(0), bf = b_hh ? b_hh[H + j] : T(0);
       const T bg = b_hh ? b_hh[2 * H + j] : T(0), bo = b_hh ? b_hh[3 * H + j] : T(0);
@@ -60,6 +61,7 @@ void gru_cell(int64_t B, int64_t I, int64_t H, bool reset_after, const T* x, con
     T* __restrict__ q = gh + b * G;
     const T* __restrict__ h0 = h + b * H;
     T* __restrict__ hb = h1 + b * H;
+    #pragma GCC ivdep
     for (int64_t j = 0; j < H; ++j) {
       const T r = sigm<T>(p[j] + q[j] + (b_hh ? b_hh[j] : T(0)));
       const T z = sigm<T>(p[H + j] + q[H + j] + (b_hh ? b_hh[H + j] : T(0)));
@@ -81,6 +83,7 @@ void gru_cell(int64_t B, int64_t I, int64_t H, bool reset_after, const T* x, con
     const T* __restrict__ q = gh + b * G;
     const T* __restrict__ h0 = h + b * H;
     T* __restrict__ hb = h1 + b * H;
+    #pragma GCC ivdep
     for (int64_t j = 0; j < H; ++j) {
       const T z = q[H + j];
       const T n = tanh_<T>(p[2 * H + j] + q[2 * H + j] + (b_hh ? b_hh[2 * H + j] : T(0)));
@@ -99,6 +102,7 @@ void rnn_cell(int64_t B, int64_t I, int64_t H, bool relu, const T* x, const T* h
     const T* __restrict__ p = gx + b * H;
     const T* __restrict__ q = gh + b * H;
     T* __restrict__ hb = h1 + b * H;
+    #pragma GCC ivdep
     for (int64_t j = 0; j < H; ++j) {
       const T a = p[j] + q[j] + (b_hh ? b_hh[j] : T(0));
       hb[j] = relu ? (a > T(0) ? a : T(0)) : tanh_<T>(a);

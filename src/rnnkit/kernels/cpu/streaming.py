@@ -1,0 +1,74 @@
+"""Single native steps for streaming: torch.nn.LSTMCell / GRUCell / RNNCell semantics.
+
+One call computes both projections and the gate math, with no per-gate ops,
+which is where torch.nn's cells spend their time at B=1. Without autograd
+(inference, the streaming case) the step runs directly; when a gradient is
+needed it runs as a one-step sequence through the fused kernel's BPTT.
+
+Hooking into :mod:`rnnkit.nn` cells: in ``CellBase._step`` (or a subclass),
+when the cell has default activations and no layer norm / peephole, call e.g.
+``lstm_cell(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)``
+if :func:`rnnkit.kernels.cpu.build.why_unavailable` returned None.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from rnnkit.kernels.cpu import build
+from rnnkit.kernels.cpu.function import Cfg, MODE_IDS, calls, run_sequence
+
+
+def _needs_grad(*ts: Optional[Tensor]) -> bool:
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in ts)
+
+
+def _as_sequence(mode: str, x: Tensor, state: tuple, w_ih: Tensor, w_hh: Tensor,
+                 b_ih: Optional[Tensor], b_hh: Optional[Tensor], reset_after: bool):
+    """The differentiable path: a T=1 sequence through the fused BPTT."""
+    H = w_hh.shape[1]
+    b_hn = None
+    if mode == "gru" and reset_after and b_hh is not None:
+        b_hn = b_hh[2 * H:].contiguous()
+        b_hh = torch.nn.functional.pad(b_hh[:2 * H], (0, H))
+    bias = b_ih if b_hh is None else (b_hh if b_ih is None else b_ih + b_hh)
+    xg = (torch.addmm(bias, x, w_ih.t()) if bias is not None else x @ w_ih.t()).unsqueeze(0)
+    cfg = Cfg(mode, False, reset_after, 0.0, 0.0)
+    _, hN, cN = run_sequence(cfg, xg, w_hh.contiguous(), b_hn, state[0].contiguous(),
+                             state[1].contiguous() if mode == "lstm" else None, (None,) * 3,
+                             None, None, None, None, None)
+    return (hN, cN) if mode == "lstm" else hN
+
+
+def lstm_cell(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor,
+              b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    """One torch.nn.LSTMCell step: x (B, I), h and c (B, H) -> (h_t, c_t)."""
+    if _needs_grad(x, h, c, w_ih, w_hh, b_ih, b_hh):
+        return _as_sequence("lstm", x, (h, c), w_ih, w_hh, b_ih, b_hh, True)
+    calls[("lstm", "step")] += 1
+    h1, c1 = build.load().cell_step(MODE_IDS["lstm"], True, x, h, c, w_ih, w_hh, b_ih, b_hh)
+    return h1, c1
+
+
+def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor] = None,
+             b_hh: Optional[Tensor] = None, reset_after: bool = True) -> Tensor:
+    """One GRU step (torch.nn.GRUCell with reset_after=True): x (B, I), h (B, H) -> h_t."""
+    if _needs_grad(x, h, w_ih, w_hh, b_ih, b_hh):
+        return _as_sequence("gru", x, (h,), w_ih, w_hh, b_ih, b_hh, reset_after)
+    calls[("gru", "step")] += 1
+    return build.load().cell_step(MODE_IDS["gru"], reset_after, x, h, None, w_ih, w_hh,
+                                  b_ih, b_hh)[0]
+
+
+def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor] = None,
+             b_hh: Optional[Tensor] = None, nonlinearity: str = "tanh") -> Tensor:
+    """One torch.nn.RNNCell step: x (B, I), h (B, H) -> h_t."""
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"`nonlinearity` must be 'tanh' or 'relu', got {nonlinearity!r}")
+    mode = "rnn_" + nonlinearity
+    if _needs_grad(x, h, w_ih, w_hh, b_ih, b_hh):
+        return _as_sequence(mode, x, (h,), w_ih, w_hh, b_ih, b_hh, True)
+    calls[(mode, "step")] += 1
+    return build.load().cell_step(MODE_IDS[mode], True, x, h, None, w_ih, w_hh, b_ih, b_hh)[0]

@@ -1,0 +1,167 @@
+"""rnnkit.kernels.registry: explicit backends fail loudly with the reason, auto
+picks the fastest kernel that runs the exact configuration, and a spy proves
+the chosen kernel really ran (Keras once shipped a fast path that silently
+never ran)."""
+from dataclasses import replace
+
+import pytest
+import torch
+
+import rnnkit.nn as rnn
+from rnnkit.kernels import registry
+from rnnkit.kernels.masks import lengths_to_mask
+from rnnkit.kernels.spec import RecurrentSpec
+
+pytestmark = [pytest.mark.usefixtures("one_thread"),
+              pytest.mark.filterwarnings("ignore:LSTM with projections is not supported")]
+T, B, I, H = 4, 2, 3, 4
+
+
+@pytest.fixture
+def two_kernels(monkeypatch):
+    """The registry with only the kernels this file is about, so that a native kernel
+    registered later with a higher priority doesn't change what `auto` means here."""
+    monkeypatch.setattr(registry, "_KERNELS", {n: registry._KERNELS[n] for n in ("reference", "torch")})
+    return registry._KERNELS
+
+
+def _inputs(spec, core, mask_kind="none"):
+    ws, hx = core.spec_weights(spec, torch.float32), core.spec_state(spec, B, torch.float32)
+    x = torch.randn(T, B, I)
+    mask = {"none": None, "right": lengths_to_mask(torch.tensor([4, 2]), T),
+            "any": torch.tensor([[0, 1, 1, 1], [1, 1, 1, 1]], dtype=torch.bool).t()}[mask_kind]
+    return ws, x, hx, mask
+
+
+UNSUPPORTED = [  # (spec options, mask kind, training, the reason's words)
+    (dict(mode="lstm", layer_norm=True), "none", False, "no layer normalisation"),
+    (dict(mode="rnn", layer_norm=True), "none", False, "no layer normalisation"),
+    (dict(mode="lstm", peephole=True), "none", False, "no peephole"),
+    (dict(mode="gru", reset_after=False), "none", False, "reset_after=True"),
+    (dict(mode="lstm", zoneout_h=0.2, zoneout_c=0.2), "none", False, "no zoneout"),
+    (dict(mode="gru", zoneout_h=0.2), "none", True, "no zoneout"),
+    (dict(mode="gru", recurrent_dropout=0.2), "none", True, "recurrent dropout"),
+    (dict(mode="lstm", activation="relu"), "none", False, "fix the activations"),
+    (dict(mode="lstm"), "any", False, "valid steps first"),
+]
+
+
+@pytest.mark.parametrize("kw,mask_kind,training,reason", UNSUPPORTED,
+                         ids=[f"{u[0]['mode']}-{u[3]}" for u in UNSUPPORTED])
+def test_explicit_torch_backend_refuses_with_the_reason(core, two_kernels, kw, mask_kind,
+                                                        training, reason):
+    kw = dict(kw)
+    spec = RecurrentSpec(kw.pop("mode"), I, H, **kw)
+    ws, x, hx, mask = _inputs(spec, core, mask_kind)
+    with pytest.raises(ValueError, match=f"backend='torch' can't run this configuration: .*{reason}"):
+        registry.run(spec, ws, x, hx, mask, training=training, backend="torch")
+    # auto runs it, on the reference, and says why not torch.
+    _, _, choice = registry.run(spec, ws, x, hx, mask, training=training, backend="auto")
+    assert choice.kernel == "reference" and reason in choice.rejected["torch"]
+    assert f"not torch: {choice.rejected['torch']}" in str(choice)
+
+
+@pytest.mark.parametrize("kw,mask_kind", [
+    (dict(mode="lstm"), "none"), (dict(mode="lstm", proj_size=2, num_layers=2), "right"),
+    (dict(mode="gru", bidirectional=True), "right"), (dict(mode="rnn", activation="relu"), "none"),
+    (dict(mode="lstm", dropout=0.3, num_layers=2, recurrent_dropout=0.3, input_dropout=0.3,
+          dropconnect=0.3), "none"),  # eval: the regularisers are off, so torch can run it
+])
+def test_auto_picks_torch_for_plain_configs(core, two_kernels, kw, mask_kind):
+    kw = dict(kw)
+    spec = RecurrentSpec(kw.pop("mode"), I, H, **kw)
+    ws, x, hx, mask = _inputs(spec, core, mask_kind)
+    _, _, choice = registry.run(spec, ws, x, hx, mask, training=False)
+    assert (choice.kernel, choice.backend, choice.rejected) == ("torch", "auto", {})
+    assert str(choice) == "kernel: torch (backend='auto')"
+
+
+def test_training_with_regularisers_goes_to_the_reference(core, two_kernels):
+    spec = RecurrentSpec("lstm", I, H, input_dropout=0.3)
+    ws, x, hx, _ = _inputs(spec, core)
+    assert registry.run(spec, ws, x, hx, training=True)[2].kernel == "reference"
+    assert registry.run(spec, ws, x, hx, training=False)[2].kernel == "torch"
+
+
+@pytest.mark.parametrize("cls,kw,kernel", [
+    (rnn.LSTM, {}, "torch"), (rnn.GRU, {"bidirectional": True}, "torch"),
+    (rnn.RNN, {"nonlinearity": "relu"}, "torch"), (rnn.LSTM, {"peephole": True}, "reference"),
+    (rnn.GRU, {"reset_after": False}, "reference"), (rnn.RNN, {"layer_norm": True}, "reference"),
+    (rnn.LSTM, {"zoneout": 0.1}, "reference"),
+])
+def test_kernel_report_says_which_ran(two_kernels, cls, kw, kernel):
+    m = cls(I, H, **kw)
+    assert m.kernel_report() == "no forward yet"
+    m(torch.randn(T, B, I))
+    report = m.kernel_report()
+    assert report.splitlines()[0] == f"kernel: {kernel} (backend='auto')"
+    assert ("not torch:" in report) == (kernel == "reference")
+    assert m.last_choice.kernel == kernel
+
+
+def test_module_with_explicit_torch_backend_raises(two_kernels):
+    m = rnn.LSTM(I, H, layer_norm=True, backend="torch")
+    with pytest.raises(ValueError, match="can't run this configuration: torch's ops have no layer"):
+        m(torch.randn(T, B, I))
+
+
+@pytest.mark.parametrize("cls,op", [(rnn.LSTM, "lstm"), (rnn.GRU, "gru"), (rnn.RNN, "rnn_tanh")])
+def test_spy_the_torch_kernel_really_runs(monkeypatch, two_kernels, cls, op):
+    calls = []
+    real = getattr(torch._VF, op)
+
+    def spy(*args):
+        calls.append(op)
+        return real(*args)
+
+    monkeypatch.setattr(torch._VF, op, spy)
+    x = torch.randn(T, B, I)
+    cls(I, H)(x)                                   # auto, plain: the fused op runs
+    assert calls == [op]
+    cls(I, H)(x, lengths=torch.tensor([4, 2]))     # right padding: packed fused op
+    assert calls == [op, op]
+    cls(I, H, layer_norm=True)(x)                  # the reference: the fused op doesn't
+    assert calls == [op, op]
+
+
+def test_spy_the_chosen_kernels_run(monkeypatch, core, two_kernels):
+    calls = []
+    for name, k in list(two_kernels.items()):
+        def spy(*args, _k=k, **kw):
+            calls.append(_k.name)
+            return _k.run(*args, **kw)
+        monkeypatch.setitem(two_kernels, name, replace(k, run=spy))
+    x = torch.randn(T, B, I)
+    rnn.GRU(I, H)(x)
+    rnn.GRU(I, H, backend="reference")(x)
+    rnn.GRU(I, H, layer_norm=True)(x)
+    assert calls == ["torch", "reference", "reference"]
+
+
+def test_a_faster_kernel_wins_only_where_it_can_run(monkeypatch, core, two_kernels):
+    ran = []
+
+    def fast_run(spec, weights, x, hx, mask, *, training, generator=None):
+        ran.append(spec.mode)
+        return registry._KERNELS["reference"].run(spec, weights, x, hx, mask, training=training,
+                                                  generator=generator)
+
+    fast = registry.Kernel("fast", 100, lambda spec, **f: None if spec.mode == "gru" else "GRU only",
+                           fast_run)
+    monkeypatch.setitem(two_kernels, "fast", fast)
+    assert registry.backend_names() == ["auto", "fast", "torch", "reference"]
+    for mode in ("gru", "lstm"):
+        spec = RecurrentSpec(mode, I, H)
+        ws, x, hx, _ = _inputs(spec, core)
+        _, _, choice = registry.run(spec, ws, x, hx)
+        assert choice.kernel == ("fast" if mode == "gru" else "torch")
+    assert ran == ["gru"] and choice.rejected == {"fast": "GRU only"}
+
+
+def test_unknown_backend(core):
+    spec = RecurrentSpec("lstm", I, H)
+    ws, x, hx, _ = _inputs(spec, core)
+    with pytest.raises(ValueError, match="`backend` must be one of .*'cudnn'"):
+        registry.run(spec, ws, x, hx, backend="cudnn")
+    with pytest.raises(ValueError, match="`backend` must be one of"):
+        rnn.LSTM(I, H, backend="cudnn")
