@@ -59,7 +59,8 @@ def test_summary_table_and_counts(toys, capsys):
     assert "Total params: 21" in text and "Trainable params: 16" in text
     assert "Non-trainable params: 5" in text
     assert model.count_params() == 21
-    assert model.summary(print_fn=None) == text
+    lines = []
+    assert model.summary(print_fn=lines.append) == text and lines == [text]
     with pytest.raises(ValueError, match="isn't built"):
         Sequential([toys.ToyDense(1)]).summary()
 

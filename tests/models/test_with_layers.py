@@ -109,3 +109,17 @@ def test_real_layers_save_load_and_resume(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(loaded.eval()(torch.from_numpy(X[:3])),
                                    ref.eval()(torch.from_numpy(X[:3])), rtol=0, atol=0)
+
+
+@pytest.mark.slow
+def test_seed_code_unshortened_length_100():
+    """The seed block exactly (input_shape=(100, 1)) on a longer run."""
+    set_random_seed(0)
+    X_train, y_train = noisy_sine(T=100, n=600)
+    model = Sequential()
+    model.add(layers.LSTM(64, input_shape=(100, 1), return_sequences=True))
+    model.add(layers.LSTM(32))
+    model.add(layers.Dense(1, activation='linear'))
+    model.compile(optimizer='adam', loss='mean_squared_error')
+    history = model.fit(X_train, y_train, epochs=10, batch_size=32, verbose=0)
+    assert history.history["loss"][-1] < 0.05 * float(np.var(y_train))

@@ -175,3 +175,16 @@ def test_build_mask():
     bt = torch.tensor([[1, 0, 1, 1, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)  # (B, T)
     assert torch.equal(build_mask(x, mask=bt, batch_first=True), bt.t())
     assert torch.equal(build_mask(x, mask=bt.t(), batch_first=False), bt.t())
+
+
+def test_reset_state_samples():
+    m = rnn.GRU(I, H, stateful=True)
+    m(torch.randn(T, B, I))
+    with pytest.raises(ValueError, match=r"`samples` must index the carried batch of 2, got \[2\]"):
+        m.reset_state([2])
+    with pytest.raises(ValueError, match=r"`samples` as a bool mask must have shape \(2,\)"):
+        m.reset_state(torch.tensor([True, False, True]))
+    with pytest.raises(TypeError, match="`samples` must be sample indices"):
+        m.reset_state(torch.tensor([0.0]))
+    m.reset_state([-1])  # negative indices count from the end, as in Python
+    m.reset_state([])

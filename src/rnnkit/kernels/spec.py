@@ -1,6 +1,7 @@
 """The exact configuration of a recurrent layer stack, as kernels see it."""
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
@@ -51,7 +52,7 @@ class RecurrentSpec:
             raise ValueError(f"`mode` must be one of {sorted(GATES)}, got {self.mode!r}")
         for name in ("input_size", "hidden_size", "num_layers"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0:
                 raise ValueError(f"`{name}` must be a positive integer, got {v!r}")
         if self.merge_mode not in MERGE_MODES:
             raise ValueError(f"`merge_mode` must be one of {list(MERGE_MODES)}, got {self.merge_mode!r}")

@@ -174,6 +174,7 @@ class BatchStream:
     def __init__(self, source, arg: str = "x", has_targets: bool = True) -> None:
         self.source, self.arg, self.has_targets = source, arg, has_targets
         self.peeked: Optional[Batch] = None
+        self._pending = False  # the peeked batch still has to be yielded (one-shot iterators)
 
     @property
     def batches_here(self) -> bool:
@@ -234,7 +235,7 @@ class BatchStream:
                 generator: Optional[torch.Generator] = None) -> Iterator[Batch]:
         it = iter(self._iterable(batch_size, shuffle, generator))
         i = 0
-        if getattr(self, "_pending", False):
+        if self._pending:
             self._pending = False
             yield self.peeked
             i = 1

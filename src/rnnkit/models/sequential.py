@@ -270,12 +270,11 @@ class Sequential(TrainingMixin, nn.Module):
             i += len(shapes)
 
     # --- description -----------------------------------------------------------------------
-    def summary(self, print_fn=print) -> str:
-        """Print (with ``print_fn``; None to stay quiet) and return a Keras-like table."""
+    def summary(self, print_fn=None) -> str:
+        """Print a Keras-like table with ``print_fn`` (default ``print``) and return it."""
         self._need_built("summary")
         text = format_summary(self)
-        if print_fn is not None:
-            print_fn(text)
+        (print_fn or print)(text)
         return text
 
     def get_config(self) -> dict:

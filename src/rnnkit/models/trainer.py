@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 import numpy as np
 import torch
@@ -149,19 +150,21 @@ class TrainingMixin(CompileMixin):
             history.history = {k: list(v) for k, v in self._resume["history"].items()}
             history.epoch = list(self._resume["epochs"])
         logs: dict = {}
-        for epoch in range(start, epochs):
-            for m in self.compiled_metrics:
-                m.reset_state()
-            cbs.on_epoch_begin(epoch)
-            logs = self._train_epoch(train, batch_size, shuffle, cbs, epoch, terminate_on_nan)
-            if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_data(val, val_bs)
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            cbs.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        cbs.on_train_end(logs)
-        self.train(was_training)
+        try:
+            for epoch in range(start, epochs):
+                for m in self.compiled_metrics:
+                    m.reset_state()
+                cbs.on_epoch_begin(epoch)
+                logs = self._train_epoch(train, batch_size, shuffle, cbs, epoch, terminate_on_nan)
+                if val is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._evaluate_data(val, val_bs)
+                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+            cbs.on_train_end(logs)
+        finally:
+            self.train(was_training)
         self.history = history
         return history
 
@@ -208,14 +211,23 @@ class TrainingMixin(CompileMixin):
         return dict(logs)
 
     # --- evaluate / predict ----------------------------------------------------------------------
+    @contextmanager
+    def _inference(self) -> Iterator[None]:
+        """Eval mode (dropout off) without gradients; the previous mode comes back."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            self.train(was_training)
+
     def _evaluate_data(self, data, batch_size, cbs: Optional[CallbackList] = None) -> dict:
         for m in self.compiled_metrics:
             m.reset_state()
-        was_training = self.training
-        self.eval()
         total = count = 0.0
         logs: dict = {}
-        with torch.no_grad():
+        with self._inference():
             for step, batch in enumerate(self._iter_batches(data, batch_size)):
                 if cbs:
                     cbs.on_test_batch_begin(step)
@@ -229,7 +241,6 @@ class TrainingMixin(CompileMixin):
                 logs = self._logs(total, count)
                 if cbs:
                     cbs.on_test_batch_end(step, logs)
-        self.train(was_training)
         return logs
 
     def evaluate(self, x=None, y=None, batch_size: Optional[int] = None, verbose="auto",
@@ -263,17 +274,14 @@ class TrainingMixin(CompileMixin):
                            params={"steps": self._steps(data, batch_size), "verbose": verbose,
                                    "mode": "predict"})
         cbs.on_predict_begin()
-        was_training = self.training
-        self.eval()
         outs = []
-        with torch.no_grad():
+        with self._inference():
             for step, batch in enumerate(self._iter_batches(data, batch_size)):
                 cbs.on_predict_batch_begin(step)
                 x_b, _, _, m = self._batch_to_device(batch)
                 y_pred, _ = self._forward_with_mask(x_b, m)
                 outs.append(y_pred.detach().cpu().numpy())
                 cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
-        self.train(was_training)
         cbs.on_predict_end()
         return np.concatenate(outs, axis=0)
 

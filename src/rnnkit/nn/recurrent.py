@@ -100,10 +100,22 @@ class _RecurrentBase(nn.Module):
         if samples is None or self._state is None:
             self._state = None
             return
+        B = self._state[0].shape[1]
         idx = torch.as_tensor(samples)
-        keep = torch.ones(self._state[0].shape[1], dtype=torch.bool, device=self._state[0].device)
+        if idx.numel() == 0:
+            return
+        if idx.dtype == torch.bool:
+            if idx.shape != (B,):
+                raise ValueError(f"`samples` as a bool mask must have shape ({B},), one per sample "
+                                 f"of the carried state, got {tuple(idx.shape)}")
+        elif idx.dtype.is_floating_point or idx.dtype.is_complex:
+            raise TypeError(f"`samples` must be sample indices or a (B,) bool mask, got dtype {idx.dtype}")
+        elif int(idx.min()) < -B or int(idx.max()) >= B:
+            raise ValueError(f"`samples` must index the carried batch of {B}, got {idx.tolist()}")
+        keep = torch.ones(B, dtype=torch.bool, device=self._state[0].device)
         keep[idx.to(keep.device)] = False
-        self._state = tuple(s * keep.view(1, -1, 1).to(s.dtype) for s in self._state)
+        self._state = tuple(torch.where(keep.view(1, -1, 1), s, torch.zeros_like(s))
+                            for s in self._state)
 
     def _initial_state(self, hx, B: int, x: Tensor, unbatched: bool) -> tuple[Tensor, ...]:
         S = self.spec

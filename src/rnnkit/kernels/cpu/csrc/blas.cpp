@@ -5,7 +5,12 @@
 // load time; where they are missing, a plain loop GEMM keeps the kernel correct.
 #include <dlfcn.h>
 
+#include <cstdlib>
+#include <vector>
+
 #include "common.h"
+
+#include <type_traits>
 
 namespace rnnkit {
 namespace {
@@ -17,6 +22,13 @@ using sgemm_t = void (*)(const char*, const char*, const int*, const int*, const
 using dgemm_t = void (*)(const char*, const char*, const int*, const int*, const int*,
                          const double*, const double*, const int*, const double*, const int*,
                          const double*, double*, const int*);
+// MKL's packed GEMM (CBLAS enums are ints: RowMajor 101, NoTrans 111, Trans 112,
+// Packed 151, BMatrix 162; MKL_INT is int in the LP64 interface).
+using pack_size_t = size_t (*)(int, int, int, int);
+using pack_t = void (*)(int, int, int, int, int, int, float, const float*, int, float*);
+using compute_t = void (*)(int, int, int, int, int, int, const float*, int, const float*, int,
+                           float, float*, int);
+constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112, kPacked = 151, kBMatrix = 162;
 
 template <typename T>
 void loop_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
@@ -37,6 +49,9 @@ void loop_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const
 struct Blas {
   sgemm_t s = nullptr;
   dgemm_t d = nullptr;
+  pack_size_t pack_size = nullptr;
+  pack_t pack = nullptr;
+  compute_t compute = nullptr;
   const char* name = "portable loops (no BLAS symbols found)";
 
   Blas() {
@@ -48,6 +63,28 @@ struct Blas {
       return;
     }
     name = "Fortran BLAS sgemm_/dgemm_ from the loaded torch libraries";
+    pack_size = reinterpret_cast<pack_size_t>(dlsym(RTLD_DEFAULT, "cblas_sgemm_pack_get_size"));
+    pack = reinterpret_cast<pack_t>(dlsym(RTLD_DEFAULT, "cblas_sgemm_pack"));
+    compute = reinterpret_cast<compute_t>(dlsym(RTLD_DEFAULT, "cblas_sgemm_compute"));
+    if (pack_size && pack && compute && packed_self_test()) {
+      name = "MKL packed sgemm + Fortran BLAS sgemm_/dgemm_ from the loaded torch libraries";
+    } else {
+      pack_size = nullptr;
+    }
+  }
+
+  bool packed_self_test() const {
+    const float A[6] = {1, 2, 3, 4, 5, 6}, W[8] = {1, -1, 2, 0.5f, 3, 1, -2, 4};
+    float C1[6] = {0}, C2[6] = {0};
+    // C (3, 2) = A (3, 2) W^T, W stored (2, ... ) as (N=2, K=2) rows of 4 (ldw 4)
+    loop_gemm<float>(false, true, 3, 2, 2, 1.0f, A, 2, W, 4, 0.0f, C1, 2);
+    std::vector<float> buf(pack_size(kBMatrix, 3, 2, 2) / sizeof(float) + 16);
+    pack(kRowMajor, kBMatrix, kTrans, 3, 2, 2, 1.0f, W, 4, buf.data());
+    compute(kRowMajor, kNoTrans, kPacked, 3, 2, 2, A, 2, buf.data(), 2, 0.0f, C2, 2);
+    for (int i = 0; i < 6; ++i) {
+      if (std::fabs(C1[i] - C2[i]) > 1e-5f) return false;
+    }
+    return true;
   }
 
   // A 3x2 * 2x4 product against the loop GEMM: guards against an ABI mismatch.
@@ -106,5 +143,41 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const
 }
 
 const char* blas_name() { return blas().name; }
+
+template <typename T>
+WeightGemm<T>::WeightGemm(bool tw, int64_t M, int64_t N, int64_t K, const T* W, int64_t ldw,
+                          bool pack)
+    : tw_(tw), M_(M), N_(N), K_(K), ldw_(ldw), W_(W) {
+  const Blas& b = blas();
+  if (!std::is_same<T, float>::value || !pack || b.pack_size == nullptr || M == 0 || N == 0 ||
+      K == 0) {
+    return;
+  }
+  const size_t bytes = b.pack_size(kBMatrix, int(M), int(N), int(K));
+  packed_ = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (packed_ == nullptr) return;
+  b.pack(kRowMajor, kBMatrix, tw ? kTrans : kNoTrans, int(M), int(N), int(K), 1.0f,
+         reinterpret_cast<const float*>(W), int(ldw), static_cast<float*>(packed_));
+}
+
+template <typename T>
+WeightGemm<T>::~WeightGemm() {
+  std::free(packed_);
+}
+
+template <typename T>
+void WeightGemm<T>::operator()(const T* A, int64_t lda, T beta, T* C, int64_t ldc) const {
+  if (packed_ != nullptr) {
+    blas().compute(kRowMajor, kNoTrans, kPacked, int(M_), int(N_), int(K_),
+                   reinterpret_cast<const float*>(A), int(lda),
+                   static_cast<const float*>(packed_), int(N_), float(beta),
+                   reinterpret_cast<float*>(C), int(ldc));
+    return;
+  }
+  gemm(false, tw_, M_, N_, K_, T(1), A, lda, W_, ldw_, beta, C, ldc);
+}
+
+template class WeightGemm<float>;
+template class WeightGemm<double>;
 
 }  // namespace rnnkit

@@ -18,6 +18,10 @@ void gru_forward(Seq<T>& s) {
   T* aux_ws = a_ws + B * G;  // (B, H)
   T* hcell = aux_ws + B * H; // (B, H)
   const T* Wn = s.w_hh + 2 * H * H;
+  const bool ra = s.reset_after;
+  const WeightGemm<T> Wall(true, B, G, H, s.w_hh, H, s.pack() && ra);      // h_rec W_hh^T
+  const WeightGemm<T> Wrz(true, B, 2 * H, H, s.w_hh, H, s.pack() && !ra);  // h_rec W_hh[r,z]^T
+  const WeightGemm<T> Wnn(true, B, H, H, Wn, H, s.pack() && !ra);          // (r ⊙ h_rec) W_hn^T
   for (int64_t step = 0; step < Tn; ++step) {
     const int64_t t = s.reverse ? Tn - 1 - step : step;
     const T* hp = s.hs + s.slot(t + rev) * B * H;
@@ -26,7 +30,7 @@ void gru_forward(Seq<T>& s) {
     T* A = s.save ? s.act + t * B * G : a_ws;
     T* X = s.save ? s.aux + t * B * H : aux_ws;  // gn + b_hn, or r ⊙ h_rec
     if (s.reset_after) {
-      gemm(false, true, B, G, H, T(1), hr, H, s.w_hh, H, T(0), gh, G);
+      Wall(hr, H, T(0), gh, G);
       for (int64_t b = 0; b < B; ++b) {
         const T* __restrict__ x = s.xg + (t * B + b) * G;
         const T* __restrict__ q = gh + b * G;
@@ -45,7 +49,7 @@ void gru_forward(Seq<T>& s) {
         }
       }
     } else {
-      gemm(false, true, B, 2 * H, H, T(1), hr, H, s.w_hh, H, T(0), gh, G);
+      Wrz(hr, H, T(0), gh, G);
       for (int64_t b = 0; b < B; ++b) {
         const T* __restrict__ x = s.xg + (t * B + b) * G;
         const T* __restrict__ q = gh + b * G;
@@ -60,7 +64,7 @@ void gru_forward(Seq<T>& s) {
           rh[j] = r * h0[j];
         }
       }
-      gemm(false, true, B, H, H, T(1), X, H, Wn, H, T(0), gh + 2 * H, G);
+      Wnn(X, H, T(0), gh + 2 * H, G);
       for (int64_t b = 0; b < B; ++b) {
         const T* __restrict__ x = s.xg + (t * B + b) * G;
         const T* __restrict__ q = gh + b * G;
@@ -91,6 +95,10 @@ void gru_backward(Seq<T>& s) {
   T* drh = tmp + B * H;       // (B, H) grad of r ⊙ h_rec (reset_before)
   T* hrec = drh + B * H;      // (B, H)
   const T* Wn = s.w_hh + 2 * H * H;
+  const bool ra = s.reset_after;
+  const WeightGemm<T> Wall(false, B, H, G, s.w_hh, H, s.pack() && ra);      // dG W_hh
+  const WeightGemm<T> Wrz(false, B, H, 2 * H, s.w_hh, H, s.pack() && !ra);  // dA_rz W_hh[r,z]
+  const WeightGemm<T> Wnn(false, B, H, H, Wn, H, s.pack() && !ra);          // dA_n W_hn
   #pragma GCC ivdep
   for (int64_t i = 0; i < B * H; ++i) dH[i] = s.dhN ? s.dhN[i] : T(0);
   for (int64_t step = 0; step < Tn; ++step) {
@@ -135,7 +143,7 @@ void gru_backward(Seq<T>& s) {
           dg[j] = dar; dg[H + j] = daz; dg[2 * H + j] = dan * r;
         }
       }
-      back_through_whh(s, dG, G, s.w_hh, G, dHp, tmp);
+      back_through_whh(s, dG, G, Wall, dHp, tmp);
     } else {
       const T* hr = recurrent_input(s, hp, hrec);
       for (int64_t b = 0; b < B; ++b) {
@@ -157,7 +165,7 @@ void gru_backward(Seq<T>& s) {
         }
       }
       // d(r ⊙ h_rec) = dan · W_hn
-      gemm(false, false, B, H, H, T(1), dX + 2 * H, G, Wn, H, T(0), drh, H);
+      Wnn(dX + 2 * H, G, T(0), drh, H);
       for (int64_t b = 0; b < B; ++b) {
         T* __restrict__ dx = dX + b * G;
         T* __restrict__ q = drh + b * H;
@@ -175,7 +183,7 @@ void gru_backward(Seq<T>& s) {
         }
       }
       // grad of h_rec = dA_rz · W_hh[r, z] + r ⊙ d(r ⊙ h_rec), then through the dropout mask
-      gemm(false, false, B, H, 2 * H, T(1), dX, G, s.w_hh, H, T(1), drh, H);
+      Wrz(dX, G, T(1), drh, H);
       if (s.rec_mask) {
         #pragma GCC ivdep
         for (int64_t i = 0; i < B * H; ++i) dHp[i] += drh[i] * s.rec_mask[i];

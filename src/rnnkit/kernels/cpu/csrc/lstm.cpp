@@ -19,6 +19,8 @@ void lstm_forward(Seq<T>& s) {
   T* y = hcell + B * H;          // (B, P) projected h
   T* tc_ws = y + B * P;          // (B, H)
   const bool peep = s.w_ci != nullptr;
+  const WeightGemm<T> Wh(true, B, G, P, s.w_hh, P, s.pack());             // h_rec W_hh^T
+  const WeightGemm<T> Wr(true, B, P, H, s.w_hr, H, s.pack() && s.w_hr);  // h W_hr^T
   for (int64_t step = 0; step < Tn; ++step) {
     const int64_t t = s.reverse ? Tn - 1 - step : step;
     const T* hp = s.hs + s.slot(t + rev) * B * P;
@@ -26,7 +28,7 @@ void lstm_forward(Seq<T>& s) {
     T* hn = s.hs + s.slot(t + 1 - rev) * B * P;
     T* cn = s.cs + s.slot(t + 1 - rev) * B * H;
     const T* hr = recurrent_input(s, hp, hrec);
-    gemm(false, true, B, G, P, T(1), hr, P, s.w_hh, P, T(0), gh, G);
+    Wh(hr, P, T(0), gh, G);
     T* A = s.save ? s.act + t * B * G : a_ws;
     T* C = s.save ? s.aux + t * B * H : c_ws;
     T* TC = s.save ? s.aux2 + t * B * H : tc_ws;
@@ -66,7 +68,7 @@ void lstm_forward(Seq<T>& s) {
     }
     const T* hfinal = hcell;
     if (s.w_hr != nullptr) {  // torch.nn.LSTM's proj_size: h = W_hr (o ⊙ tanh c)
-      gemm(false, true, B, P, H, T(1), hcell, H, s.w_hr, H, T(0), y, P);
+      Wr(hcell, H, T(0), y, P);
       hfinal = y;
     }
     settle(s, t, H, cp, C, s.zone_c, s.zc, s.zoned_c(), cn, static_cast<T*>(nullptr));
@@ -87,6 +89,8 @@ void lstm_backward(Seq<T>& s) {
   T* dhpre = dcell_c + B * H;    // (B, H) grad of o ⊙ tanh c
   T* tmp = dhpre + B * H;        // (B, P)
   const bool peep = s.w_ci != nullptr;
+  const WeightGemm<T> Wh(false, B, P, G, s.w_hh, P, s.pack());             // dA W_hh
+  const WeightGemm<T> Wr(false, B, H, P, s.w_hr, H, s.pack() && s.w_hr);  // dy W_hr
   #pragma GCC ivdep
   for (int64_t i = 0; i < B * P; ++i) dH[i] = s.dhN ? s.dhN[i] : T(0);
   #pragma GCC ivdep
@@ -108,7 +112,7 @@ void lstm_backward(Seq<T>& s) {
     const T* dh = dcell_h;
     if (s.w_hr != nullptr) {
       std::memcpy(s.dy + t * B * P, dcell_h, sizeof(T) * B * P);
-      gemm(false, false, B, H, P, T(1), dcell_h, P, s.w_hr, H, T(0), dhpre, H);
+      Wr(dcell_h, P, T(0), dhpre, H);
       dh = dhpre;
     }
     const T* A = s.act + t * B * G;
@@ -141,7 +145,7 @@ void lstm_backward(Seq<T>& s) {
         da[j] = dai; da[H + j] = daf; da[2 * H + j] = dag; da[3 * H + j] = dao;
       }
     }
-    back_through_whh(s, dA, G, s.w_hh, G, dHp, tmp);
+    back_through_whh(s, dA, G, Wh, dHp, tmp);
     std::swap(dH, dHp);
     std::swap(dC, dCp);
   }

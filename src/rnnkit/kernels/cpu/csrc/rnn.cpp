@@ -13,6 +13,7 @@ void rnn_forward(Seq<T>& s) {
   T* hrec = gh + B * H;     // (B, H)
   T* a_ws = hrec + B * H;   // (B, H)
   const bool relu = s.mode == RNN_RELU;
+  const WeightGemm<T> Wh(true, B, H, H, s.w_hh, H, s.pack());  // h_rec W_hh^T
   for (int64_t step = 0; step < Tn; ++step) {
     const int64_t t = s.reverse ? Tn - 1 - step : step;
     const T* hp = s.hs + s.slot(t + rev) * B * H;
@@ -21,7 +22,7 @@ void rnn_forward(Seq<T>& s) {
     T* A = s.save ? s.act + t * B * H : a_ws;
     // gh = xg_t, then += h_rec W_hh^T: one GEMM with beta = 1
     std::memcpy(A, s.xg + t * B * H, sizeof(T) * B * H);
-    gemm(false, true, B, H, H, T(1), hr, H, s.w_hh, H, T(1), A, H);
+    Wh(hr, H, T(1), A, H);
     const int64_t n = B * H;
     if (relu) {
       #pragma GCC ivdep
@@ -42,6 +43,7 @@ void rnn_backward(Seq<T>& s) {
   T* dcell = dHp + B * H;   // (B, H)
   T* tmp = dcell + B * H;   // (B, H)
   const bool relu = s.mode == RNN_RELU;
+  const WeightGemm<T> Wh(false, B, H, H, s.w_hh, H, s.pack());  // dA W_hh
   #pragma GCC ivdep
   for (int64_t i = 0; i < B * H; ++i) dH[i] = s.dhN ? s.dhN[i] : T(0);
   for (int64_t step = 0; step < Tn; ++step) {
@@ -67,7 +69,7 @@ void rnn_backward(Seq<T>& s) {
       #pragma GCC ivdep
       for (int64_t i = 0; i < n; ++i) dA[i] = dcell[i] * (T(1) - A[i] * A[i]);
     }
-    back_through_whh(s, dA, H, s.w_hh, H, dHp, tmp);
+    back_through_whh(s, dA, H, Wh, dHp, tmp);
     std::swap(dH, dHp);
   }
   std::memcpy(s.dh0, dH, sizeof(T) * B * H);

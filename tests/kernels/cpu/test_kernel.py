@@ -1,0 +1,167 @@
+"""rnnkit.kernels.cpu against its naive twin, the reference engine, and torch.nn:
+outputs, final states and the gradients of input, initial state and every
+weight, for every configuration it claims (why_not is None), with NaN-poisoned
+buffers (conftest.py)."""
+import itertools
+
+import pytest
+import torch
+
+from rnnkit.kernels import cpu, registry
+from rnnkit.kernels.spec import RecurrentSpec
+
+T, B, I, H = 5, 4, 3, 4
+CELLS = {
+    "rnn_tanh": dict(mode="rnn"), "rnn_relu": dict(mode="rnn", activation="relu"),
+    "gru": dict(mode="gru"), "gru_reset_before": dict(mode="gru", reset_after=False),
+    "lstm": dict(mode="lstm"), "lstm_peephole": dict(mode="lstm", peephole=True),
+    "lstm_proj": dict(mode="lstm", proj_size=2),
+    "lstm_peephole_proj": dict(mode="lstm", peephole=True, proj_size=3),
+}
+# (T, B) masks, True = valid step; columns are samples.
+MASKS = {
+    "right": [[1, 1, 1, 1], [1, 1, 1, 0], [1, 0, 1, 0], [1, 0, 0, 0], [1, 0, 0, 0]],
+    "left": [[0, 1, 0, 0], [0, 1, 0, 1], [1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1]],
+    "holes": [[1, 0, 1, 1], [0, 1, 1, 0], [1, 1, 0, 1], [0, 1, 1, 0], [1, 0, 1, 1]],
+    "all_padded_row": [[1, 0, 1, 1], [1, 0, 1, 0], [1, 0, 0, 1], [0, 0, 1, 1], [1, 0, 1, 0]],
+}
+
+
+def _spec(cell, **kw):
+    base = dict(CELLS[cell])
+    return RecurrentSpec(base.pop("mode"), I, H, **base, **kw)
+
+
+def _x(dtype, mask=None):
+    x = torch.randn(T, B, I, generator=torch.Generator().manual_seed(2), dtype=dtype)
+    if mask is not None:  # padding holds NaN: the kernel must never read it
+        x = torch.where(mask.unsqueeze(-1), x, torch.full((), float("nan"), dtype=dtype))
+    return x.requires_grad_(True)
+
+
+def _compare(core, spec, dtype=torch.float32, mask=None, training=False, seed=None):
+    """Run the reference and the cpu kernel on the same leaves and compare all of it."""
+    ws, hx = core.spec_weights(spec, dtype), core.spec_state(spec, B, dtype)
+    x = _x(dtype, mask)
+    leaves = [x, *hx, *(t for w in ws for t in w.values())]
+    assert cpu.why_not(spec, device=x.device, dtype=dtype) is None
+    results = []
+    for backend in ("reference", "cpu"):
+        g = None if seed is None else torch.Generator().manual_seed(seed)
+        out, st, choice = registry.run(spec, ws, x, hx, mask, training=training, backend=backend,
+                                       generator=g)
+        assert choice.kernel == backend
+        results.append((out, st, core.grads((out, st), leaves)))
+    for part in core.flat(results[1]):
+        assert torch.isfinite(part).all(), "NaN/inf: poisoned or padded memory was read"
+    assert core.max_abs_diff(results[0], results[1]) <= core.TOL[dtype]
+    return results
+
+
+@pytest.mark.parametrize("cell,L,bidirectional", list(itertools.product(
+    sorted(CELLS), [1, 2], [False, True])))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_matches_reference(core, cell, L, bidirectional, dtype):
+    _compare(core, _spec(cell, num_layers=L, bidirectional=bidirectional), dtype)
+
+
+@pytest.mark.parametrize("kind", sorted(MASKS))
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_every_mask_pattern(core, cell, kind):
+    mask = torch.tensor(MASKS[kind], dtype=torch.bool)
+    _compare(core, _spec(cell, bidirectional=True), mask=mask)
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+@pytest.mark.parametrize("cell", ["gru", "lstm_proj"])
+def test_merge_modes(core, cell, merge_mode):
+    L = 1 if merge_mode is None else 2  # (fwd, bwd) pairs can't feed a next layer
+    _compare(core, _spec(cell, bidirectional=True, merge_mode=merge_mode, num_layers=L),
+             mask=torch.tensor(MASKS["holes"], dtype=torch.bool))
+
+
+@pytest.mark.parametrize("bias,bias_hh", [(False, True), (True, False)])
+@pytest.mark.parametrize("cell", ["rnn_tanh", "gru", "gru_reset_before", "lstm"])
+def test_bias_layouts(core, cell, bias, bias_hh):
+    _compare(core, _spec(cell, bias=bias, bias_hh=bias_hh))
+
+
+REGULARISERS = {
+    "dropout": dict(dropout=0.3, num_layers=2), "input_dropout": dict(input_dropout=0.3),
+    "recurrent_dropout": dict(recurrent_dropout=0.4), "zoneout": dict(zoneout_h=0.3),
+    "zoneout_c": dict(zoneout_c=0.4), "dropconnect": dict(dropconnect=0.3),
+    "all": dict(dropout=0.2, num_layers=2, input_dropout=0.2, recurrent_dropout=0.3,
+                zoneout_h=0.3, zoneout_c=0.2, dropconnect=0.2),
+}
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("reg", sorted(REGULARISERS))
+@pytest.mark.parametrize("cell", ["rnn_relu", "gru", "gru_reset_before", "lstm_peephole_proj"])
+def test_regularisers_match_seeded_reference(core, cell, reg, training):
+    """Masks come from the caller's generator in the reference's order, so a seeded
+    training run is the same model; in eval zoneout is the expectation."""
+    kw = dict(REGULARISERS[reg])
+    if not cell.startswith("lstm"):
+        kw.pop("zoneout_c", None)
+    if not kw or (reg == "zoneout_c" and not cell.startswith("lstm")):
+        pytest.skip("zoneout_c is an LSTM option")
+    mask = torch.tensor(MASKS["holes"], dtype=torch.bool)
+    res = _compare(core, _spec(cell, bidirectional=True, **kw), mask=mask, training=training,
+                   seed=7)
+    if training:  # and the masks really were drawn: another seed gives another output
+        ws = core.spec_weights(_spec(cell, bidirectional=True, **kw))
+        del ws, res
+
+
+def test_training_masks_differ_between_seeds(core):
+    spec = _spec("lstm", recurrent_dropout=0.5, zoneout_h=0.5, zoneout_c=0.5)
+    ws, hx = core.spec_weights(spec, torch.float32), core.spec_state(spec, B, torch.float32)
+    x = _x(torch.float32)
+    outs = [cpu.run(spec, ws, x, hx, None, training=True,
+                    generator=torch.Generator().manual_seed(s))[0] for s in (1, 1, 2)]
+    assert torch.equal(outs[0], outs[1])
+    assert not torch.equal(outs[0], outs[2])
+
+
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_auto_picks_cpu_and_the_native_call_runs(core, cell, training):
+    """The spy: backend="auto" chooses "cpu", and the native loop is what ran."""
+    spec = _spec(cell, bidirectional=True, num_layers=2, recurrent_dropout=0.2, zoneout_h=0.1)
+    ws, hx = core.spec_weights(spec, torch.float32), core.spec_state(spec, B, torch.float32)
+    mask = torch.tensor(MASKS["holes"], dtype=torch.bool)
+    mode = {"rnn_tanh": "rnn_tanh", "rnn_relu": "rnn_relu"}.get(cell, cell.split("_")[0])
+    key = (mode, "train" if training else "infer")
+    before = cpu.calls[key]
+    with torch.set_grad_enabled(training):
+        _, _, choice = registry.run(spec, ws, _x(torch.float32, mask), hx, mask,
+                                    training=training, backend="auto")
+    assert (choice.kernel, choice.rejected) == ("cpu", {})
+    assert cpu.calls[key] - before == 4  # 2 layers x 2 directions
+
+
+@pytest.mark.parametrize("spec_kw,reason", [
+    (dict(mode="lstm", layer_norm=True), "layer normalisation"),
+    (dict(mode="gru", activation="relu"), "activations"),
+    (dict(mode="lstm", recurrent_activation="hard_sigmoid"), "activations"),
+])
+def test_why_not_names_what_it_lacks(spec_kw, reason):
+    spec = RecurrentSpec(input_size=I, hidden_size=H, **spec_kw)
+    assert reason in cpu.why_not(spec, device=torch.device("cpu"), dtype=torch.float32)
+    _, choice = registry.choose(spec, "auto", mask_kind="none", training=False,
+                                device=torch.device("cpu"), dtype=torch.float32)
+    assert choice.kernel != "cpu" and reason in choice.rejected["cpu"]
+    with pytest.raises(ValueError, match="backend='cpu' can't run"):
+        registry.choose(spec, "cpu", mask_kind="none", training=False,
+                        device=torch.device("cpu"), dtype=torch.float32)
+
+
+@pytest.mark.parametrize("device,dtype,reason", [
+    ("cpu", torch.float16, "float32 and float64 only"),
+    ("cpu", torch.bfloat16, "float32 and float64 only"),
+    ("meta", torch.float32, "CPU only"),
+])
+def test_why_not_device_and_dtype(device, dtype, reason):
+    spec = RecurrentSpec("gru", I, H)
+    assert reason in cpu.why_not(spec, device=torch.device(device), dtype=dtype)
