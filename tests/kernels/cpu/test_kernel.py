@@ -104,14 +104,10 @@ def test_regularisers_match_seeded_reference(core, cell, reg, training):
     kw = dict(REGULARISERS[reg])
     if not cell.startswith("lstm"):
         kw.pop("zoneout_c", None)
-    if not kw or (reg == "zoneout_c" and not cell.startswith("lstm")):
+    if not kw:
         pytest.skip("zoneout_c is an LSTM option")
     mask = torch.tensor(MASKS["holes"], dtype=torch.bool)
-    res = _compare(core, _spec(cell, bidirectional=True, **kw), mask=mask, training=training,
-                   seed=7)
-    if training:  # and the masks really were drawn: another seed gives another output
-        ws = core.spec_weights(_spec(cell, bidirectional=True, **kw))
-        del ws, res
+    _compare(core, _spec(cell, bidirectional=True, **kw), mask=mask, training=training, seed=7)
 
 
 def test_training_masks_differ_between_seeds(core):
