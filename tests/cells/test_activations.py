@@ -68,3 +68,28 @@ def test_unknown_name_names_the_argument_and_suggests():
 def test_wrong_type_is_a_type_error():
     with pytest.raises(TypeError, match="`activation` must be a name or a callable, got int"):
         resolve_activation(3)
+
+
+def test_softmax_names_apply_over_the_last_axis():
+    from rnnkit.cells.activations import resolve_activation
+    x = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    _, fn = resolve_activation("softmax")
+    torch.testing.assert_close(fn(x).sum(-1), torch.ones(2))
+    torch.testing.assert_close(fn(x)[1], torch.full((3,), 1 / 3))
+    _, fn = resolve_activation("log_softmax")
+    torch.testing.assert_close(fn(x).exp().sum(-1), torch.ones(2))
+
+
+@pytest.mark.parametrize("name", ["load", "save", "manual_seed", "zero_", "numpy", "_C"])
+def test_names_that_are_not_elementwise_functions_are_refused(name):
+    # Activation names also come from saved configs: only elementwise functions may resolve.
+    from rnnkit.cells.activations import resolve_activation
+    with pytest.raises(ValueError, match="activation"):
+        resolve_activation(name)
+
+
+@pytest.mark.parametrize("name,expected", [("sin", math.sin(0.5)), ("logsigmoid", math.log(1 / (1 + math.exp(-0.5))))])
+def test_torch_function_names_resolve(name, expected):
+    from rnnkit.cells.activations import resolve_activation
+    _, fn = resolve_activation(name)
+    assert fn(torch.tensor([0.5])).item() == pytest.approx(expected, rel=1e-6)

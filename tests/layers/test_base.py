@@ -105,3 +105,10 @@ def test_every_exported_layer_is_registered():
         if isinstance(obj, type) and issubclass(obj, L.Layer) and obj not in (
                 L.Layer, L.RecurrentLayer):
             assert _LAYERS.get(name) is obj
+
+
+@pytest.mark.parametrize("cls,name", [("SimpleRNN", "simple_rnn"), ("TimeDistributed", "time_distributed"),
+                                      ("RepeatVector", "repeat_vector"), ("LSTM", "lstm"), ("Dense", "dense")])
+def test_default_names_are_keras_snake_case(cls, name):
+    from rnnkit.layers.base import snake_case
+    assert snake_case(cls) == name

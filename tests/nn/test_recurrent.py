@@ -173,3 +173,14 @@ def test_extra_repr():
     assert repr(rnn.LSTM(3, 4, num_layers=2, batch_first=True, proj_size=2)) == \
         "LSTM(3, 4, num_layers=2, batch_first=True, proj_size=2)"
     assert repr(rnn.GRU(3, 4)) == "GRU(3, 4)"
+
+
+def test_torch_bookkeeping_calls_exist_and_match_torch():
+    import torch
+    import rnnkit.nn as rnn
+    ours = rnn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2)
+    theirs = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2)
+    ours.flatten_parameters()  # torch code calls this; it must not fail
+    assert [[tuple(p.shape) for p in layer] for layer in ours.all_weights] == \
+        [[tuple(p.shape) for p in layer] for layer in theirs.all_weights]
+    assert ours.all_weights[1][0] is ours.weight_ih_l0_reverse

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import Callable, Union
+from functools import partial
+from typing import Callable, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -37,7 +38,36 @@ _NAMED: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "mish": F.mish,
     "hardtanh": F.hardtanh,
     "exponential": torch.exp,
+    # Keras applies these over the last axis.
+    "softmax": partial(torch.softmax, dim=-1),
+    "log_softmax": partial(torch.log_softmax, dim=-1),
 }
+
+
+def _elementwise(name: str) -> Optional[Callable]:
+    """A torch.nn.functional function, or a torch function that is also a
+    non-in-place tensor method, that maps a tensor to a float tensor of the same
+    shape; else None.
+
+    Names come from saved model configs too, so nothing outside those two sets
+    qualifies (never e.g. ``torch.load`` or ``torch.manual_seed``).
+    """
+    if name.startswith("_") or name.endswith("_"):
+        return None
+    candidates = [getattr(F, name, None)]
+    if hasattr(torch.Tensor, name):
+        candidates.append(getattr(torch, name, None))
+    probe = torch.linspace(-1.0, 1.0, 6).reshape(2, 3)
+    for fn in candidates:
+        if not callable(fn):
+            continue
+        try:
+            out = fn(probe)
+        except Exception:  # noqa: BLE001 - anything that can't take one tensor is not an activation
+            continue
+        if isinstance(out, torch.Tensor) and out.shape == probe.shape and out.is_floating_point():
+            return fn
+    return None
 
 
 def activation_names() -> list[str]:
@@ -60,10 +90,9 @@ def resolve_activation(act: Activation, arg: str = "activation") -> tuple[str, C
     name = act.lower()
     if name in _NAMED:
         return name, _NAMED[name]
-    for mod in (torch, F):
-        fn = getattr(mod, name, None)
-        if callable(fn):
-            return name, fn
+    fn = _elementwise(name)
+    if fn is not None:
+        return name, fn
     close = difflib.get_close_matches(name, _NAMED, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise ValueError(

@@ -6,6 +6,7 @@ configurations whose semantics match rnnkit's exactly; `why_not` says which.
 from __future__ import annotations
 
 from dataclasses import replace
+import warnings
 from typing import Optional
 
 import torch
@@ -51,6 +52,16 @@ def _flat_weights(spec: RecurrentSpec, weights: list[dict]) -> list[Tensor]:
 
 
 def _call(spec, x, batch_sizes, hx, flat, training):
+    if x.is_cuda:
+        # cuDNN warns on every call that the weights are not one flat buffer (our
+        # parameters are separate tensors); it packs them itself, and the numbers are the same.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="RNN module weights are not part")
+            return _call_op(spec, x, batch_sizes, hx, flat, training)
+    return _call_op(spec, x, batch_sizes, hx, flat, training)
+
+
+def _call_op(spec, x, batch_sizes, hx, flat, training):
     args = (spec.bias, spec.num_layers, spec.dropout, training, spec.bidirectional)
     if spec.mode == "lstm":
         h = (hx[0], hx[1])

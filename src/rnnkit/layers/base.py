@@ -21,6 +21,7 @@ that rnnkit.models.Sequential relies on.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -61,6 +62,12 @@ def check_rate(value, arg: str) -> float:
     return float(value)
 
 
+def snake_case(class_name: str) -> str:
+    """Keras's default layer names: SimpleRNN -> simple_rnn, TimeDistributed -> time_distributed."""
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", class_name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
 def check_units(units, arg: str = "units") -> int:
     if isinstance(units, bool) or not isinstance(units, (int, np.integer)):
         raise TypeError(f"Received an invalid value for argument `{arg}`, expected a positive "
@@ -84,7 +91,7 @@ class Layer(nn.Module):
             kwargs.pop(key, None)
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {sorted(kwargs)}")
-        self.name = name or type(self).__name__.lower()
+        self.name = name or snake_case(type(self).__name__)
         self.input_shape_arg = tuple(input_shape) if input_shape is not None else None
         self.trainable = trainable
         self.built = False

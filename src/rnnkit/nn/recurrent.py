@@ -90,6 +90,15 @@ class _RecurrentBase(nn.Module):
         """Per (layer, direction), in torch's order: the cell's weights by base name."""
         return [{base: getattr(self, full) for base, full in names.items()} for names in self._names]
 
+    def flatten_parameters(self) -> None:
+        """torch.nn's call for cuDNN's contiguous weight buffer. rnnkit's kernels
+        take the weights as they are, so there is nothing to do; kept so torch code runs."""
+
+    @property
+    def all_weights(self) -> list[list[nn.Parameter]]:
+        """Per (layer, direction), the parameters in torch.nn's order."""
+        return [[getattr(self, full) for full in names.values()] for names in self._names]
+
     def kernel_report(self) -> str:
         """Which kernel the last forward ran, and why faster ones didn't."""
         return "no forward yet" if self.last_choice is None else str(self.last_choice)
