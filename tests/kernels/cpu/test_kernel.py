@@ -161,3 +161,33 @@ def test_why_not_names_what_it_lacks(spec_kw, reason):
 def test_why_not_device_and_dtype(device, dtype, reason):
     spec = RecurrentSpec("gru", I, H)
     assert reason in cpu.why_not(spec, device=torch.device(device), dtype=dtype)
+
+
+TORCH_NN = {"rnn_tanh": (torch.nn.RNN, {}), "rnn_relu": (torch.nn.RNN, {"nonlinearity": "relu"}),
+            "gru": (torch.nn.GRU, {}), "lstm": (torch.nn.LSTM, {}),
+            "lstm_proj": (torch.nn.LSTM, {"proj_size": 2})}
+
+
+@pytest.mark.parametrize("cell,L,bidirectional,padded", list(itertools.product(
+    sorted(TORCH_NN), [1, 2], [False, True], [False, True])))
+def test_matches_torch_nn(core, cell, L, bidirectional, padded):
+    """The same numbers as torch.nn, on torch.nn's own parameters (padded: packed sequences)."""
+    cls, kw = TORCH_NN[cell]
+    torch.manual_seed(0)
+    m = cls(I, H, num_layers=L, bidirectional=bidirectional, **kw)
+    spec = _spec(cell, num_layers=L, bidirectional=bidirectional)
+    names = [f"_l{k}" + ("_reverse" if d else "") for k in range(L) for d in range(1 + bidirectional)]
+    ws = [{n[:-len(s)]: p for n, p in m.named_parameters() if n.endswith(s)} for s in names]
+    hx = core.spec_state(spec, B, torch.float32)
+    lengths = torch.tensor([5, 3, 4, 1] if padded else [T] * B)
+    mask = torch.arange(T).unsqueeze(1) < lengths
+    x = _x(torch.float32)
+    leaves = [x, *hx, *m.parameters()]
+    out, st = cpu.run(spec, ws, x, hx, mask if padded else None, training=False)
+    mine = (out, st, core.grads((out, st), leaves))
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
+    ref_out, ref_st = m(packed, hx if cell.startswith("lstm") else hx[0])
+    ref_out = torch.nn.utils.rnn.pad_packed_sequence(ref_out, total_length=T)[0]
+    ref_st = ref_st if isinstance(ref_st, tuple) else (ref_st,)
+    theirs = (ref_out, ref_st, core.grads((ref_out, ref_st), leaves))
+    assert core.max_abs_diff(mine, theirs) <= core.TOL[torch.float32]

@@ -3,7 +3,9 @@
 // steps (step.cpp). This is the only file that includes the torch headers.
 #include <torch/extension.h>
 
+#include <algorithm>
 #include <limits>
+#include <vector>
 #include <optional>
 
 #include "common.h"
@@ -24,14 +26,15 @@ at::Tensor alloc(at::IntArrayRef shape, const at::Tensor& like) {
   return t;
 }
 
+// Bad arguments raise ValueError / TypeError in Python (TORCH_CHECK_VALUE / _TYPE).
 void check(const at::Tensor& t, const at::Tensor& like, const char* name,
            std::initializer_list<int64_t> shape) {
-  TORCH_CHECK(t.device().is_cpu(), "rnnkit cpu kernel: `", name, "` must be on the CPU");
-  TORCH_CHECK(t.scalar_type() == like.scalar_type(), "rnnkit cpu kernel: `", name,
-              "` has dtype ", t.scalar_type(), " but the input has ", like.scalar_type());
-  TORCH_CHECK(t.is_contiguous(), "rnnkit cpu kernel: `", name, "` must be contiguous");
-  TORCH_CHECK(t.sizes().equals(shape), "rnnkit cpu kernel: `", name, "` must have shape ",
-              at::IntArrayRef(shape), ", got ", t.sizes());
+  TORCH_CHECK_VALUE(t.device().is_cpu(), "rnnkit cpu kernel: `", name, "` must be on the CPU");
+  TORCH_CHECK_TYPE(t.scalar_type() == like.scalar_type(), "rnnkit cpu kernel: `", name,
+                   "` has dtype ", t.scalar_type(), " but the input has ", like.scalar_type());
+  TORCH_CHECK_VALUE(t.sizes().equals(shape), "rnnkit cpu kernel: `", name, "` must have shape ",
+                    at::IntArrayRef(shape), ", got ", t.sizes());
+  TORCH_CHECK_VALUE(t.is_contiguous(), "rnnkit cpu kernel: `", name, "` must be contiguous");
 }
 
 template <typename T>
@@ -210,10 +213,11 @@ std::vector<at::Tensor> backward(int64_t mode, bool reverse, bool reset_after,
 std::vector<at::Tensor> cell_step(int64_t mode, bool reset_after, const at::Tensor& x,
                                   const at::Tensor& h, const OptT& c, const at::Tensor& w_ih,
                                   const at::Tensor& w_hh, const OptT& b_ih, const OptT& b_hh) {
-  TORCH_CHECK(x.dim() == 2 && h.dim() == 2, "rnnkit cpu step: x and h must be 2-D (B, ·)");
-  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble,
-              "rnnkit cpu step: float32 or float64 only, got ", x.scalar_type());
-  const int64_t B = x.size(0), I = x.size(1), H = h.size(1);
+  TORCH_CHECK_VALUE(x.dim() == 2 && w_hh.dim() == 2,
+                    "rnnkit cpu step: `input` must be (B, I) and `weight_hh` (G*H, H)");
+  TORCH_CHECK_TYPE(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble,
+                   "rnnkit cpu step: float32 or float64 only, got ", x.scalar_type());
+  const int64_t B = x.size(0), I = x.size(1), H = w_hh.size(1);
   const int64_t G = mode == LSTM ? 4 : (mode == GRU ? 3 : 1);
   check(x, x, "input", {B, I});
   check(h, x, "h", {B, H});
@@ -227,21 +231,25 @@ std::vector<at::Tensor> cell_step(int64_t mode, bool reset_after, const at::Tens
   }
   at::Tensor h1 = alloc({B, H}, x);
   at::Tensor c1 = mode == LSTM ? alloc({B, H}, x) : at::Tensor();
-  at::Tensor ws = alloc({2 * B * G * H}, x);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rnnkit_step", [&] {
     using T = scalar_t;
+    // Streaming calls this per step: keep its scratch instead of allocating it each time.
+    thread_local std::vector<T> scratch;
+    scratch.resize(size_t(2 * B * G * H));
+    if (g_poison) std::fill(scratch.begin(), scratch.end(), std::numeric_limits<T>::quiet_NaN());
+    T* ws = scratch.data();
     const T* bi = cptr<T>(b_ih);
     const T* bh = cptr<T>(b_hh);
     if (mode == LSTM) {
       lstm_cell<T>(B, I, H, x.data_ptr<T>(), h.data_ptr<T>(), c->data_ptr<T>(),
-                   w_ih.data_ptr<T>(), w_hh.data_ptr<T>(), bi, bh, ws.data_ptr<T>(),
+                   w_ih.data_ptr<T>(), w_hh.data_ptr<T>(), bi, bh, ws,
                    h1.data_ptr<T>(), c1.data_ptr<T>());
     } else if (mode == GRU) {
       gru_cell<T>(B, I, H, reset_after, x.data_ptr<T>(), h.data_ptr<T>(), w_ih.data_ptr<T>(),
-                  w_hh.data_ptr<T>(), bi, bh, ws.data_ptr<T>(), h1.data_ptr<T>());
+                  w_hh.data_ptr<T>(), bi, bh, ws, h1.data_ptr<T>());
     } else {
       rnn_cell<T>(B, I, H, mode == RNN_RELU, x.data_ptr<T>(), h.data_ptr<T>(),
-                  w_ih.data_ptr<T>(), w_hh.data_ptr<T>(), bi, bh, ws.data_ptr<T>(),
+                  w_ih.data_ptr<T>(), w_hh.data_ptr<T>(), bi, bh, ws,
                   h1.data_ptr<T>());
     }
   });

@@ -1,0 +1,57 @@
+"""rnnkit.kernels.cpu.build: the extension loads here; when it can't be built the
+reason reaches the registry (which then runs the torch / reference kernels)
+and is logged once."""
+import logging
+
+import pytest
+import torch
+
+from rnnkit.kernels import registry
+from rnnkit.kernels.cpu import build
+from rnnkit.kernels.spec import RecurrentSpec
+
+
+def test_loaded_with_a_blas_and_a_cpu_keyed_cache(native):
+    assert build.why_unavailable() is None
+    assert "BLAS" in native.blas_name() or "loops" in native.blas_name()
+    assert build.cache_dir().is_dir()
+    assert "-march=native" in build.CFLAGS  # hence the cache key includes the CPU flags
+
+
+def test_poison_flag_round_trips(native):
+    assert native.poison() is True  # conftest turns it on for every test
+
+
+@pytest.fixture
+def fresh_state(monkeypatch):
+    """Forget the loaded module for one test (restored afterwards)."""
+    monkeypatch.setattr(build, "_module", None)
+    monkeypatch.setattr(build, "_error", None)
+    return monkeypatch
+
+
+def test_disabled_by_environment(fresh_state, caplog):
+    fresh_state.setenv("RNNKIT_CPU_KERNEL", "0")
+    with caplog.at_level(logging.WARNING, logger="rnnkit"):
+        assert "RNNKIT_CPU_KERNEL=0" in build.why_unavailable()
+        build.why_unavailable()
+    assert len([r for r in caplog.records if "unavailable" in r.getMessage()]) == 1  # once
+    spec = RecurrentSpec("gru", 3, 4)
+    _, choice = registry.choose(spec, "auto", mask_kind="none", training=False,
+                                device=torch.device("cpu"), dtype=torch.float32)
+    assert choice.kernel == "torch" and "RNNKIT_CPU_KERNEL=0" in choice.rejected["cpu"]
+
+
+def test_build_failure_is_a_reason_not_a_crash(fresh_state, caplog):
+    from torch.utils import cpp_extension
+
+    def broken(**_):
+        raise RuntimeError("ninja: build stopped\nlstm.cpp:1: error: something broke")
+
+    fresh_state.setattr(cpp_extension, "load", broken)
+    with caplog.at_level(logging.WARNING, logger="rnnkit"):
+        reason = build.why_unavailable()
+    assert "error: something broke" in reason
+    assert any("unavailable" in r.getMessage() for r in caplog.records)
+    with pytest.raises(RuntimeError, match="something broke"):
+        build.load()
