@@ -53,7 +53,7 @@ def test_summary_table_and_counts(toys, capsys):
     text = model.summary()
     assert capsys.readouterr().out.strip() == text.strip()
     assert 'Model: "sequential"' in text
-    assert "toydense (ToyDense)" in text and "toydense_1 (ToyDense)" in text
+    assert "toy_dense (ToyDense)" in text and "toy_dense_1 (ToyDense)" in text
     assert "(None, 10, 4)" in text and "(None, 10, 1)" in text
     # 3*4+4 = 16 and 4*1+1 = 5
     assert "Total params: 21" in text and "Trainable params: 16" in text
@@ -83,7 +83,7 @@ def test_get_set_weights_concatenate_layers_and_check_everything_first(toys):
 
 def test_unique_names_and_bad_layers(toys):
     model = Sequential([toys.ToyDense(1), toys.ToyDense(1), toys.ToyDense(1)])
-    assert [l.name for l in model.layers] == ["toydense", "toydense_1", "toydense_2"]
+    assert [l.name for l in model.layers] == ["toy_dense", "toy_dense_1", "toy_dense_2"]
     model.add(toys.ToyDense(1, name="mine"))
     with pytest.raises(ValueError, match="unique names; 'mine'"):
         model.add(toys.ToyDense(1, name="mine"))

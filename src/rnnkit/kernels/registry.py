@@ -26,6 +26,9 @@ class Kernel:
     why_not: Callable[..., Optional[str]]
     run: Callable
     description: str = ""
+    # Under backend="auto" only: a kernel that can run a configuration may still
+    # step aside for a lower-priority one that is faster there (measured in benchmarks/).
+    yields: Optional[Callable[..., Optional[str]]] = None
 
 
 @dataclass
@@ -64,6 +67,8 @@ def choose(spec: RecurrentSpec, backend: str = "auto", **facts) -> tuple[Kernel,
     rejected: dict[str, str] = {}
     for k in kernels() if backend == "auto" else [_KERNELS[backend]]:
         why = k.why_not(spec, **facts)
+        if why is None and backend == "auto" and k.yields is not None:
+            why = k.yields(spec, **facts)
         if why is None:
             return k, Choice(k.name, backend, rejected)
         rejected[k.name] = why

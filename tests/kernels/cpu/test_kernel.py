@@ -191,3 +191,22 @@ def test_matches_torch_nn(core, cell, L, bidirectional, padded):
     ref_st = ref_st if isinstance(ref_st, tuple) else (ref_st,)
     theirs = (ref_out, ref_st, core.grads((ref_out, ref_st), leaves))
     assert core.max_abs_diff(mine, theirs) <= core.TOL[torch.float32]
+
+
+@pytest.mark.parametrize("spec_kw,mask_kind,expected", [
+    (dict(mode="lstm"), "none", "torch"),                 # oneDNN's LSTM is as fast: cpu yields
+    (dict(mode="lstm"), "any", "cpu"),                    # torch can't run holes: no yielding
+    (dict(mode="lstm", peephole=True), "none", "cpu"),
+    (dict(mode="lstm", proj_size=2), "none", "cpu"),      # oneDNN has no projection
+    (dict(mode="gru"), "none", "cpu"),
+    (dict(mode="rnn"), "none", "cpu"),
+])
+def test_auto_takes_the_faster_kernel_and_says_why(spec_kw, mask_kind, expected):
+    spec = RecurrentSpec(input_size=I, hidden_size=H, **spec_kw)
+    facts = dict(mask_kind=mask_kind, training=True, device=torch.device("cpu"), dtype=torch.float32)
+    _, choice = registry.choose(spec, "auto", **facts)
+    assert choice.kernel == expected
+    if expected == "torch":
+        assert "oneDNN" in choice.rejected["cpu"]
+    # yielding is a preference of "auto" only: the explicit backend still runs it
+    assert registry.choose(spec, "cpu", **facts)[1].kernel == "cpu"

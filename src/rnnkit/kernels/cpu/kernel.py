@@ -40,6 +40,18 @@ def why_not(spec: RecurrentSpec, *, device=None, dtype=None, **_) -> Optional[st
     return build.why_unavailable()
 
 
+def yields(spec: RecurrentSpec, **facts) -> Optional[str]:
+    """Under backend="auto", leave plain LSTMs to torch's oneDNN LSTM, which
+    benchmarks/ measured as fast or faster there (0.65-0.95x for this kernel)."""
+    from rnnkit.kernels import torch_fused
+
+    if (spec.mode == "lstm" and not spec.peephole and spec.proj_size == 0
+            and facts.get("mask_kind", "none") == "none"
+            and torch_fused.why_not(spec, **facts) is None):
+        return "torch's oneDNN LSTM is as fast or faster for a plain LSTM (see benchmarks/)"
+    return None
+
+
 def _mode_key(spec: RecurrentSpec) -> str:
     if spec.mode == "rnn":
         return "rnn_relu" if spec.act_fn() is torch.relu else "rnn_tanh"
