@@ -59,3 +59,18 @@ def test_compare_bad_input_is_exit_2_without_traceback(cli, argv, needle):
     code, _, err = cli("compare", *argv, *TINY)
     assert code == 2
     assert needle in err and "Traceback" not in err
+
+
+def test_threads_are_set_for_the_run_and_restored(cli, monkeypatch):
+    import torch
+
+    import rnnkit.tools.compare as tc
+    seen = []
+    real = tc.run_comparison
+    monkeypatch.setattr(tc, "run_comparison",
+                        lambda *a, **k: (seen.append(torch.get_num_threads()), real(*a, **k))[1])
+    before = torch.get_num_threads()
+    code, _, err = cli("compare", "--dataset", "airline", "--cells", "gru", "--threads", "1",
+                       *TINY)
+    assert code == 0, err
+    assert seen == [1] and torch.get_num_threads() == before

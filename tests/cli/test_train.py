@@ -5,6 +5,8 @@ import io
 import numpy as np
 import pytest
 
+from rnnkit.layers import GRU, LSTM, Dense
+from rnnkit.models import Sequential, load_model
 from rnnkit.tools.forecaster import Forecaster
 
 TINY = ["--epochs", "2", "--units", "4", "-q"]
@@ -24,6 +26,45 @@ def test_saved_model_carries_its_preprocessing(model):
     fc = Forecaster.load(model)
     assert (fc.window, fc.horizon, fc.meta["target"], fc.meta["features"]) == (8, 2, "y", ["y", "x"])
     assert fc.meta["scaler_x"]["type"] == "StandardScaler" and len(fc.meta["scaler_x"]["offset"]) == 2
+
+
+def test_the_file_is_a_plain_sequential_model_file(model, series_csv):
+    m = load_model(model)                       # the library's loader, no CLI code involved
+    assert isinstance(m, Sequential) and [type(la) for la in m.layers] == [GRU, Dense]
+    assert m.input_shape == (None, 8, 2) and m.output_shape == (None, 2)
+    assert m.metadata["kind"] == "forecaster" and m.metadata["window"] == 8
+    assert m.metadata["epochs"] == 2 and 1 <= m.metadata["best_epoch"] <= 2
+    assert m.compiled and type(m.loss).__name__ == "MeanSquaredError"
+    # the forecaster's numbers are the model's predict on the scaled windows
+    fc = Forecaster.load(model)
+    data = np.loadtxt(series_csv, delimiter=",", skiprows=1)[:, 1:]
+    X, _, _ = fc.windows_with_truth(data, data[:, 0])
+    np.testing.assert_allclose(fc.predict_scaled(X), m.predict(X), rtol=1e-6)
+
+
+def test_layers_are_stacked_with_return_sequences(cli, series_csv, tmp_path):
+    path = tmp_path / "deep.rnnkit"
+    code, out, err = cli("train", "--data", series_csv, "--target", "y", "--window", "6",
+                         "--cell", "lstm", "--layers", "3", *TINY, "--out", path)
+    assert code == 0, err
+    m = load_model(path)
+    assert [type(la) for la in m.layers] == [LSTM, LSTM, LSTM, Dense]
+    assert [la.return_sequences for la in m.layers[:3]] == [True, True, False]
+    assert len({la.name for la in m.layers}) == 4
+    # LSTM(4) on 1 feature, then 2 x LSTM(4) on 4, then Dense(1): Keras's one bias per gate
+    assert m.count_params() == 4 * 4 * (1 + 4 + 1) + 2 * 4 * 4 * (4 + 4 + 1) + 4 + 1
+    assert f"trained lstm ({m.count_params()} parameters)" in out
+
+
+def test_patience_stops_early_and_keeps_the_best_epoch(cli, series_csv, tmp_path):
+    path = tmp_path / "p.rnnkit"
+    code, out, err = cli("train", "--data", series_csv, "--target", "y", "--window", "6",
+                         "--epochs", "40", "--patience", "1", "--lr", "0.3", "--units", "4",
+                         "-q", "--out", path)
+    assert code == 0, err
+    meta = load_model(path).metadata
+    assert meta["epochs"] < 40 and "stopped early" in out
+    assert meta["best_epoch"] == meta["epochs"] - 1         # patience 1: one epoch past the best
 
 
 def test_predict_writes_one_row_per_window(cli, model, series_csv, tmp_path):
@@ -116,6 +157,13 @@ def test_nan_rows_are_reported_with_line_numbers_and_can_be_dropped_or_filled(cl
         assert code == 0, err
 
 
+def test_patience_is_refused_for_a_language_model(cli, tmp_path):
+    f = tmp_path / "t.txt"
+    f.write_text("abc " * 400)
+    _bad(cli, "--patience stops forecaster training", "train", "--text", f, "--patience", "2",
+         *TINY)
+
+
 def test_unknown_cell_and_dataset(cli):
     _bad(cli, "invalid choice: 'lstmm'", "train", "--dataset", "sunspots", "--cell", "lstmm")
     _bad(cli, "unknown dataset 'sunspot'", "train", "--dataset", "sunspot", *TINY)
@@ -128,3 +176,23 @@ def test_model_file_from_something_else(cli, series_csv, tmp_path):
     save_file({"w": np.zeros(3, np.float32)}, str(other))
     _bad(cli, "not an rnnkit model", "evaluate", other, "--data", series_csv)
     _bad(cli, "not found", "predict", tmp_path / "missing.rnnkit", "--data", series_csv)
+    _bad(cli, "expected a file", "diagnose", tmp_path, "--data", series_csv)
+    plain = tmp_path / "plain.rnnkit"                   # a Sequential model, but no forecaster
+    Sequential([GRU(2, input_shape=(5, 1)), Dense(1)]).save(plain)
+    for cmd in ("predict", "evaluate", "diagnose"):
+        _bad(cli, "without a forecaster's window and scalers", cmd, plain, "--data", series_csv)
+    text = tmp_path / "t.txt"
+    text.write_text("abc def. " * 300)
+    charlm = tmp_path / "c.rnnkit"
+    assert cli("train", "--text", text, "--units", "4", "--epochs", "1", "--seq-len", "8", "-q",
+               "--out", charlm)[0] == 0
+    _bad(cli, "is a 'charlm' model; expected a forecaster", "predict", charlm, "--data", series_csv)
+
+
+def test_an_old_cli_model_file_is_refused_clearly(cli, series_csv, tmp_path):
+    from safetensors.numpy import save_file
+    old = tmp_path / "old.rnnkit"                       # rnnkit 0.x's own format
+    save_file({"rnn.weight_ih_l0": np.zeros((4, 1), np.float32)}, str(old), metadata={
+        "format": "rnnkit-model", "format_version": "1", "kind": "forecaster",
+        "config": "{}", "meta": "{}"})
+    _bad(cli, "not a Sequential model", "predict", old, "--data", series_csv)

@@ -139,3 +139,35 @@ def test_user_loss_functions_are_not_saved(toys, tmp_path):
     loaded = load_model(tmp_path / "m.rnnkit")
     assert not loaded.compiled
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_metadata_round_trips_as_json_and_survives_a_second_save(toys, tmp_path):
+    model, X, _ = _trained(toys)
+    assert model.metadata is None
+    meta = {"window": 20, "scaler": {"offset": [1.5, -2.0], "scale": [0.5, 4.0]},
+            "target": "sunspots", "features": ["sunspots"], "note": None, "ok": True}
+    model.save(tmp_path / "m.rnnkit", metadata=meta)
+    loaded = load_model(tmp_path / "m.rnnkit")
+    assert loaded.metadata == meta and loaded.metadata is not meta
+    raw = (tmp_path / "m.rnnkit").read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])["__metadata__"]
+    assert json.loads(header["meta"])["metadata"] == meta       # plain JSON in the header
+    loaded.save(tmp_path / "again.rnnkit")                       # default: the model's own
+    assert load_model(tmp_path / "again.rnnkit").metadata == meta
+    model.save(tmp_path / "none.rnnkit")
+    assert load_model(tmp_path / "none.rnnkit").metadata is None
+    # tuples come back as lists: JSON has only arrays
+    model.save(tmp_path / "t.rnnkit", metadata={"shape": (3, 4)})
+    assert load_model(tmp_path / "t.rnnkit").metadata == {"shape": [3, 4]}
+
+
+def test_metadata_that_is_not_json_is_refused_before_writing(toys, tmp_path):
+    model, _, _ = _trained(toys)
+    with pytest.raises(TypeError, match="`metadata` must be a dict"):
+        model.save(tmp_path / "m.rnnkit", metadata=[1, 2])
+    with pytest.raises(ValueError, match="`metadata` must hold only JSON values"):
+        model.save(tmp_path / "m.rnnkit", metadata={"f": np.zeros(2)})
+    with pytest.raises(ValueError, match="`metadata` must hold only JSON values"):
+        model.save(tmp_path / "m.rnnkit", metadata={"x": float("nan")})
+    assert os.listdir(tmp_path) == []

@@ -41,5 +41,16 @@ def test_run_comparison_same_splits_for_every_cell():
     for r in cmp.results.values():
         assert len(r.rmse) == 2 and r.test_pred.shape == (len(data.X["test"]), 1)
         assert r.grad_norms.shape == (6,) and len(r.histories[0]["val_loss"]) == 2
-    assert cmp.results["rnn"].params == 3 * 1 + 3 * 3 + 2 * 3 + 3 + 1
+    # SimpleRNN(3) on 1 feature: kernel 1x3, recurrent 3x3, one bias (Keras); Dense(1): 3 + 1
+    assert cmp.results["rnn"].params == 3 * 1 + 3 * 3 + 3 + 3 + 1
     assert "persistence" in cmp.table()
+
+
+def test_run_comparison_repeats_exactly_with_the_same_seeds():
+    t = np.sin(np.arange(100) / 3)
+    data = prepare_forecast(t, t, window=5)
+    a, b = (run_comparison(data, ["lstm"], seeds=2, epochs=2, units=3) for _ in range(2))
+    assert a.results["lstm"].rmse == b.results["lstm"].rmse
+    assert a.results["lstm"].rmse[0] != a.results["lstm"].rmse[1]    # seeds differ
+    h = a.results["lstm"].histories[0]
+    assert h["best_epoch"] == int(np.argmin(h["val_loss"])) + 1 and len(h["epoch_time"]) == 2

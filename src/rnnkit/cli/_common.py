@@ -8,11 +8,15 @@ bad flag -- no traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Optional
 
-__all__ = ["CliError", "USER_ERRORS", "add_data_args", "add_quiet", "load_series_args",
-           "progress_bar", "positive_int", "positive_float"]
+from rnnkit.tools.threads import torch_threads
+
+__all__ = ["CliError", "USER_ERRORS", "add_data_args", "add_quiet", "add_threads",
+           "load_series_args", "load_forecaster", "progress_bar", "positive_int",
+           "positive_float", "torch_threads"]
 
 
 class CliError(Exception):
@@ -45,6 +49,13 @@ def positive_float(text: str) -> float:
 
 def add_quiet(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=positive_int, default=1, metavar="N",
+                   help="torch CPU threads (default 1: the matrices of these small models are "
+                        "too small for a second thread to pay for its synchronisation, see "
+                        "rnnkit.tools.threads; try more with large --units)")
 
 
 def add_data_args(p: argparse.ArgumentParser, window_default: Optional[int] = None) -> None:
@@ -90,6 +101,22 @@ def read_csv_series(path, target, features, nan):
         # the library speaks Python; on the command line the option is --nan
         raise CliError(str(e).replace("pass nan_policy='drop' or 'fill'",
                                       "pass --nan drop or --nan fill")) from None
+
+
+def existing_file(path, what: str = "model") -> str:
+    p = os.fspath(path)
+    if not os.path.isfile(p):
+        raise CliError(f"{what} file not found: {p!r}" if not os.path.exists(p) else
+                       f"{what}: expected a file, got the directory {p!r}")
+    return p
+
+
+def load_forecaster(path):
+    """The Forecaster saved in ``path`` by `rnnkit train` (rnnkit.models.load_model +
+    its metadata); any other file is a user error (exit status 2)."""
+    from rnnkit.tools.forecaster import Forecaster
+
+    return Forecaster.load(existing_file(path))
 
 
 def progress_bar(total: int, desc: str, quiet: bool):

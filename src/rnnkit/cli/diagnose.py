@@ -2,8 +2,9 @@
 
 Two modes:
 
-* ``rnnkit diagnose MODEL.rnnkit --data FILE.csv``: a saved forecaster on the
-  windows of a CSV file;
+* ``rnnkit diagnose MODEL.rnnkit --data FILE.csv``: a forecaster saved by
+  ``rnnkit train`` (loaded with ``rnnkit.models.load_model``) on the windows of a
+  CSV file, ‖∂L/∂h_t‖ of its first recurrent layer;
 * ``rnnkit diagnose --task adding [--length 100] [--cells rnn lstm gru]``: train
   each cell on the adding problem and show, before and after training, how much
   of the loss's gradient reaches each step.  The tanh RNN's dies out; it stays at
@@ -16,7 +17,8 @@ import os
 
 import numpy as np
 
-from rnnkit.cli._common import CliError, add_quiet, positive_int, progress_bar
+from rnnkit.cli._common import (CliError, add_quiet, add_threads, positive_int, progress_bar,
+                                torch_threads)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -40,13 +42,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--cells", nargs="+", default=list(CELLS), metavar="CELL",
                    help=f"cells for --task (default: {' '.join(CELLS)}; also {', '.join(VARIANTS)})")
     p.add_argument("--steps", type=positive_int, default=2000,
-                   help="training steps per cell for --task (default 2000, about a minute "
+                   help="training steps per cell for --task (default 2000, about 30 s "
                         "for all three cells on 2 cores)")
     p.add_argument("--units", type=positive_int, default=32, help="hidden units (default 32)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--rows", type=positive_int, default=11,
                    help="time steps shown in the table (default 11)")
     p.add_argument("--out", metavar="DIR", help="write gradient_flow.png (and .csv) into DIR")
+    add_threads(p)
     add_quiet(p)
     return p
 
@@ -90,19 +93,16 @@ def run(args) -> int:
 
 
 def _model(args) -> int:
-    import torch
-
-    from rnnkit.cli._common import read_csv_series
+    from rnnkit.cli._common import load_forecaster, read_csv_series
     from rnnkit.data import scaler_from_dict
-    from rnnkit.tools.forecaster import Forecaster
     from rnnkit.tools.gradflow import gradient_flow
 
-    fc = Forecaster.load(args.model)
+    fc = load_forecaster(args.model)
     s = read_csv_series(args.data, fc.meta["target"], fc.meta["features"], args.nan)
     X, truth, _ = fc.windows_with_truth(s.values, s.target)
-    y = scaler_from_dict(fc.meta["scaler_y"]).transform(truth).astype(np.float32)
-    flow = gradient_flow(fc.model, torch.from_numpy(X[-256:]), torch.from_numpy(y[-256:]))
-    name = fc.model.cell
+    y = scaler_from_dict(fc.meta["scaler_y"]).transform(truth)
+    flow = gradient_flow(fc.model, X[-256:], y[-256:])
+    name = fc.meta.get("cell") or type(fc.model.layers[0]).__name__.lower()
     print(f"‖∂L/∂h_t‖ of {name} over its {fc.window}-step window "
           f"({min(len(X), 256)} windows of {args.data}; loss = MSE in scaled units)")
     print(_table({name: flow.norms}, args.rows))
@@ -121,7 +121,8 @@ def _adding(args) -> int:
     print(f"adding problem, T = {args.length}: {args.steps} steps of batch 64 per cell; "
           f"predicting the constant 1 scores MSE {ADDING_BASELINE_MSE:.3f}")
     runs = []
-    with progress_bar(len(cells) * args.steps, "diagnose", args.quiet) as bar:
+    with progress_bar(len(cells) * args.steps, "diagnose", args.quiet) as bar, \
+            torch_threads(args.threads):
         bar.unit = "step"
         for c in cells:
             runs.append(train_adding(c, args.length, args.steps, args.units, seed=args.seed,

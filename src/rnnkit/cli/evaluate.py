@@ -20,16 +20,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from rnnkit.cli._common import read_csv_series
+    from rnnkit.cli._common import load_forecaster, read_csv_series
+    from rnnkit.data import scaler_from_dict
     from rnnkit.tools.forecast import mae, persistence_forecast, rmse
-    from rnnkit.tools.forecaster import Forecaster
-    from rnnkit.tools.training import predict
 
-    fc = Forecaster.load(args.model)
+    fc = load_forecaster(args.model)
     series = read_csv_series(args.data, fc.meta["target"], fc.meta["features"], args.nan)
     X, truth, start = fc.windows_with_truth(series.values, series.target)
-    from rnnkit.data import scaler_from_dict
-    pred = scaler_from_dict(fc.meta["scaler_y"]).inverse_transform(predict(fc.model, X))
+    pred = scaler_from_dict(fc.meta["scaler_y"]).inverse_transform(fc.predict_scaled(X))
     metrics = {"windows": int(len(X)), "rmse": rmse(pred, truth), "mae": mae(pred, truth),
                "persistence_rmse": rmse(persistence_forecast(series.target, start, fc.horizon),
                                         truth)}

@@ -1,5 +1,6 @@
 """`rnnkit generate`: sample text from a character language model
-(trained with ``rnnkit train --text FILE``)."""
+(trained with ``rnnkit train --text FILE``; loaded with ``rnnkit.models.load_model``,
+its vocabulary read from the file's metadata)."""
 from __future__ import annotations
 
 import argparse
@@ -23,12 +24,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from rnnkit.cli._common import CliError
-    from rnnkit.tools.charlm import CharLM, sample
+    from rnnkit.cli._common import CliError, existing_file
+    from rnnkit.tools.charlm import load_charlm, sample
 
     if args.length < 0:
         raise CliError(f"--length: expected an integer >= 0, got {args.length}")
-    model, vocab, _ = CharLM.load(args.model)
+    model, vocab, _ = load_charlm(existing_file(args.model))
     unknown = sorted({c for c in args.prime if c not in vocab})
     if unknown:
         raise CliError(f"--prime: characters {unknown} never occur in the training text")
@@ -39,19 +40,22 @@ def run(args) -> int:
 def train_charlm(args) -> int:
     """`rnnkit train --text FILE`: fit and save a character language model."""
     from rnnkit.data import load_text
+    from rnnkit.tools.charlm import save_charlm
     from rnnkit.tools.charlm import train_charlm as fit
 
     text = load_text(args.text)[:args.max_chars]
     epochs = args.epochs or 3
     units = args.units or 128
-    steps = max(1, int(len(text) * 0.9) // (args.batch_size * args.seq_len))
+    chunks = (int(len(text) * 0.9) - 1) // args.seq_len         # training sequences per epoch
+    steps = max(1, -(-chunks // args.batch_size))
     with progress_bar(epochs * steps, "train charlm", args.quiet) as bar:
         bar.unit = "step"
         model, vocab, ppl = fit(text, args.cell, units, args.layers, epochs, args.seq_len,
                                 args.batch_size, args.lr, seed=args.seed, on_step=lambda: bar.update(1))
-    model.save(args.out, vocab, {"val_perplexity": ppl, "source": args.text})
-    print(f"trained a character {args.cell} ({sum(p.numel() for p in model.parameters())} "
-          f"parameters, {len(vocab)} symbols) on {len(text)} characters of {args.text}")
+    save_charlm(model, vocab, args.out, {"val_perplexity": ppl, "source": args.text,
+                                         "cell": args.cell})
+    print(f"trained a character {args.cell} ({model.count_params()} parameters, "
+          f"{len(vocab)} symbols) on {len(text)} characters of {args.text}")
     print("validation perplexity by epoch: " + " -> ".join(f"{p:.2f}" for p in ppl))
     print(f"saved {args.out}")
     return 0

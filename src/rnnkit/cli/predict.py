@@ -21,11 +21,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from rnnkit.cli._common import read_csv_series
+    from rnnkit.cli._common import load_forecaster, read_csv_series
     from rnnkit.tools.atomic import write_text
-    from rnnkit.tools.forecaster import Forecaster
 
-    fc = Forecaster.load(args.model)
+    fc = load_forecaster(args.model)
     feats = fc.meta["features"]
     series = read_csv_series(args.data, feats[0], feats, args.nan)
     pred = fc.forecast(series.values)                       # (N, K)

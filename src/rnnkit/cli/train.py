@@ -1,11 +1,17 @@
 """`rnnkit train`: fit a forecaster on a CSV/bundled series, or a character
-language model on a text file (``--text``); save it as one ``.rnnkit`` file."""
+language model on a text file (``--text``); save it as one ``.rnnkit`` file.
+
+The model is a ``rnnkit.models.Sequential`` of ``rnnkit.layers`` (SimpleRNN /
+LSTM / GRU, ``--layers`` of them stacked, then Dense), trained with
+``Sequential.fit`` and saved with ``model.save``; the window, scalers, target
+and feature columns (or the vocabulary) travel in the file's JSON metadata, so
+``rnnkit.models.load_model(FILE)`` opens it from Python as well."""
 from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli._common import (add_data_args, add_quiet, load_series_args, positive_float,
-                                positive_int, progress_bar)
+from rnnkit.cli._common import (add_data_args, add_quiet, add_threads, load_series_args,
+                                positive_float, positive_int, progress_bar, torch_threads)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -34,53 +40,67 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="hidden units (default 32; 128 with --text)")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked layers (default 1)")
     m.add_argument("--epochs", type=positive_int, default=None, help="default 30 (3 with --text)")
+    m.add_argument("--patience", type=positive_int, default=None, metavar="N",
+                   help="stop after N epochs without a better validation loss (default: run "
+                        "every epoch); the best validation epoch's weights are kept either way")
     m.add_argument("--batch-size", type=positive_int, default=32, help="default 32")
     m.add_argument("--lr", type=positive_float, default=3e-3, help="Adam learning rate (3e-3)")
     m.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", metavar="MODEL.rnnkit", default="model.rnnkit",
                    help="where to save the model (default model.rnnkit)")
+    add_threads(p)
     add_quiet(p)
     return p
 
 
 def run(args) -> int:
+    from rnnkit.cli._common import CliError
+
     if args.text is not None:
         if args.data or args.dataset:
-            from rnnkit.cli._common import CliError
             raise CliError("--text trains a language model; don't combine it with --data/--dataset")
+        if args.patience is not None:
+            raise CliError("--patience stops forecaster training; a language model trains "
+                           "for --epochs")
         from rnnkit.cli.generate import train_charlm
-        return train_charlm(args)
-    return _train_forecaster(args)
+        with torch_threads(args.threads):
+            return train_charlm(args)
+    with torch_threads(args.threads):
+        return _train_forecaster(args)
 
 
 def _train_forecaster(args) -> int:
-    import torch
-
+    from rnnkit import set_random_seed
+    from rnnkit.tools.fitting import fit_regressor
     from rnnkit.tools.forecast import persistence_forecast, prepare_forecast, rmse
     from rnnkit.tools.forecaster import Forecaster
-    from rnnkit.tools.regressor import RecurrentRegressor
-    from rnnkit.tools.training import fit, predict
+    from rnnkit.tools.stacks import build_regressor
 
     args.epochs = args.epochs or 30
     values, target, columns, name, window = load_series_args(args)
     data = prepare_forecast(values, target, window, args.horizon, columns=columns,
                             target_name=name)
-    torch.manual_seed(args.seed)
+    set_random_seed(args.seed)
     units = args.units or 32
-    model = RecurrentRegressor(args.cell, values.shape[1], units, args.layers, args.horizon)
+    model = build_regressor(args.cell, (window, values.shape[1]), units, args.layers,
+                            args.horizon)
     with progress_bar(args.epochs, f"train {args.cell}", args.quiet) as bar:
-        hist = fit(model, data.X["train"], data.y["train"], data.X["val"], data.y["val"],
-                   epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                   on_epoch=lambda e, h: bar.update(1))
+        hist = fit_regressor(model, data.X["train"], data.y["train"], data.X["val"],
+                             data.y["val"], epochs=args.epochs, batch_size=args.batch_size,
+                             lr=args.lr, patience=args.patience,
+                             on_epoch=lambda e, logs: bar.update(1))
+    fc = Forecaster(model, data.meta())
     truth = data.truth("test")
-    test = rmse(data.unscale(predict(model, data.X["test"])), truth)
+    test = rmse(data.unscale(fc.predict_scaled(data.X["test"])), truth)
     base = rmse(persistence_forecast(data.target, data.start["test"], data.horizon), truth)
-    meta = data.meta()
-    meta.update(source=args.dataset or args.data, test_rmse=test, persistence_rmse=base,
-                best_epoch=hist.best_epoch, epochs=args.epochs, seed=args.seed)
-    Forecaster(model, meta).save(args.out)
-    print(f"trained {args.cell} ({model.count_params()} parameters) on {meta['source']}: "
-          f"best validation epoch {hist.best_epoch}/{args.epochs}")
+    ran = len(hist["loss"])
+    fc.meta.update(source=args.dataset or args.data, cell=args.cell, units=units,
+                   layers=args.layers, test_rmse=test, persistence_rmse=base,
+                   best_epoch=hist["best_epoch"], epochs=ran, seed=args.seed)
+    fc.save(args.out)
+    stopped = f" (stopped early after {ran})" if ran < args.epochs else ""
+    print(f"trained {args.cell} ({model.count_params()} parameters) on {fc.meta['source']}: "
+          f"best validation epoch {hist['best_epoch']}/{args.epochs}{stopped}")
     print(f"test RMSE {test:.4f} (persistence baseline {base:.4f}) on "
           f"{len(data.X['test'])} windows")
     print(f"saved {args.out}")

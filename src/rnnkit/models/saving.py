@@ -9,7 +9,12 @@ The file is a plain safetensors file. Its tensors are the model's ``state_dict``
     kind            "sequential" (whole model) | "sequential-weights" (save_weights)
     config          JSON: Sequential.get_config() -- the layers' class names and configs
     meta            JSON: {"compile": compile config or null, "optimizer": the
-                    optimizer state's structure, "rnnkit_version": ...}
+                    optimizer state's structure, "rnnkit_version": ...,
+                    "metadata": the caller's JSON dict or null}
+
+``metadata`` is for what a model needs beside its weights (a forecaster's
+window and scaler statistics, a language model's vocabulary): a dict of JSON
+values, stored as JSON and handed back by ``load_model`` as ``model.metadata``.
 
 Loading rebuilds every layer with ``layer_from_config`` (registered classes
 only), loads the tensors, and recompiles. Files are written atomically
@@ -45,10 +50,26 @@ def _check_target(path, overwrite: bool) -> str:
     return p
 
 
-def _write(model, path, kind: str, with_optimizer: bool) -> None:
+def _check_metadata(metadata) -> dict | None:
+    """``metadata`` as it will come back from the file (JSON values only)."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        raise TypeError(f"`metadata` must be a dict of JSON values or None, got "
+                        f"{type(metadata).__name__}")
+    try:
+        # allow_nan=False: NaN/Infinity are not JSON, other readers would choke on them
+        return json.loads(json.dumps(metadata, allow_nan=False))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"`metadata` must hold only JSON values (dicts with str keys, lists, "
+                         f"str, finite numbers, bools, None); {e}") from None
+
+
+def _write(model, path, kind: str, with_optimizer: bool, metadata=None) -> None:
     model._need_built("save")
     tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
-    meta = {"compile": None, "optimizer": None, "rnnkit_version": _version()}
+    meta = {"compile": None, "optimizer": None, "rnnkit_version": _version(),
+            "metadata": _check_metadata(metadata)}
     if with_optimizer:
         meta["compile"] = model.get_compile_config()
         opt = getattr(model, "optimizer", None)
@@ -62,9 +83,11 @@ def _write(model, path, kind: str, with_optimizer: bool) -> None:
     write_state_file(path, tensors, FORMAT, header)
 
 
-def save_model(model, filepath, overwrite: bool = True) -> None:
-    """Write ``model`` (architecture, weights, compile config, optimizer state)."""
-    _write(model, _check_target(filepath, overwrite), "sequential", with_optimizer=True)
+def save_model(model, filepath, overwrite: bool = True, metadata: dict | None = None) -> None:
+    """Write ``model`` (architecture, weights, compile config, optimizer state) and
+    ``metadata``, a dict of JSON values (None: no metadata)."""
+    _write(model, _check_target(filepath, overwrite), "sequential", with_optimizer=True,
+           metadata=metadata)
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
@@ -80,8 +103,9 @@ def _read(path) -> tuple[str, dict, dict, dict]:
                          f"rnnkit reads version {FORMAT_VERSION}")
     kind = header.get("kind")
     if kind not in ("sequential", "sequential-weights"):
-        raise ValueError(f"{p!r} is an rnnkit model file of kind {kind!r} (written by the rnnkit "
-                         "command line), not a Sequential model; expected kind 'sequential'")
+        raise ValueError(f"{p!r} is an rnnkit model file of kind {kind!r} (written by an older "
+                         "rnnkit command line), not a Sequential model; expected kind "
+                         "'sequential'")
     return kind, json_field(header, "config", p, WHAT), json_field(header, "meta", p, WHAT), tensors
 
 
@@ -106,7 +130,8 @@ def load_model(filepath, compile: bool = True):
     """Rebuild a model saved by ``Sequential.save``; it predicts exactly as before.
 
     With ``compile=True`` (default) the optimizer, loss and metrics are restored,
-    with the optimizer's state, so training can continue.
+    with the optimizer's state, so training can continue. The ``metadata`` given
+    to ``save`` is ``model.metadata`` (None when there was none).
     """
     import rnnkit.layers  # noqa: F401  (registers the built-in layer classes)
     from rnnkit.models.sequential import Sequential
@@ -118,6 +143,7 @@ def load_model(filepath, compile: bool = True):
         raise ValueError(f"{os.fspath(filepath)!r} holds an unbuilt model (no input shape); "
                          "nothing to load")
     _load_state(model, tensors, filepath)
+    model.metadata = meta.get("metadata") if kind == "sequential" else None
     cc = meta.get("compile") if kind == "sequential" else None
     if compile and cc is not None and cc.get("loss") is not None:
         optimizer = deserialize_optimizer(cc["optimizer"], model.parameters())

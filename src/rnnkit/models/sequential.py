@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from rnnkit.layers.base import Layer, layer_from_config
+from rnnkit.layers.base import Layer, layer_from_config, snake_case
 from rnnkit.models.summary import format_summary
 from rnnkit.models.trainer import TrainingMixin
 
@@ -70,6 +70,7 @@ class Sequential(TrainingMixin, nn.Module):
         self.compiled_metrics: list = []
         self.stop_training = False
         self.history = None
+        self.metadata: Optional[dict] = None  # JSON dict saved with the model (see save)
         self._build_input_shape: Optional[tuple] = None
         self._shapes: list[tuple] = []  # input shape, then every layer's output shape
         self._target_device: Optional[torch.device] = None
@@ -89,7 +90,7 @@ class Sequential(TrainingMixin, nn.Module):
             raise ValueError(f"layer {layer.name!r} is already in the model")
         names = {other.name for other in self.layers}
         if layer.name in names:
-            default = type(layer).__name__.lower()
+            default = snake_case(type(layer).__name__)
             if not layer.name.startswith(default):
                 raise ValueError(f"All layers added to a Sequential model should have unique "
                                  f"names; {layer.name!r} is already used")
@@ -296,10 +297,13 @@ class Sequential(TrainingMixin, nn.Module):
         return model
 
     # --- files ---------------------------------------------------------------------------------
-    def save(self, filepath, overwrite: bool = True) -> None:
-        """One safetensors file: weights, architecture, compile config, optimizer state."""
+    def save(self, filepath, overwrite: bool = True, metadata: Optional[dict] = None) -> None:
+        """One safetensors file: weights, architecture, compile config, optimizer state,
+        and ``metadata`` (a dict of JSON values; default: ``self.metadata``, so a loaded
+        model saved again keeps it), which ``load_model`` returns as ``model.metadata``."""
         from rnnkit.models.saving import save_model
-        save_model(self, filepath, overwrite=overwrite)
+        save_model(self, filepath, overwrite=overwrite,
+                   metadata=self.metadata if metadata is None else metadata)
 
     def save_weights(self, filepath, overwrite: bool = True) -> None:
         from rnnkit.models.saving import save_weights

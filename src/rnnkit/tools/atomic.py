@@ -2,6 +2,8 @@
 
 A reader (or a crash) never sees a half-written report, plot or model: the
 rename is atomic on POSIX and Windows when source and target share a folder.
+The file gets the permissions an ordinary ``open(path, "w")`` would give it
+(0o666 minus the umask), not mkstemp's private 0o600.
 """
 from __future__ import annotations
 
@@ -11,6 +13,12 @@ from contextlib import contextmanager
 from typing import Iterator
 
 __all__ = ["atomic_path", "write_text", "write_bytes"]
+
+
+def _default_mode() -> int:
+    mask = os.umask(0)   # the only way to read the umask is to set it
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 @contextmanager
@@ -27,6 +35,7 @@ def atomic_path(path, suffix: str = "") -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, _default_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -1,9 +1,10 @@
 """RNN vs LSTM vs GRU on the same data, splits, budget and seeds -- and a
 recommendation drawn from the evidence.
 
-For each cell and seed a :class:`~rnnkit.tools.regressor.RecurrentRegressor` is
-trained with :func:`~rnnkit.tools.training.fit` (best-validation weights kept),
-then scored on the test part in original units.  Per cell we keep: test RMSE and
+For each cell and seed a Sequential model (:func:`~rnnkit.tools.stacks.build_regressor`)
+is trained with ``Sequential.fit`` through :func:`~rnnkit.tools.fitting.fit_regressor`
+(the same epochs for every run, best-validation weights restored), then scored on
+the test part in original units.  Per cell we keep: test RMSE and
 MAE (mean ± std over seeds), parameter count, seconds per epoch, learning curves,
 test predictions, and the gradient flow ‖∂L/∂h_t‖ over the window.
 
@@ -19,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
-import torch
 
+from rnnkit.seed import set_random_seed
+from rnnkit.tools.fitting import fit_regressor
 from rnnkit.tools.forecast import (ForecastData, ar_forecast, fit_ar, mae,
                                    persistence_forecast, rmse)
 from rnnkit.tools.gradflow import gradient_flow
-from rnnkit.tools.regressor import RecurrentRegressor, parse_variant
-from rnnkit.tools.training import fit, predict
+from rnnkit.tools.names import parse_variant
+from rnnkit.tools.stacks import build_regressor
 
 __all__ = ["CellResult", "Comparison", "run_comparison", "recommend"]
 
@@ -99,25 +101,24 @@ def run_comparison(data: ForecastData, cells: Sequence[str] = ("rnn", "lstm", "g
     if len(data.X["val"]) == 0 or len(data.X["test"]) == 0:
         raise ValueError("data: the validation and test parts must hold at least one window")
     truth = data.truth("test")                             # (N, K) original units
-    F = data.X["train"].shape[-1]
+    shape = data.X["train"].shape[1:]                      # (W, F)
     results: Dict[str, CellResult] = {}
     for cell in cells:
         res = CellResult(cell)
         best_rmse, flows = math.inf, []
         for seed in range(seeds):
-            torch.manual_seed(seed)
-            model = RecurrentRegressor(cell, F, units, layers, data.horizon)
-            hist = fit(model, data.X["train"], data.y["train"], data.X["val"], data.y["val"],
-                       epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                       on_epoch=(lambda e, h: progress(1)) if progress else None)
-            pred = data.unscale(predict(model, data.X["test"]))          # (N, K)
+            set_random_seed(seed)                          # weights and shuffling
+            model = build_regressor(cell, shape, units, layers, data.horizon)
+            hist = fit_regressor(model, data.X["train"], data.y["train"], data.X["val"],
+                                 data.y["val"], epochs=epochs, batch_size=batch_size, lr=lr,
+                                 on_epoch=(lambda e, logs: progress(1)) if progress else None)
+            pred = data.unscale(model.predict(data.X["test"], batch_size=256).astype(np.float64))
             res.rmse.append(rmse(pred, truth))
             res.mae.append(mae(pred, truth))
-            res.epoch_time.append(float(np.mean(hist.epoch_time)))
-            res.histories.append(hist.to_dict())
+            res.epoch_time.append(float(np.mean(hist["epoch_time"])))
+            res.histories.append(hist)
             res.params = model.count_params()
-            flows.append(gradient_flow(model, torch.from_numpy(data.X["test"]),
-                                       torch.from_numpy(data.y["test"])).norms)
+            flows.append(gradient_flow(model, data.X["test"], data.y["test"]).norms)
             if res.rmse[-1] < best_rmse:
                 best_rmse, res.test_pred = res.rmse[-1], pred
         res.grad_norms = np.exp(np.mean(np.log(np.maximum(flows, 1e-300)), axis=0))  # geo. mean

@@ -1,30 +1,34 @@
-"""A trained forecaster that carries its own preprocessing: model + window,
-horizon, target, feature columns and scaler parameters, saved in one ``.rnnkit``
-file (see :mod:`rnnkit.tools.modelfile`).
+"""A trained forecaster that carries its own preprocessing: a Sequential model
+(:func:`rnnkit.tools.stacks.build_regressor`) saved with ``model.save`` and, in
+the same file's JSON metadata, the window, horizon, target, feature columns and
+scaler statistics it was trained with.
 
-``rnnkit train`` makes one; ``rnnkit predict``/``evaluate``/``diagnose`` read a
-CSV with the stored columns, scale it with the stored (train-only) statistics
-and window it exactly as in training.
+``rnnkit train`` makes one; ``rnnkit predict``/``evaluate``/``diagnose`` load it
+with :func:`rnnkit.models.load_model`, read a CSV with the stored columns, scale
+it with the stored (train-only) statistics and window it exactly as in training.
+The file is an ordinary rnnkit model file: ``load_model(path)`` gives the model,
+``load_model(path).metadata`` the preprocessing.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Dict
 
 import numpy as np
 
 from rnnkit.data import make_windows, scaler_from_dict
-from rnnkit.tools.modelfile import load_model_file, save_model
-from rnnkit.tools.regressor import RecurrentRegressor
-from rnnkit.tools.training import predict
 
-__all__ = ["Forecaster"]
+__all__ = ["Forecaster", "KIND"]
+
+KIND = "forecaster"   # metadata["kind"] of files made by `rnnkit train --data/--dataset`
+_NEEDED = ("window", "horizon", "target", "features", "scaler_x", "scaler_y")
 
 
 @dataclass
 class Forecaster:
-    model: RecurrentRegressor
-    meta: Dict[str, Any]   # window, horizon, target, features, scaler_x, scaler_y, ...
+    model: Any               # rnnkit.models.Sequential: (N, W, F) scaled -> (N, K) scaled
+    meta: Dict[str, Any]     # window, horizon, target, features, scaler_x, scaler_y, ...
 
     @property
     def window(self) -> int:
@@ -35,20 +39,31 @@ class Forecaster:
         return int(self.meta["horizon"])
 
     def save(self, path) -> None:
-        save_model(path, self.model, "forecaster", self.model.config, self.meta)
+        self.model.save(path, metadata={**self.meta, "kind": KIND})
 
     @classmethod
     def load(cls, path) -> "Forecaster":
-        kind, config, meta, state = load_model_file(path)
-        if kind != "forecaster":
-            raise ValueError(f"model: {str(path)!r} is a {kind!r} model, expected a forecaster "
+        """Load with :func:`rnnkit.models.load_model`; ValueError for any other model file."""
+        from rnnkit.models import load_model
+
+        model = load_model(path, compile=False)
+        meta = model.metadata or {}
+        if meta.get("kind") != KIND or any(k not in meta for k in _NEEDED):
+            what = f"a {meta['kind']!r} model" if meta.get("kind") else \
+                "a Sequential model without a forecaster's window and scalers"
+            raise ValueError(f"model: {os.fspath(path)!r} is {what}; expected a forecaster "
                              f"(made by `rnnkit train --data/--dataset`)")
-        model = RecurrentRegressor.from_config(config)
-        model.load_state_dict(state)
         model.eval()
-        return cls(model, meta)
+        return cls(model, dict(meta))
 
     # --- using it on new data ----------------------------------------------------------
+    def predict_scaled(self, X: np.ndarray) -> np.ndarray:
+        """Model outputs (N, K) for scaled windows X (N, W, F), float64."""
+        if len(X) == 0:
+            return np.zeros((0, self.horizon))
+        return self.model.predict(np.asarray(X, dtype=np.float32), batch_size=256
+                                  ).astype(np.float64)
+
     def _scaled(self, values: np.ndarray) -> np.ndarray:
         values = np.asarray(values, dtype=np.float64)
         if values.ndim != 2 or values.shape[1] != len(self.meta["features"]):
@@ -65,7 +80,7 @@ class Forecaster:
         z = self._scaled(values)
         W = self.window
         idx = np.arange(len(z) - W + 1)[:, None] + np.arange(W)[None, :]   # (N, W)
-        pred = predict(self.model, z[idx].astype(np.float32))              # (N, K)
+        pred = self.predict_scaled(z[idx])                                 # (N, K)
         return scaler_from_dict(self.meta["scaler_y"]).inverse_transform(pred)
 
     def windows_with_truth(self, values: np.ndarray, target: np.ndarray):

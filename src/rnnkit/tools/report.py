@@ -96,7 +96,7 @@ batch {s['batch_size']}, Adam lr {s['lr']}, best-validation weights kept;
 <h2>Predictions against truth</h2><img src="predictions.png" alt="test predictions">
 <h2>Gradient flow</h2>
 <p>The norm of the gradient of the loss with respect to each hidden state h<sub>t</sub>
-(geometric mean over seeds, computed on the test windows). A steep fall towards
+of the first recurrent layer (geometric mean over seeds, computed on the test windows). A steep fall towards
 t = 1 is the vanishing-gradient problem (Bengio et al. 1994).</p>
 <img src="gradient_flow.png" alt="gradient norm through time">
 <p>Numbers: <a href="results.json">results.json</a>. Made by rnnkit {e(__version__)}.</p>

@@ -1,0 +1,30 @@
+import os
+
+import pytest
+
+from rnnkit.tools.atomic import write_text
+
+
+def test_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
+    p = tmp_path / "r.html"
+    write_text(p, "old")
+    write_text(p, "new")
+    assert p.read_text() == "new" and os.listdir(tmp_path) == ["r.html"]
+
+
+def test_atomic_write_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
+    p = tmp_path / "r.html"
+    write_text(p, "old")
+    monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError):
+        write_text(p, "new")
+    assert p.read_text() == "old" and os.listdir(tmp_path) == ["r.html"]
+
+
+def test_the_file_gets_ordinary_permissions_not_mkstemps_private_ones(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_text(tmp_path / "r.html", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.html").stat().st_mode & 0o777 == 0o644
