@@ -49,7 +49,7 @@ def test_masked_text_model_predicts_as_keras(keras):
     k.set_weights([rng.normal(scale=0.3, size=w.shape).astype("float32") for w in k.get_weights()])
     model = Sequential([Embedding(V, 5, mask_zero=True), Bidirectional(GRU(4, reset_after=False)),
                         Dense(3, activation="softmax")])
-    model.build((T,))
+    model.build((None, T))
     model.set_weights(k.get_weights())
     x = rng.integers(1, V, size=(5, T))
     x[0, 4:] = 0  # right padded

@@ -24,7 +24,7 @@ def test_built_lazily_from_the_first_batch_or_build(toys):
     assert lazy(torch.zeros(2, 6)).shape == (2, 1)
     assert lazy.built and lazy.input_shape == (None, 6)
     explicit = Sequential([toys.ToyDense(4), toys.ToyDense(1)])
-    explicit.build((6,))
+    explicit.build((None, 6))
     assert explicit.count_params() == (6 * 4 + 4) + (4 * 1 + 1)
 
 
@@ -133,3 +133,35 @@ def test_lazily_built_layers_follow_to_dtype(toys):
     model = Sequential([toys.ToyDense(2)]).to(torch.float64)
     out = model(torch.zeros(1, 3, dtype=torch.float64))
     assert model.layers[0].kernel.dtype == torch.float64 and out.dtype == torch.float64
+
+
+def test_build_takes_keras_shapes_with_the_batch_axis():
+    from rnnkit.layers import LSTM, Dense
+    model = Sequential([LSTM(4), Dense(1)])
+    model.build((None, 10, 3))
+    assert model.output_shape == (None, 1) and model.count_params() == 4 * (3 * 4 + 4 * 4 + 4) + 5
+    with pytest.raises(ValueError, match="batch axis"):
+        Sequential([Dense(1)]).build((3,))
+
+
+def test_a_failed_build_leaves_the_model_unbuilt_and_usable():
+    import numpy as np
+    from rnnkit.layers import LSTM, Dense
+    model = Sequential([LSTM(4), Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    with pytest.raises(ValueError):
+        model.fit(np.zeros((8, 5), "float32"), np.zeros((8, 1), "float32"), epochs=1, verbose=0)
+    assert not model.built
+    model.fit(np.zeros((8, 6, 2), "float32"), np.zeros((8, 1), "float32"), epochs=1, verbose=0)
+    assert model.built and model.input_shape == (None, 6, 2)
+
+
+def test_reset_states_resets_every_stateful_layer():
+    import torch
+    from rnnkit.layers import GRU
+    model = Sequential([GRU(3, stateful=True, return_sequences=True), GRU(2, stateful=True)])
+    x = torch.randn(2, 4, 1)
+    first = model.predict(x)
+    assert not np.allclose(model.predict(x), first)  # the state carried over
+    model.reset_states()
+    np.testing.assert_allclose(model.predict(x), first, rtol=0, atol=1e-6)

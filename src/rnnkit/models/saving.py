@@ -157,6 +157,6 @@ def load_weights(model, filepath) -> None:
     """Load weights saved by ``save_weights`` (or ``save``) into a built ``model``."""
     _, config, _, tensors = _read(filepath)
     if not model.built and config.get("build_input_shape") is not None:
-        model.build(tuple(config["build_input_shape"]))
+        model._build_sample_shape(tuple(config["build_input_shape"]))
     model._need_built("load_weights")
     _load_state(model, tensors, filepath)

@@ -103,7 +103,7 @@ class Sequential(TrainingMixin, nn.Module):
             self._build_from(len(self.layers) - 1)
             self._rebuild_optimizer()
         elif len(self.layers) == 1 and layer.input_shape_arg is not None:
-            self.build(layer.input_shape_arg)
+            self._build_sample_shape(layer.input_shape_arg)
 
     def pop(self) -> Layer:
         """Remove and return the last layer."""
@@ -117,13 +117,34 @@ class Sequential(TrainingMixin, nn.Module):
         return layer
 
     def build(self, input_shape: Sequence) -> None:
-        """Build every layer for inputs of shape ``input_shape`` (without the batch
-        axis, e.g. (T, F); None for a variable length)."""
+        """Build every layer for inputs of shape ``input_shape``, batch axis first,
+        as Keras's ``model.build((None, T, F))``; None for an unknown batch size
+        or a variable length."""
+        if not isinstance(input_shape, (tuple, list)) or len(input_shape) < 2:
+            raise ValueError(f"`input_shape` must include the batch axis, e.g. (None, T, F), "
+                             f"got {input_shape!r}")
+        self._build_sample_shape(tuple(input_shape)[1:])
+
+    def _build_sample_shape(self, input_shape: Sequence) -> None:
+        """Build for samples of shape ``input_shape`` (no batch axis). All or
+        nothing: if a layer refuses the shape, the model is left as it was."""
         shape = _check_shape(input_shape)
+        before = (self.built, self._build_input_shape, self._shapes)
         self._build_input_shape = shape
         self._shapes = [shape]
         self.built = True
-        self._build_from(0)
+        try:
+            self._build_from(0)
+        except Exception:
+            self.built, self._build_input_shape, self._shapes = before
+            raise
+
+    def reset_states(self) -> None:
+        """Keras's ``model.reset_states()``: forget the state of every stateful layer."""
+        for layer in self.layers:
+            reset = getattr(layer, "reset_states", None)
+            if callable(reset):
+                reset()
 
     def _build_from(self, start: int) -> None:
         shape = self._shapes[start]
@@ -196,7 +217,7 @@ class Sequential(TrainingMixin, nn.Module):
         if not isinstance(x, Tensor):
             x = torch.as_tensor(np.asarray(x))
         if not self.built:
-            self.build(tuple(x.shape[1:]))
+            self._build_sample_shape(tuple(x.shape[1:]))
         for layer in self.layers:
             out = layer(x, mask=mask)
             mask = layer.compute_mask(x, mask)  # Keras: computed from the layer's input
@@ -293,7 +314,7 @@ class Sequential(TrainingMixin, nn.Module):
         for spec in config["layers"]:
             model.add(layer_from_config(spec))
         if config.get("build_input_shape") is not None and not model.built:
-            model.build(tuple(config["build_input_shape"]))
+            model._build_sample_shape(tuple(config["build_input_shape"]))
         return model
 
     # --- files ---------------------------------------------------------------------------------

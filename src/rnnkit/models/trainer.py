@@ -56,7 +56,7 @@ class TrainingMixin(CompileMixin):
             shape = tuple(data.peek()[0].shape[1:])
         arg = data.arg if isinstance(data, BatchStream) else "x"
         if not self.built:
-            self.build(shape)
+            self._build_sample_shape(shape)
         self.check_input_shape(shape, arg)
         if for_training:
             self._build_optimizer()
