@@ -242,3 +242,13 @@ def test_the_output_mask_keeps_padding_out_of_the_loss(toys):
     model.set_weights([np.ones((1, 1), "float32"), np.zeros((1,), "float32")])
     loss, mae = model.evaluate(seqs, targets, verbose=0)
     assert loss == pytest.approx(1.0, rel=1e-5) and mae == pytest.approx(1.0, rel=1e-5)
+
+
+def test_an_object_array_is_refused_as_non_numeric():
+    import numpy as np
+    from rnnkit.layers import LSTM, Dense
+    from rnnkit.models import Sequential
+    model = Sequential([LSTM(2), Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    with pytest.raises(TypeError, match="`x` must be numeric.*object"):
+        model.fit(np.array([[1, "a"], [2, "b"]], dtype=object), np.zeros((2, 1)), verbose=0)

@@ -171,3 +171,13 @@ def test_metadata_that_is_not_json_is_refused_before_writing(toys, tmp_path):
     with pytest.raises(ValueError, match="`metadata` must hold only JSON values"):
         model.save(tmp_path / "m.rnnkit", metadata={"x": float("nan")})
     assert os.listdir(tmp_path) == []
+
+
+def test_save_into_a_missing_folder_names_the_filepath(tmp_path):
+    from rnnkit.layers import Dense
+    from rnnkit.models import Sequential
+    model = Sequential([Dense(1)])
+    model.build((None, 2))
+    with pytest.raises(FileNotFoundError, match="`filepath`.*does not exist"):
+        model.save(tmp_path / "missing" / "m.rnnkit")
+    assert not (tmp_path / "missing").exists()

@@ -72,7 +72,7 @@ def to_tensor(value, arg: str, allow_ragged: bool = True) -> tuple[Tensor, Optio
             a = np.asarray(value)
         except ValueError:  # numpy >= 1.24 refuses ragged nested lists
             a = None
-        if a is None or (a.dtype == object and a.ndim >= 1 and len(a)
+        if a is None or (a.dtype == object and a.ndim == 1 and len(a)
                          and all(hasattr(s, "__len__") and not isinstance(s, (str, bytes))
                                  for s in a)):
             if not allow_ragged:

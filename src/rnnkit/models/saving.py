@@ -47,6 +47,9 @@ def _check_target(path, overwrite: bool) -> str:
                          "'model.rnnkit'")
     if not overwrite and os.path.exists(p):
         raise FileExistsError(f"`filepath` {p!r} exists and overwrite=False")
+    parent = os.path.dirname(os.path.abspath(p))
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(f"`filepath` {p!r}: the folder {parent!r} does not exist")
     return p
 
 
