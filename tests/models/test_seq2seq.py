@@ -1,14 +1,11 @@
-"""Seq2Seq: teacher forcing against a hand-written loop, masks, greedy vs beam search,
-learning a toy task, saving without pickle, and argument checks."""
+"""Seq2Seq, the model (src/rnnkit/models/seq2seq.py): teacher forcing against a
+hand-written loop, masks, attention, learning a toy task, and argument checks.
+Decoding is tested in test_seq2seq_decode.py, saving in test_seq2seq_io.py."""
 import math
-import os
-import pickle
 
 import pytest
 import torch
-import torch.nn.functional as F
 
-from rnnkit.data import BOS, EOS, Vocab
 from rnnkit.models import Seq2Seq
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -140,46 +137,6 @@ def test_padding_changes_nothing_a_sample_alone_would_get():
         assert (m(s, t)[0] - batch[b, : t.shape[1]]).abs().max() < 1e-12
 
 
-def _eos_friendly(cell, attention, seed):
-    """An untrained model whose <eos> is likely enough to end hypotheses at various lengths."""
-    m = _model(cell, attention, seed=seed, dtype=torch.float32)
-    with torch.no_grad():
-        m.out.bias[EOS_ID] += 1.5
-    return m
-
-
-@pytest.mark.parametrize("cell,attention", [("lstm", "general"), ("gru", None), ("rnn", "dot")])
-def test_greedy_equals_beam_search_of_width_one(cell, attention):
-    for seed in range(3):
-        m = _eos_friendly(cell, attention, seed)
-        greedy = m.greedy_decode(SRC, max_len=8)
-        beam = m.beam_search(SRC, beam_size=1, max_len=8)
-        assert [[h] for h in greedy] == beam  # same tokens, same score, same finished flag
-
-
-@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
-def test_beam_search_is_sorted_scored_as_log_prob_and_never_below_greedy(length_penalty):
-    finished_some = False
-    for seed in range(4):
-        m = _eos_friendly("lstm", "general", seed)
-        greedy = m.greedy_decode(SRC, max_len=7, length_penalty=length_penalty)
-        beams = m.beam_search(SRC, beam_size=4, max_len=7, length_penalty=length_penalty)
-        for b, hyps in enumerate(beams):
-            scores = [h.score for h in hyps]
-            assert 1 <= len(hyps) <= 4 and scores == sorted(scores, reverse=True)
-            assert len({tuple(h.tokens) for h in hyps}) == len(hyps)
-            assert hyps[0].score >= greedy[b].score - 1e-6
-            for h in hyps:  # the reported score is the model's own log-probability
-                tgt = h.tokens + [EOS_ID] if h.finished else h.tokens
-                finished_some |= h.finished
-                if not tgt:
-                    continue
-                lp = m.log_prob(SRC[b:b + 1], torch.tensor([tgt])).item()
-                assert h.score == pytest.approx(lp / len(tgt) ** length_penalty, abs=1e-4)
-                assert 0 not in h.tokens and m.bos_id not in h.tokens and EOS_ID not in h.tokens
-    assert finished_some
-
-
 def _reverse_task(n, seed):
     g = torch.Generator().manual_seed(seed)
     lengths = torch.randint(2, 6, (n,), generator=g)
@@ -202,41 +159,6 @@ def test_learns_to_reverse_short_sequences():
     assert exact >= 0.9, exact
     beam = sum(d == w for d, w in zip(m.decode(test_src, beam_size=3), want)) / 200
     assert beam >= 0.9, beam
-
-
-def test_translate_with_vocabularies():
-    src_v = Vocab.build(["abc", "cab"])
-    tgt_v = Vocab.build([["A", "B"]], level="word", specials=[BOS, EOS])
-    m = Seq2Seq(len(src_v), len(tgt_v), hidden_size=8, bos_id=tgt_v.token_to_id(BOS),
-                eos_id=tgt_v.token_to_id(EOS))
-    out = m.translate(["ab", "c"], src_v, tgt_v, max_len=4)
-    assert len(out) == 2 and all(isinstance(s, str) for s in out)
-    assert all(set(s.split()) <= {"A", "B", "<unk>"} for s in out)
-
-
-def test_save_load_round_trip(tmp_path):
-    m = _eos_friendly("gru", "general", 0)
-    m.config["layer_norm"] = False  # a cell option travels in the config too
-    path = tmp_path / "s2s.safetensors"
-    m.save(path, metadata={"src_vocab": ["<pad>", "<unk>", "a"]})
-    assert os.listdir(tmp_path) == ["s2s.safetensors"]  # no temporary file left behind
-    n = Seq2Seq.load(path)
-    assert n.config == m.config and n.metadata == {"src_vocab": ["<pad>", "<unk>", "a"]}
-    assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), n.state_dict().values()))
-    assert n.beam_search(SRC, beam_size=3, max_len=6) == m.beam_search(SRC, beam_size=3, max_len=6)
-    assert n.greedy_decode(SRC, max_len=6) == m.greedy_decode(SRC, max_len=6)
-
-
-def test_load_refuses_pickles_and_other_formats(tmp_path):
-    p = tmp_path / "m.pt"
-    with open(p, "wb") as fh:
-        pickle.dump({"x": 1}, fh)
-    with pytest.raises(ValueError, match="never loads pickles"):
-        Seq2Seq.load(p)
-    from rnnkit.training.state import write_state_file
-    write_state_file(tmp_path / "other", {"w": torch.zeros(1)}, "rnnkit-model", {})
-    with pytest.raises(ValueError, match="rnnkit-seq2seq"):
-        Seq2Seq.load(tmp_path / "other")
 
 
 def test_nan_loss_stops_training_before_the_step():
@@ -283,27 +205,14 @@ def test_bad_constructor_arguments(kwargs, err, arg):
     (lambda m: m(SRC[:2], TGT), ValueError, "`src` has 2 sequences but `tgt` has 3"),
     (lambda m: m(SRC, TGT, teacher_forcing_ratio=1.5), ValueError, "`teacher_forcing_ratio`"),
     (lambda m: m("abc", TGT), TypeError, "`src`"),
-    (lambda m: m.beam_search(SRC, beam_size=0), ValueError, "`beam_size`"),
-    (lambda m: m.greedy_decode(SRC, max_len=-1), ValueError, "`max_len`"),
-    (lambda m: m.greedy_decode(SRC, length_penalty=-1.0), ValueError, "`length_penalty`"),
     (lambda m: m.fit(SRC, TGT, epochs=0), ValueError, "`epochs`"),
     (lambda m: m.fit(SRC, TGT, lr=-1.0), ValueError, "`lr`"),
     (lambda m: m.train_step(SRC, TGT, clip_norm=-1.0), ValueError, "`clip_norm`"),
     (lambda m: m(SRC.numpy().astype("float32"), TGT), TypeError, "`src` must hold integer ids"),
-    (lambda m: m.translate("abc", None, None), TypeError, "`texts`"),
 ])
 def test_bad_call_arguments(call, err, arg):
     with pytest.raises(err, match=arg):
         call(_model(dtype=torch.float32))
-
-
-def test_save_needs_a_json_config(tmp_path):
-    m = Seq2Seq(5, 6, cell="rnn", activation=torch.sin)
-    with pytest.raises(TypeError, match="JSON"):
-        m.save(tmp_path / "m")
-    assert not os.listdir(tmp_path)
-    with pytest.raises(ValueError, match="`path`"):
-        Seq2Seq(5, 6).save(tmp_path)
 
 
 def test_lists_of_ids_work_like_padded_tensors():

@@ -30,11 +30,7 @@ lists without ``<eos>``.
 """
 from __future__ import annotations
 
-import contextlib
-import json
-import math
-import os
-from typing import NamedTuple, Optional, Sequence
+from typing import Optional
 
 import numpy as np
 import torch
@@ -43,23 +39,18 @@ from torch import Tensor, nn
 
 import rnnkit.nn as rnn
 from rnnkit.cells.base import check_positive_int
-from rnnkit.training.state import json_field, read_state_file, write_state_file
+# Decoding and saving live beside this file; Hypothesis and the format constants are
+# re-exported so `from rnnkit.models.seq2seq import Hypothesis` keeps working.
+from rnnkit.models.seq2seq_decode import Hypothesis, Seq2SeqDecodingMixin
+from rnnkit.models.seq2seq_io import FORMAT, FORMAT_VERSION, WHAT, Seq2SeqSavingMixin  # noqa: F401
 
 __all__ = ["Seq2Seq", "Hypothesis"]
 
-FORMAT, FORMAT_VERSION = "rnnkit-seq2seq", "1"
-WHAT = "an rnnkit Seq2Seq file (written by Seq2Seq.save)"
 _FAMILIES = {"rnn": rnn.RNN, "lstm": rnn.LSTM, "gru": rnn.GRU}
 _ATTENTION = (None, "dot", "general")
 # Fixed by the model itself; anything else in cell_options goes to the rnnkit.nn modules.
 _RESERVED = ("input_size", "hidden_size", "num_layers", "batch_first", "bidirectional",
              "proj_size", "stateful", "device", "dtype")
-
-
-class Hypothesis(NamedTuple):
-    tokens: list      # ids, without <eos>
-    score: float      # Σ log p, divided by length ** length_penalty
-    finished: bool    # ended with <eos> (else cut at max_len)
 
 
 def _prob(value, arg: str, one_ok: bool = True) -> float:
@@ -70,8 +61,10 @@ def _prob(value, arg: str, one_ok: bool = True) -> float:
     return float(value)
 
 
-class Seq2Seq(nn.Module):
-    """Sequence-to-sequence model; equations in the module docstring.
+class Seq2Seq(Seq2SeqDecodingMixin, Seq2SeqSavingMixin, nn.Module):
+    """Sequence-to-sequence model; equations in the module docstring. Decoding
+    (greedy_decode, beam_search, decode, translate) is in seq2seq_decode.py, save/load
+    in seq2seq_io.py.
 
     Args:
         src_vocab_size, tgt_vocab_size: V_src, V_tgt; id 0 is padding in both.
@@ -305,176 +298,8 @@ class Seq2Seq(nn.Module):
         self.train(was_training)
         return history
 
-    # --- decoding ---------------------------------------------------------------------------
-    def _step(self, tok: Tensor, state, memory):
-        h, state = self.decoder(self.tgt_embed(tok).unsqueeze(1), state)  # (N, 1, H)
-        logits, _ = self.readout(h, memory)
-        logp = logits[:, 0].log_softmax(-1)  # (N, V)
-        # Padding and <bos> are never outputs; not renormalised, so scores match log_prob.
-        logp[:, 0] = float("-inf")
-        logp[:, self.bos_id] = float("-inf")
-        return logp, state
-
-    def _prepare(self, src, max_len, length_penalty):
-        src = self._ids(src, "src", self.config["src_vocab_size"])
-        if max_len is None:
-            max_len = 2 * src.shape[1] + 10
-        check_positive_int(max_len, "max_len")
-        if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float)) \
-                or not length_penalty >= 0:
-            raise ValueError(f"`length_penalty` must be a float ≥ 0, got {length_penalty!r}")
-        return src, max_len
-
-    def _hyp(self, row: Tensor, raw: float, alpha: float) -> Hypothesis:
-        toks = [int(v) for v in row if int(v) != 0]
-        finished = self.eos_id in toks
-        if finished:
-            toks = toks[:toks.index(self.eos_id)]
-        n = len(toks) + finished  # <eos> counts as a step
-        # Length normalisation (Wu et al. 2016 use ((5+n)/6)^α; plain n^α here).
-        return Hypothesis(toks, raw / (n ** alpha if n else 1.0), finished)
-
-    @torch.no_grad()
-    def greedy_decode(self, src, *, max_len: Optional[int] = None,
-                      length_penalty: float = 0.0) -> list:
-        """The argmax token at every step; one :class:`Hypothesis` per source sequence.
-        ``max_len`` defaults to 2·S + 10."""
-        src, max_len = self._prepare(src, max_len, length_penalty)
-        with _eval(self):
-            memory, state = self.encode(src)
-            B = src.shape[0]
-            tok = src.new_full((B,), self.bos_id)
-            done = torch.zeros(B, dtype=torch.bool, device=src.device)
-            score = torch.zeros(B, dtype=self.out.weight.dtype, device=src.device)
-            out = []
-            for _ in range(max_len):
-                logp, state = self._step(tok, state, memory)
-                tok = logp.argmax(-1)  # (B,)
-                score = torch.where(done, score, score + logp.gather(1, tok[:, None])[:, 0])
-                out.append(torch.where(done, torch.zeros_like(tok), tok))
-                done = done | (tok == self.eos_id)
-                if bool(done.all()):
-                    break
-            rows = torch.stack(out, 1).cpu()
-        return [self._hyp(rows[b], float(score[b]), length_penalty) for b in range(B)]
-
-    @torch.no_grad()
-    def beam_search(self, src, *, beam_size: int = 5, max_len: Optional[int] = None,
-                    length_penalty: float = 0.0) -> list:
-        """For each source sequence, up to ``beam_size`` hypotheses, best score first.
-
-        The beam is ranked by Σ log p while searching; a finished hypothesis keeps its
-        score (it continues only with padding, log p = 0). The final candidates are
-        ranked by Σ log p / length^``length_penalty``. The greedy hypothesis always joins
-        them: plain beam search can lose the greedy prefix and end worse than greedy.
-        """
-        src, max_len = self._prepare(src, max_len, length_penalty)
-        K = check_positive_int(beam_size, "beam_size")
-        greedy = self.greedy_decode(src, max_len=max_len, length_penalty=length_penalty)
-        with _eval(self):
-            B, V = src.shape[0], self.config["tgt_vocab_size"]
-            rep = torch.arange(B, device=src.device).repeat_interleave(K)  # (B·K,)
-            memory, state = self.encode(src)
-            memory = tuple(m.index_select(0, rep) for m in memory)
-            state = _reorder(state, rep)
-            dtype = self.out.weight.dtype
-            scores = torch.full((B, K), float("-inf"), dtype=dtype, device=src.device)
-            scores[:, 0] = 0.0
-            hist = src.new_zeros((B * K, 0))
-            done = torch.zeros(B * K, dtype=torch.bool, device=src.device)
-            frozen = torch.full((V,), float("-inf"), dtype=dtype, device=src.device)
-            frozen[0] = 0.0  # a finished beam continues with padding only
-            tok = src.new_full((B * K,), self.bos_id)
-            for _ in range(max_len):
-                logp, state = self._step(tok, state, memory)  # (B·K, V)
-                logp = torch.where(done[:, None], frozen, logp)
-                cand = (scores.reshape(-1, 1) + logp).reshape(B, K * V)
-                scores, idx = cand.topk(K, dim=1)  # (B, K)
-                src_beam = (torch.arange(B, device=src.device)[:, None] * K + idx // V).reshape(-1)
-                tok = (idx % V).reshape(-1)  # (B·K,)
-                hist = torch.cat([hist.index_select(0, src_beam), tok[:, None]], 1)
-                state = _reorder(state, src_beam)
-                done = done.index_select(0, src_beam) | (tok == self.eos_id)
-                if bool(done.all()):
-                    break
-            hist, scores = hist.cpu(), scores.cpu()
-        results = []
-        for b in range(B):
-            hyps = [self._hyp(hist[b * K + k], float(scores[b, k]), length_penalty)
-                    for k in range(K) if math.isfinite(float(scores[b, k]))]
-            if all(h.tokens != greedy[b].tokens for h in hyps):
-                hyps.append(greedy[b])
-            results.append(sorted(hyps, key=lambda h: -h.score)[:K])
-        return results
-
-    def decode(self, src, *, beam_size: int = 1, max_len: Optional[int] = None,
-               length_penalty: float = 0.0) -> list:
-        """The best id list (without ``<eos>``) per source sequence: greedy for beam_size=1."""
-        if check_positive_int(beam_size, "beam_size") == 1:
-            return [h.tokens for h in self.greedy_decode(src, max_len=max_len,
-                                                         length_penalty=length_penalty)]
-        return [hs[0].tokens for hs in self.beam_search(src, beam_size=beam_size, max_len=max_len,
-                                                         length_penalty=length_penalty)]
-
-    def translate(self, texts: Sequence, src_vocab, tgt_vocab, **decode_kwargs) -> list:
-        """Encode ``texts`` with ``src_vocab`` (a :class:`rnnkit.data.Vocab`), decode, and
-        return ``tgt_vocab.decode`` of each result (a str)."""
-        if isinstance(texts, str):
-            raise TypeError("`texts` must be a list of texts, got a single str (wrap it in a list)")
-        src = [src_vocab.encode(t) for t in texts]
-        return [tgt_vocab.decode(ids) for ids in self.decode(src, **decode_kwargs)]
-
-    # --- saving -----------------------------------------------------------------------------
-    def save(self, path, metadata: Optional[dict] = None) -> None:
-        """One safetensors file: weights + JSON config (+ JSON ``metadata``, e.g. vocabularies),
-        written atomically. :meth:`load` reads it back without unpickling."""
-        try:
-            header = {"format_version": FORMAT_VERSION, "config": json.dumps(self.config),
-                      "metadata": json.dumps(metadata)}
-        except TypeError as e:
-            raise TypeError(f"the config and `metadata` must be JSON-able to save ({e}); pass "
-                            "activations by name") from None
-        if os.path.isdir(os.fspath(path)):
-            raise ValueError(f"`path` {os.fspath(path)!r} is a directory; give a file name")
-        tensors = {f"model/{k}": v for k, v in self.state_dict().items()}
-        write_state_file(path, tensors, FORMAT, header)
-
-    @classmethod
-    def load(cls, path) -> "Seq2Seq":
-        header, tensors = read_state_file(path, FORMAT, WHAT)
-        if header.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{os.fspath(path)!r} has format version "
-                             f"{header.get('format_version')!r}; expected {FORMAT_VERSION}")
-        model = cls(**json_field(header, "config", path, WHAT))
-        weights = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
-        own = model.state_dict()
-        wrong = sorted(set(own) ^ set(weights)) + sorted(
-            k for k in own if k in weights and weights[k].shape != own[k].shape)
-        if wrong:
-            raise ValueError(f"{os.fspath(path)!r} doesn't fit its own config: {wrong}")
-        model.load_state_dict(weights)
-        model.metadata = json_field(header, "metadata", path, WHAT)
-        return model.eval()
-
 
 def _trim(x: Tensor) -> Tensor:
     """Drop the columns that are padding in every row."""
     used = (x != 0).any(0).nonzero()
     return x[:, : int(used.max()) + 1]
-
-
-def _reorder(state, index: Tensor):
-    """Select batch entries (axis 1 of each (L, N, H) state tensor)."""
-    if isinstance(state, tuple):
-        return tuple(s.index_select(1, index) for s in state)
-    return state.index_select(1, index)
-
-
-@contextlib.contextmanager
-def _eval(model: nn.Module):
-    was = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was)
