@@ -5,6 +5,9 @@ under which test modules can't import one another.
 """
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -101,3 +104,24 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+# --- the ``toys`` fixture (tests/models, tests/training): test-only layers loaded by file
+# path, once per session under one module name, because test modules can't import each
+# other under importlib mode and the layers register themselves by class name.
+_TOYS = "_rnnkit_test_toy_layers"
+
+
+def load_toys():
+    if _TOYS not in sys.modules:
+        path = Path(__file__).resolve().parent / "models" / "toy_layers.py"
+        spec = importlib.util.spec_from_file_location(_TOYS, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[_TOYS] = module
+        spec.loader.exec_module(module)
+    return sys.modules[_TOYS]
+
+
+@pytest.fixture(scope="session")
+def toys():
+    return load_toys()
