@@ -6,7 +6,7 @@ import pytest
 import rnnkit
 from rnnkit.cli.main import SUBCOMMANDS, build_parser, main
 
-COMMANDS = ["datasets", "compare", "train", "predict", "evaluate", "diagnose", "generate"]
+COMMANDS = ["datasets", "compare", "train", "predict", "evaluate", "diagnose", "generate", "bench"]
 
 
 def test_version_flag(capsys):

@@ -11,10 +11,11 @@ import sys
 from typing import Optional, Sequence
 
 from rnnkit._version import __version__
-from rnnkit.cli import (compare, datasets, diagnose, evaluate, generate, predict, train)
+from rnnkit.cli import (bench, compare, datasets, diagnose, evaluate, generate, predict,
+                        train)
 from rnnkit.cli._common import USER_ERRORS
 
-SUBCOMMANDS = (datasets, compare, train, predict, evaluate, diagnose, generate)
+SUBCOMMANDS = (datasets, compare, train, predict, evaluate, diagnose, generate, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

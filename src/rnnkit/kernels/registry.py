@@ -98,4 +98,92 @@ register(Kernel("reference", 0, lambda spec, **_: None, reference.run,
                 "the plain time loop over rnnkit.cells: every option, the oracle"))
 register(Kernel("torch", 10, torch_fused.why_not, torch_fused.run,
                 "torch._VF fused ops (oneDNN on CPU, cuDNN on GPU) where semantics match"))
-import rnnkit.kernels.cpu  # noqa: E402,F401  registers the native "cpu" kernel (priority 20)
+
+
+# --- single steps (streaming cells, layer.step) ---------------------------------------
+# A parallel registry: one time step of a 1-layer, 1-direction spec, with no
+# dropout drawn (streaming inference; a cell's training-time regularisers are
+# the caller's). ``step(spec, weights, x, state)`` takes x (B, I), a state tuple
+# ((h,) or (h, c), each (B, H)) and returns the new state tuple.
+
+@dataclass(frozen=True)
+class StepKernel:
+    name: str
+    priority: int  # higher runs first under backend="auto"
+    why_not: Callable[..., Optional[str]]
+    step: Callable
+    description: str = ""
+
+
+_STEP_KERNELS: dict[str, StepKernel] = {}
+# (spec, backend, device, dtype) -> (kernel, Choice): the choice depends on
+# nothing else, and re-deciding it costs more than a B=1 step itself.
+_STEP_CHOICES: dict[tuple, tuple[StepKernel, Choice]] = {}
+
+
+def register_step(kernel: StepKernel) -> None:
+    _STEP_KERNELS[kernel.name] = kernel
+    _STEP_CHOICES.clear()
+
+
+def step_kernels() -> list[StepKernel]:
+    return sorted(_STEP_KERNELS.values(), key=lambda k: -k.priority)
+
+
+def step_backend_names() -> list[str]:
+    return ["auto"] + [k.name for k in step_kernels()]
+
+
+def choose_step(spec: RecurrentSpec, backend: str = "auto", **facts) -> tuple[StepKernel, Choice]:
+    """Pick a step kernel. ``facts``: device, dtype."""
+    if backend != "auto" and backend not in _STEP_KERNELS:
+        raise ValueError(f"`backend` must be one of {step_backend_names()}, got {backend!r}")
+    if spec.num_layers != 1 or spec.bidirectional:
+        raise ValueError("a step runs one layer in one direction; got num_layers="
+                         f"{spec.num_layers}, bidirectional={spec.bidirectional}")
+    rejected: dict[str, str] = {}
+    for k in step_kernels() if backend == "auto" else [_STEP_KERNELS[backend]]:
+        why = k.why_not(spec, **facts)
+        if why is None:
+            return k, Choice(k.name, backend, rejected)
+        rejected[k.name] = why
+    if backend != "auto":
+        raise ValueError(f"backend={backend!r} can't run this step: {rejected[backend]}")
+    raise AssertionError("the reference step kernel runs every configuration")
+
+
+def step(spec: RecurrentSpec, weights: dict, x: Tensor, state: tuple[Tensor, ...], *,
+         backend: str = "auto") -> tuple[tuple[Tensor, ...], Choice]:
+    """One time step: x (B, I), state (h,) or (h, c) (each (B, H)) -> (new state, Choice)."""
+    key = (spec, backend, x.device, x.dtype)
+    hit = _STEP_CHOICES.get(key)
+    if hit is None:
+        hit = choose_step(spec, backend, device=x.device, dtype=x.dtype)
+        _STEP_CHOICES[key] = hit
+    kernel, choice = hit
+    return kernel.step(spec, weights, x, state), choice
+
+
+def _reference_step(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, ...]):
+    """The cells' step functions; zoneout as its inference-time expectation
+    (Krueger et al. 2016: h_t = z h_{t-1} + (1 − z) h̃_t), as the reference loop in eval."""
+    from rnnkit.cells import gru_step, lstm_step, rnn_step
+
+    act, ract, ln_on, eps = spec.act_fn(), spec.ract_fn(), spec.layer_norm, spec.ln_eps
+    if spec.mode == "lstm":
+        h, c = lstm_step(x, state[0], state[1], w, act=act, ract=ract, layer_norm=ln_on,
+                         peephole=spec.peephole, eps=eps)
+        new = (h, c)
+    elif spec.mode == "gru":
+        new = (gru_step(x, state[0], w, reset_after=spec.reset_after, act=act, ract=ract,
+                        layer_norm=ln_on, eps=eps),)
+    else:
+        new = (rnn_step(x, state[0], w, act=act, layer_norm=ln_on, eps=eps),)
+    zs = (spec.zoneout_h, spec.zoneout_c if spec.mode == "lstm" else 0.0)
+    return tuple(z * old + (1.0 - z) * s if z > 0 else s for z, old, s in zip(zs, state, new))
+
+
+register_step(StepKernel("reference", 0, lambda spec, **_: None, _reference_step,
+                         "rnnkit.cells' step functions: every option, the oracle"))
+# Last, once both registries exist: registers the native "cpu" kernel (priority 20) and step.
+import rnnkit.kernels.cpu  # noqa: E402,F401

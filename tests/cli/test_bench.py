@@ -1,0 +1,52 @@
+"""`rnnkit bench`: its help, and a tiny end-to-end run (one workload, one round)."""
+import torch
+
+from rnnkit.tools import bench as bench_core
+
+
+def test_help_describes_the_short_run(cli):
+    code, out, _ = cli("bench", "--help")
+    assert code == 0 and out.startswith("usage: rnnkit bench")
+    for flag in ("--quick", "--suite", "--family", "--threads", "--rounds", "--budget"):
+        assert flag in out
+
+
+def test_one_streaming_workload_prints_the_machine_and_a_parity_ok_row(cli):
+    threads = torch.get_num_threads()
+    code, out, err = cli("bench", "--suite", "streaming", "--family", "gru", "--rounds", "1",
+                         "--budget", "0.02")
+    assert code == 0, err
+    assert torch.get_num_threads() == threads  # the pinned count is given back
+    lines = out.splitlines()
+    assert lines[0].startswith(f"torch {torch.__version__} | CPU: ") and "threads: 1" in lines[0]
+    header = lines[1].split()
+    assert "parity" in header and "speed-up" in header
+    rows = [ln for ln in lines if ln.startswith(("gru", "lstm", "rnn"))]
+    assert len(rows) == 1 and rows[0].startswith("gru infer T=1 B=1 H=128")
+    assert rows[0][bench_core.HEADER.index("parity"):].split()[0] == "ok"
+    assert rows[0].rstrip().endswith("%")
+
+
+def test_a_failed_parity_check_reports_no_speed_up(cli, monkeypatch):
+    """The gate: a runner whose two sides disagree is FAILED and never timed."""
+    def broken(w):
+        pair = streaming(w)
+        pair.parity = lambda: 1.0
+        pair.rnnkit = pair.torch = _never
+        return pair
+
+    streaming = bench_core.RUNNERS["streaming"]
+    monkeypatch.setitem(bench_core.RUNNERS, "streaming", broken)
+    code, out, _ = cli("bench", "--suite", "streaming", "--family", "rnn", "--rounds", "1")
+    assert code == 1
+    row = next(ln for ln in out.splitlines() if ln.startswith("rnn infer"))
+    assert "FAILED" in row and "x " not in row and "no speed-up" in row
+
+
+def _never():
+    raise AssertionError("a workload that failed parity must not be timed")
+
+
+def test_bad_values_are_rejected_by_argparse(cli):
+    code, _, err = cli("bench", "--rounds", "0")
+    assert code == 2 and "--rounds" in err
