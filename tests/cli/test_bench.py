@@ -7,7 +7,8 @@ from rnnkit.tools import bench as bench_core
 def test_help_describes_the_short_run(cli):
     code, out, _ = cli("bench", "--help")
     assert code == 0 and out.startswith("usage: rnnkit bench")
-    for flag in ("--quick", "--suite", "--family", "--threads", "--rounds", "--budget"):
+    for flag in ("--quick", "--suite", "--family", "--threads", "--rounds", "--budget",
+                 "--samples", "--no-peers"):
         assert flag in out
 
 
@@ -25,6 +26,19 @@ def test_one_streaming_workload_prints_the_machine_and_a_parity_ok_row(cli):
     assert len(rows) == 1 and rows[0].startswith("gru infer T=1 B=1 H=128")
     assert rows[0][bench_core.HEADER.index("parity"):].split()[0] == "ok"
     assert rows[0].rstrip().endswith("%")
+
+
+def test_a_tiny_seed_run_checks_parity_then_prints_the_epoch_times(cli):
+    code, out, err = cli("bench", "--suite", "seed", "--family", "lstm", "--samples", "64",
+                         "--rounds", "1", "--budget", "0.01", "--no-peers")
+    assert code == 0, err
+    lines = out.splitlines()
+    rows = [ln for ln in lines if ln.startswith(("gru", "lstm", "rnn"))]
+    assert len(rows) == 1 and rows[0].startswith("lstm seed model fit N=64 T=100 B=32")
+    assert rows[0][bench_core.HEADER.index("parity"):].split()[0] == "ok"
+    epoch = lines[lines.index(rows[0]) + 1]
+    assert epoch.startswith("    one fit epoch: rnnkit ") and "plain PyTorch loop" in epoch
+    assert "peer" not in out
 
 
 def test_a_failed_parity_check_reports_no_speed_up(cli, monkeypatch):

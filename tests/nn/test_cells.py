@@ -170,3 +170,20 @@ def test_parametrized_weights_are_the_ones_used(core, backend):
 class _Double(torch.nn.Module):
     def forward(self, w):
         return 2.0 * w
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_last_choice_follows_a_dtype_change(kind):
+    """last_choice is only reassigned when the registry's cached choice changes:
+    a cell moved to bfloat16 must report the reference kernel and why."""
+    _, ours = _pair(kind, torch.float32, "auto")
+    x, hx = _inputs(kind, torch.float32)
+    with torch.no_grad():
+        ours(x.detach())
+        first = ours.last_choice
+        ours(x.detach())
+        assert ours.last_choice is first  # cached: the same Choice object
+        ours.to(torch.bfloat16)
+        ours(x.detach().to(torch.bfloat16))
+    assert ours.last_choice.kernel == "reference"
+    assert "not cpu: runs float32 and float64 only" in ours.kernel_report()

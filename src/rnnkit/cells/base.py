@@ -102,18 +102,57 @@ class CellBase(nn.Module):
                               layer_norm=layer_norm, peephole=peephole)
         for name, shape in shapes.items():
             self.register_parameter(name, nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
+        self._weight_names = tuple(shapes)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         torch_default_init_(dict(self.named_parameters(recurse=False)), self.hidden_size)
 
     def weights(self) -> dict[str, Optional[Tensor]]:
-        return dict(self.named_parameters(recurse=False))
+        """Name -> the tensor the step uses, for every parameter of param_shapes.
+
+        Read per step, so it is built from the ``_parameters`` dict (named_parameters'
+        generator costs microseconds at B=1), except under torch's parametrize
+        (weight_norm, ...), which moves a weight behind a property computed on access.
+        """
+        if "parametrizations" in self._modules:
+            return {name: getattr(self, name) for name in self._weight_names}
+        return dict(self._parameters)
 
     def _state_size(self) -> int:
         return self.hidden_size
 
     def forward(self, input: Tensor, hx: Optional[State] = None) -> State:
+        """x (B, I) or (I,), hx (h[, c]) each (B, H) or (H,) -> the new state.
+
+        Streaming calls this once per step at B=1, where the checks below cost as
+        much as the step. So a well-formed batched call is recognised with a few
+        cheap comparisons (plain tensors, rank 2, I, dtype == the parameters',
+        state shapes (B, H)) and stepped at once; anything else (unbatched, hx
+        None, a list, a Tensor subclass, parametrized weights, or a bad
+        argument) takes :meth:`_checked_forward`, which does the same work and
+        raises the detailed errors. The fast path accepts only calls that the
+        checked path accepts, so both give the same result.
+        """
+        w = self._parameters.get("weight_ih")  # absent under torch's parametrize
+        if w is not None and type(input) is Tensor:
+            dt, size = input.dtype, input.shape  # x.shape once: each Tensor attribute is ~80 ns
+            if not (len(size) == 2 and size[1] == self.input_size and dt == w.dtype
+                    and dt.is_floating_point):
+                return self._checked_forward(input, hx)
+            want = (size[0], self.hidden_size)  # (B, H)
+            if self.mode == "lstm":
+                if type(hx) is tuple and len(hx) == 2:
+                    h, c = hx
+                    if (type(h) is Tensor and type(c) is Tensor and h.dtype == dt
+                            and c.dtype == dt and h.shape == want and c.shape == want):
+                        return self._step(input, hx)
+            elif type(hx) is Tensor and hx.dtype == dt and hx.shape == want:
+                return self._step(input, (hx,))[0]
+        return self._checked_forward(input, hx)
+
+    def _checked_forward(self, input: Tensor, hx: Optional[State] = None) -> State:
+        """:meth:`forward` with every argument check and every accepted form."""
         x = check_float_input(input)
         if x.dim() not in (1, 2):
             raise ValueError(f"`input` must be 1-D (I,) or 2-D (B, I), got shape {tuple(x.shape)}")

@@ -2,7 +2,9 @@
 
 Parity first (outputs and every gradient against torch.nn), then alternating
 timed rounds in one process; prints the machine (CPU, threads, torch) and a
-table with the median speed-up per workload. The protocol and the workloads
+table with the median speed-up per workload. ``--suite seed`` times one ``fit``
+epoch of the seed's model against a plain PyTorch loop, then Keras 3's own fit
+on each installed backend. The protocol and the workloads
 are :mod:`rnnkit.tools.bench`; ``benchmarks/run.py`` runs the long suites.
 """
 from __future__ import annotations
@@ -11,7 +13,7 @@ import argparse
 
 from rnnkit.cli._common import positive_float, positive_int
 
-SUITES = ("short", "quick", "streaming", "fastrnns", "variants", "grid")
+SUITES = ("short", "quick", "streaming", "fastrnns", "variants", "grid", "seed")
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -34,16 +36,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="alternating timed rounds per workload (default 5)")
     p.add_argument("--budget", type=positive_float, default=0.6, metavar="SECONDS",
                    help="timing per workload, both sides together (default 0.6)")
+    p.add_argument("--samples", type=positive_int, default=640, metavar="N",
+                   help="seed suite: training windows per epoch (default 640)")
+    p.add_argument("--no-peers", action="store_true",
+                   help="seed suite: skip the Keras peers (Keras 3 on torch, jax, tensorflow)")
     return p
 
 
 def run(args) -> int:
     import torch
 
-    from rnnkit.tools.bench import HEADER, format_row, machine, measure, suites
+    from rnnkit.tools.bench import (HEADER, format_epoch, format_peer, format_row,
+                                    keras_peers, machine, measure, suites)
     from rnnkit.tools.threads import torch_threads
 
-    table = suites()
+    table = suites(samples=args.samples)
     chosen = args.suite or ["short"]
     work = [w for s in chosen for w in table[s]
             if args.family is None or w.family in args.family]
@@ -56,6 +63,13 @@ def run(args) -> int:
             row = measure(w, args.rounds, args.budget)
             failed += row["status"] != "ok"
             print(format_row(row), flush=True)
+            if w.runner == "seed":
+                print(format_epoch(row), flush=True)
+                if row["status"] == "ok" and not args.no_peers:
+                    plain_s = row["torch_s_per_call"]
+                    for peer in keras_peers(w, args.threads, args.rounds, plain_s):
+                        failed += peer["status"] == "FAILED"
+                        print(format_peer(peer), flush=True)
     print(f"torch {torch.__version__}; speed-up = torch.nn time / rnnkit time, median of "
           f"{args.rounds} alternating rounds")
     if failed:

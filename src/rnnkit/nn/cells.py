@@ -34,7 +34,6 @@ class _RegistryStep:
                              f"got {backend!r}")
         self.backend = backend
         self.spec = spec
-        self._weight_names = tuple(self._parameters)
         self._plain_cls = type(self)
         self.last_choice: Optional[registry.Choice] = None
 
@@ -46,7 +45,11 @@ class _RegistryStep:
             w = self._parameters
         else:
             w = {name: getattr(self, name) for name in self._weight_names}
-        new, self.last_choice = registry.step(self.spec, w, x, state, backend=self.backend)
+        new, choice = registry.step(self.spec, w, x, state, backend=self.backend)
+        if choice is not self.last_choice:
+            # nn.Module.__setattr__ (it looks for parameters, buffers and submodules
+            # first) costs about a microsecond; the choice is cached, so it rarely changes.
+            self.last_choice = choice
         return new
 
     def kernel_report(self) -> str:

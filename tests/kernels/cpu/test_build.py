@@ -55,3 +55,16 @@ def test_build_failure_is_a_reason_not_a_crash(fresh_state, caplog):
     assert any("unavailable" in r.getMessage() for r in caplog.records)
     with pytest.raises(RuntimeError, match="something broke"):
         build.load()
+
+
+def test_the_cache_folder_changes_with_the_sources(monkeypatch, tmp_path):
+    # A changed source must never reuse an old binary, whatever the file times say.
+    src = tmp_path / "csrc"
+    src.mkdir()
+    (src / "a.cpp").write_text("int f() { return 1; }")
+    monkeypatch.setattr(build, "CSRC", src)
+    monkeypatch.setenv("RNNKIT_CACHE_DIR", str(tmp_path / "cache"))
+    first = build.cache_dir()
+    assert build.cache_dir() == first
+    (src / "a.cpp").write_text("int f() { return 2; }")
+    assert build.cache_dir() != first

@@ -12,6 +12,12 @@ VARIANTS = {
     "rnn_tanh": dict(mode="rnn"), "rnn_relu": dict(mode="rnn", activation="relu"),
     "gru": dict(mode="gru"), "gru_reset_before": dict(mode="gru", reset_after=False),
     "lstm": dict(mode="lstm"), "lstm_peephole_proj": dict(mode="lstm", peephole=True, proj_size=2),
+    "rnn_tanh_ln": dict(mode="rnn", layer_norm=True),
+    "rnn_relu_ln": dict(mode="rnn", activation="relu", layer_norm=True),
+    "gru_ln": dict(mode="gru", layer_norm=True),
+    "gru_reset_before_ln": dict(mode="gru", reset_after=False, layer_norm=True),
+    "lstm_ln": dict(mode="lstm", layer_norm=True),
+    "lstm_ln_peephole_proj": dict(mode="lstm", layer_norm=True, peephole=True, proj_size=2),
 }
 OPTIONS = {
     "plain": dict(),

@@ -53,11 +53,23 @@ def _cpu_key() -> str:
     return flags
 
 
+def _source_key() -> str:
+    """The sources' contents: a new version of them never reuses an old binary
+    (ninja trusts file times, which a copy or an interrupted build can get wrong)."""
+    h = hashlib.sha256()
+    for path in sorted(CSRC.iterdir()):
+        if path.suffix in (".cpp", ".h"):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def cache_dir() -> Path:
-    """The build folder for this CPU, torch and Python (created on demand)."""
+    """The build folder for this CPU, torch, Python and source version (created on demand)."""
     root = Path(os.environ.get("RNNKIT_CACHE_DIR") or Path.home() / ".cache" / "rnnkit")
     key = hashlib.sha256("|".join(
-        [_cpu_key(), torch.__version__, sys.version, " ".join(CFLAGS)]).encode()).hexdigest()[:16]
+        [_cpu_key(), torch.__version__, sys.version, " ".join(CFLAGS), _source_key()]
+    ).encode()).hexdigest()[:16]
     path = root / "cpu-kernels" / key
     try:
         path.mkdir(parents=True, exist_ok=True)

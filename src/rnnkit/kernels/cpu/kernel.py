@@ -2,7 +2,9 @@
 
 For each layer and direction: the padded steps of x are zeroed (padding is
 never read), input dropout applied, the input projection of all steps done as
-one GEMM, and the recurrence run by one native call (function.py). Dropout
+one GEMM, and the recurrence run by one native call (function.py). With
+layer_norm the input projection's LN is applied here to all steps at
+once and the recurrent LNs run inside the native loop. Dropout
 masks are drawn here, from the caller's generator and in the reference's
 order, so that a seeded run equals :func:`rnnkit.kernels.reference.run`.
 """
@@ -33,8 +35,6 @@ def why_not(spec: RecurrentSpec, *, device=None, dtype=None, **_) -> Optional[st
         return f"unknown mode {spec.mode!r}"
     if not spec.uses_default_activations():
         return "the native loops fix the activations (tanh or relu; sigmoid gates)"
-    if spec.layer_norm:
-        return "the native loops have no layer normalisation yet"
     if spec.mode != "lstm" and (spec.peephole or spec.proj_size > 0):
         return "peepholes and projections are LSTM options"
     return build.why_unavailable()
@@ -60,7 +60,9 @@ def _mode_key(spec: RecurrentSpec) -> str:
 
 def _input_projection(spec: RecurrentSpec, w: dict, x: Tensor) -> tuple[Tensor, Optional[Tensor]]:
     """xg (T, B, G*H) = W_ih x_t + the biases that simply add; and the GRU's b_hn
-    when it sits inside r ⊙ (·) (reset_after)."""
+    when it sits inside r ⊙ (·) (reset_after). With layer_norm,
+    xg = LN(W_ih x_t) ⊙ γ_ih + the same biases (rnnkit.cells.lstm / gru / rnn): the
+    LN of all steps at once, the biases added after it (they can't go into the GEMM)."""
     T, B, I = x.shape
     H = spec.hidden_size
     b_ih, b_hh, b_hn = w.get("bias_ih"), w.get("bias_hh"), None
@@ -70,6 +72,9 @@ def _input_projection(spec: RecurrentSpec, w: dict, x: Tensor) -> tuple[Tensor, 
     bias = b_ih if b_hh is None else (b_hh if b_ih is None else b_ih + b_hh)
     x2 = x.reshape(T * B, I)
     w_ih = w["weight_ih"]
+    if spec.layer_norm:
+        xg = F.layer_norm(x2 @ w_ih.t(), (w_ih.shape[0],), w["ln_ih"], bias, spec.ln_eps)
+        return xg.view(T, B, -1), b_hn
     xg = torch.addmm(bias, x2, w_ih.t()) if bias is not None else x2 @ w_ih.t()  # (T*B, G*H)
     return xg.view(T, B, -1), b_hn
 
@@ -123,13 +128,16 @@ def run_direction(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, 
     xg, b_hn = _input_projection(spec, w, x)
     lstm = spec.mode == "lstm"
     peep = (w["weight_ci"], w["weight_cf"], w["weight_co"]) if spec.peephole else (None,) * 3
-    cfg = Cfg(_mode_key(spec), reverse, spec.reset_after, float(zh), float(zc))
+    cfg = Cfg(_mode_key(spec), reverse, spec.reset_after, float(zh), float(zc),
+              float(spec.ln_eps))
     cont = lambda t: None if t is None else t.contiguous()  # noqa: E731
+    ln = (cont(w["ln_hh"]), cont(w.get("ln_c_weight")), cont(w.get("ln_c_bias"))) \
+        if spec.layer_norm else (None, None, None)
     out, hN, cN = run_sequence(
         cfg, xg, w_hh.contiguous(), b_hn, state[0].contiguous(),
         state[1].contiguous() if lstm else None, tuple(cont(p) for p in peep),
         cont(w.get("weight_hr")) if spec.proj_size > 0 else None, mask, rec,
-        cont(zone_h), cont(zone_c))
+        cont(zone_h), cont(zone_c), ln)
     return out, ((hN, cN) if lstm else (hN,))
 
 

@@ -45,7 +45,8 @@ def _as_sequence(mode: str, x: Tensor, state: tuple, w_ih: Tensor, w_hh: Tensor,
 def lstm_cell(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor,
               b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
     """One torch.nn.LSTMCell step: x (B, I), h and c (B, H) -> (h_t, c_t)."""
-    if _needs_grad(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    # Streaming inference runs under no_grad: test the mode before packing the arguments.
+    if torch.is_grad_enabled() and _needs_grad(x, h, c, w_ih, w_hh, b_ih, b_hh):
         return _as_sequence("lstm", x, (h, c), w_ih, w_hh, b_ih, b_hh, True)
     calls[("lstm", "step")] += 1
     h1, c1 = build.load().cell_step(MODE_IDS["lstm"], True, x, h, c, w_ih, w_hh, b_ih, b_hh)
@@ -55,7 +56,7 @@ def lstm_cell(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor,
 def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor] = None,
              b_hh: Optional[Tensor] = None, reset_after: bool = True) -> Tensor:
     """One GRU step (torch.nn.GRUCell with reset_after=True): x (B, I), h (B, H) -> h_t."""
-    if _needs_grad(x, h, w_ih, w_hh, b_ih, b_hh):
+    if torch.is_grad_enabled() and _needs_grad(x, h, w_ih, w_hh, b_ih, b_hh):
         return _as_sequence("gru", x, (h,), w_ih, w_hh, b_ih, b_hh, reset_after)
     calls[("gru", "step")] += 1
     return build.load().cell_step(MODE_IDS["gru"], reset_after, x, h, None, w_ih, w_hh,
@@ -68,7 +69,7 @@ def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Te
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"`nonlinearity` must be 'tanh' or 'relu', got {nonlinearity!r}")
     mode = "rnn_" + nonlinearity
-    if _needs_grad(x, h, w_ih, w_hh, b_ih, b_hh):
+    if torch.is_grad_enabled() and _needs_grad(x, h, w_ih, w_hh, b_ih, b_hh):
         return _as_sequence(mode, x, (h,), w_ih, w_hh, b_ih, b_hh, True)
     calls[(mode, "step")] += 1
     return build.load().cell_step(MODE_IDS[mode], True, x, h, None, w_ih, w_hh, b_ih, b_hh)[0]

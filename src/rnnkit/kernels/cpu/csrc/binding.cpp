@@ -91,14 +91,46 @@ void fill_seq(Seq<T>& s, int64_t mode, bool reverse, bool reset_after, const Dim
   s.zh = T(zh); s.zc = T(zc);
 }
 
-// One (layer, direction): returns [out, h_n, c_n, hs, cs, act, aux, aux2]; the
-// last five are the saved activations (undefined where not needed).
+// Layer normalisation: γ_hh for every mode, plus γ_c and β_c for the LSTM; all
+// of them or none. True when given.
+bool check_ln(int64_t mode, const at::Tensor& like, const Dims& d, const OptT& ln_hh,
+              const OptT& ln_cw, const OptT& ln_cb) {
+  if (!(ln_hh || ln_cw || ln_cb)) return false;
+  if (mode == LSTM) {
+    TORCH_CHECK_VALUE(ln_hh && ln_cw && ln_cb, "rnnkit cpu kernel: the LSTM's layer "
+                      "normalisation needs ln_hh, ln_c_weight and ln_c_bias");
+    check(*ln_cw, like, "ln_c_weight", {d.H});
+    check(*ln_cb, like, "ln_c_bias", {d.H});
+  } else {
+    TORCH_CHECK_VALUE(ln_hh && !ln_cw && !ln_cb, "rnnkit cpu kernel: the RNN's and GRU's layer "
+                      "normalisation takes ln_hh only (no ln_c_weight, ln_c_bias)");
+  }
+  check(*ln_hh, like, "ln_hh", {d.G * d.H});
+  return true;
+}
+
+// The saved 1/std per row: one LN per row, two for the GRU ([r, z] and n).
+std::vector<int64_t> rstd_shape(int64_t mode, const Dims& d) {
+  if (mode == GRU) return {d.T, d.B, 2};
+  return {d.T, d.B};
+}
+
+template <typename T>
+void fill_ln(Seq<T>& s, const OptT& ln_hh, const OptT& ln_cw, const OptT& ln_cb, double eps) {
+  s.ln_hh = cptr<T>(ln_hh); s.ln_cw = cptr<T>(ln_cw); s.ln_cb = cptr<T>(ln_cb);
+  s.eps = T(eps);
+}
+
+// One (layer, direction): returns [out, h_n, c_n, hs, cs, act, aux, aux2, xh, rh,
+// xc, rc]; from hs on the saved activations (undefined where not needed; the
+// last four with layer normalisation only).
 std::vector<at::Tensor> forward(int64_t mode, bool reverse, bool reset_after, bool save,
                                 const at::Tensor& xg, const at::Tensor& w_hh, const OptT& b_hn,
                                 const at::Tensor& h0, const OptT& c0, const OptT& w_ci,
                                 const OptT& w_cf, const OptT& w_co, const OptT& w_hr,
                                 const OptT& mask, const OptT& rec_mask, const OptT& zone_h,
-                                double zh, const OptT& zone_c, double zc) {
+                                double zh, const OptT& zone_c, double zc, const OptT& ln_hh,
+                                const OptT& ln_cw, const OptT& ln_cb, double eps) {
   TORCH_CHECK(xg.dim() == 3, "rnnkit cpu kernel: xg must be (T, B, G*H)");
   const Dims d = check_all(mode, xg, w_hh, b_hn, w_ci, w_cf, w_co, w_hr, mask, rec_mask, zone_h,
                            zone_c, xg.size(0), xg.size(1));
@@ -109,6 +141,7 @@ std::vector<at::Tensor> forward(int64_t mode, bool reverse, bool reset_after, bo
     TORCH_CHECK(c0.has_value(), "rnnkit cpu kernel: LSTM needs c0");
     check(*c0, xg, "c0", {d.B, d.H});
   }
+  const bool ln = check_ln(mode, xg, d, ln_hh, ln_cw, ln_cb);
   const int64_t slots = save ? d.T + 1 : 2, rev = reverse ? 1 : 0;
   at::Tensor out = alloc({d.T, d.B, d.P}, xg);
   at::Tensor hs = alloc({slots, d.B, d.P}, xg);
@@ -118,6 +151,15 @@ std::vector<at::Tensor> forward(int64_t mode, bool reverse, bool reset_after, bo
     act = alloc({d.T, d.B, d.G * d.H}, xg);
     if (mode == LSTM || mode == GRU) aux = alloc({d.T, d.B, d.H}, xg);
     if (lstm) aux2 = alloc({d.T, d.B, d.H}, xg);
+  }
+  at::Tensor xh, rh, xc, rc;  // LN: normalised W_hh h_rec and c, and their 1/std
+  if (save && ln) {
+    xh = alloc({d.T, d.B, d.G * d.H}, xg);
+    rh = alloc(rstd_shape(mode, d), xg);
+    if (lstm) {
+      xc = alloc({d.T, d.B, d.H}, xg);
+      rc = alloc({d.T, d.B}, xg);
+    }
   }
   at::Tensor ws = alloc({workspace_size(d.B, d.H, d.P, d.G)}, xg);
   const int64_t first = save ? d.T * rev : (d.T * rev) & 1;
@@ -137,6 +179,11 @@ std::vector<at::Tensor> forward(int64_t mode, bool reverse, bool reset_after, bo
     s.aux = aux.defined() ? aux.data_ptr<scalar_t>() : nullptr;
     s.aux2 = aux2.defined() ? aux2.data_ptr<scalar_t>() : nullptr;
     s.ws = ws.data_ptr<scalar_t>();
+    fill_ln<scalar_t>(s, ln_hh, ln_cw, ln_cb, eps);
+    if (xh.defined()) {
+      s.ln_xh = xh.data_ptr<scalar_t>(); s.ln_rh = rh.data_ptr<scalar_t>();
+      if (lstm) { s.ln_xc = xc.data_ptr<scalar_t>(); s.ln_rc = rc.data_ptr<scalar_t>(); }
+    }
     pybind11::gil_scoped_release nogil;
     if (lstm) lstm_forward(s);
     else if (mode == GRU) gru_forward(s);
@@ -145,12 +192,14 @@ std::vector<at::Tensor> forward(int64_t mode, bool reverse, bool reset_after, bo
   at::Tensor hN = hs[last].clone();
   at::Tensor cN = lstm ? cs[last].clone() : at::Tensor();
   if (!save) return {out, hN, cN, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(),
-                     at::Tensor()};
-  return {out, hN, cN, hs, cs, act, aux, aux2};
+                     at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  return {out, hN, cN, hs, cs, act, aux, aux2, xh, rh, xc, rc};
 }
 
-// BPTT of one (layer, direction): returns [dxg, dgh, dy, dh0, dc0] (dgh: GRU
-// reset_after only; dy: LSTM projection only).
+// BPTT of one (layer, direction): returns [dxg, dgh, dy, dh0, dc0, d_ln_hh, d_ln_c_weight,
+// d_ln_c_bias, dghp] (dgh: GRU reset_after, or LSTM / RNN with LN: grad of W_hh h_rec;
+// dy: LSTM projection only; the LN grads: with LN (γ_c, β_c: LSTM); dghp: GRU with LN,
+// the grad of the W_hh products before their LN).
 std::vector<at::Tensor> backward(int64_t mode, bool reverse, bool reset_after,
                                  const at::Tensor& w_hh, const OptT& b_hn, const OptT& w_ci,
                                  const OptT& w_cf, const OptT& w_co, const OptT& w_hr,
@@ -158,7 +207,9 @@ std::vector<at::Tensor> backward(int64_t mode, bool reverse, bool reset_after,
                                  double zh, const OptT& zone_c, double zc, const at::Tensor& hs,
                                  const OptT& cs, const at::Tensor& act, const OptT& aux,
                                  const OptT& aux2, const OptT& dout, const OptT& dhN,
-                                 const OptT& dcN) {
+                                 const OptT& dcN, const OptT& ln_hh, const OptT& ln_cw,
+                                 const OptT& ln_cb, double eps, const OptT& xh, const OptT& rh,
+                                 const OptT& xc, const OptT& rc) {
   TORCH_CHECK(act.dim() == 3, "rnnkit cpu kernel: act must be (T, B, G*H)");
   const Dims d = check_all(mode, act, w_hh, b_hn, w_ci, w_cf, w_co, w_hr, mask, rec_mask, zone_h,
                            zone_c, act.size(0), act.size(1));
@@ -175,8 +226,27 @@ std::vector<at::Tensor> backward(int64_t mode, bool reverse, bool reset_after,
   if (dout) check(*dout, act, "dout", {d.T, d.B, d.P});
   if (dhN) check(*dhN, act, "dhN", {d.B, d.P});
   if (dcN) check(*dcN, act, "dcN", {d.B, d.H});
+  const bool ln = check_ln(mode, act, d, ln_hh, ln_cw, ln_cb);
+  if (ln) {
+    TORCH_CHECK(xh && rh && (!lstm || (xc && rc)),
+                "rnnkit cpu kernel: LN backward needs xh, rh (and xc, rc for the LSTM)");
+    check(*xh, act, "xh", {d.T, d.B, d.G * d.H});
+    if (mode == GRU) check(*rh, act, "rh", {d.T, d.B, 2});
+    else check(*rh, act, "rh", {d.T, d.B});
+    if (lstm) {
+      check(*xc, act, "xc", {d.T, d.B, d.H});
+      check(*rc, act, "rc", {d.T, d.B});
+    }
+  }
   at::Tensor dxg = alloc({d.T, d.B, d.G * d.H}, act);
-  at::Tensor dgh = (mode == GRU && reset_after) ? alloc({d.T, d.B, d.G * d.H}, act) : at::Tensor();
+  at::Tensor dgh = ((mode == GRU && reset_after) || (ln && mode != GRU))
+                       ? alloc({d.T, d.B, d.G * d.H}, act) : at::Tensor();
+  at::Tensor dghp = (ln && mode == GRU) ? alloc({d.T, d.B, d.G * d.H}, act) : at::Tensor();
+  // LN gain grads: accumulated in double (common.h), returned in the input's dtype
+  const auto f64 = act.options().dtype(at::kDouble);
+  at::Tensor d_lnhh = ln ? at::zeros({d.G * d.H}, f64) : at::Tensor();
+  at::Tensor d_lncw = ln && lstm ? at::zeros({d.H}, f64) : at::Tensor();
+  at::Tensor d_lncb = ln && lstm ? at::zeros({d.H}, f64) : at::Tensor();
   at::Tensor dy = (lstm && w_hr) ? alloc({d.T, d.B, d.P}, act) : at::Tensor();
   at::Tensor dh0 = alloc({d.B, d.P}, act);
   at::Tensor dc0 = lstm ? alloc({d.B, d.H}, act) : at::Tensor();
@@ -201,12 +271,27 @@ std::vector<at::Tensor> backward(int64_t mode, bool reverse, bool reset_after,
     s.dh0 = dh0.data_ptr<scalar_t>();
     s.dc0 = lstm ? dc0.data_ptr<scalar_t>() : nullptr;
     s.ws = ws.data_ptr<scalar_t>();
+    fill_ln<scalar_t>(s, ln_hh, ln_cw, ln_cb, eps);
+    if (ln) {  // read only in backward
+      s.ln_xh = const_cast<scalar_t*>(cptr<scalar_t>(xh));
+      s.ln_rh = const_cast<scalar_t*>(cptr<scalar_t>(rh));
+      s.ln_xc = const_cast<scalar_t*>(cptr<scalar_t>(xc));
+      s.ln_rc = const_cast<scalar_t*>(cptr<scalar_t>(rc));
+      s.d_lnhh = d_lnhh.data_ptr<double>();
+      if (dghp.defined()) s.dghp = dghp.data_ptr<scalar_t>();
+      if (lstm) {
+        s.d_lncw = d_lncw.data_ptr<double>();
+        s.d_lncb = d_lncb.data_ptr<double>();
+      }
+    }
     pybind11::gil_scoped_release nogil;
     if (lstm) lstm_backward(s);
     else if (mode == GRU) gru_backward(s);
     else rnn_backward(s);
   });
-  return {dxg, dgh, dy, dh0, dc0};
+  const auto dt = act.scalar_type();
+  const auto back = [dt](const at::Tensor& g) { return g.defined() ? g.to(dt) : g; };
+  return {dxg, dgh, dy, dh0, dc0, back(d_lnhh), back(d_lncw), back(d_lncb), dghp};
 }
 
 // Streaming steps (inference): x (B, I), h (B, H) [, c (B, H)] -> new h [, new c].

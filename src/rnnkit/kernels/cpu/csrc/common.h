@@ -113,6 +113,15 @@ struct Seq {
   const T* zone_h = nullptr;    // (T, B, P) zoneout keep mask (1 = keep old), or null
   const T* zone_c = nullptr;    // (T, B, H)
   T zh = 0, zc = 0;             // eval-mode zoneout probability when no mask is given
+  // LSTM layer normalisation (Ba et al. 2016), all null without it; see lstm.cpp
+  const T* ln_hh = nullptr;     // (4H) γ_hh on LN(W_hh h_rec)
+  const T* ln_cw = nullptr;     // (H) γ_c on LN(c_t)
+  const T* ln_cb = nullptr;     // (H) β_c
+  T eps = T(1e-5);
+  T* ln_xh = nullptr;           // (T, B, 4H) saved LN(W_hh h_rec), before γ_hh
+  T* ln_rh = nullptr;           // (T, B) its 1 / sqrt(var + eps); GRU: (T, B, 2), [r,z] and n
+  T* ln_xc = nullptr;           // (T, B, H) saved LN(c_t), before γ_c
+  T* ln_rc = nullptr;           // (T, B) its 1 / sqrt(var + eps)
   // forward outputs
   T* out = nullptr;             // (T, B, P) aligned with input time, zeros at masked steps
   T* hs = nullptr;              // (T+1, B, P) or (2, B, P)
@@ -128,7 +137,14 @@ struct Seq {
   const T* dcN = nullptr;       // (B, H) or null
   T* dxg = nullptr;             // (T, B, G*H)
   T* dgh = nullptr;             // (T, B, G*H) GRU reset_after: grad of W_hh h + [0, 0, b_hn]
+                                //   (after the LN); LSTM, RNN with LN: grad of W_hh h_rec
+  T* dghp = nullptr;            // (T, B, G*H) GRU with LN: grad of the W_hh products before it
   T* dy = nullptr;              // (T, B, P) LSTM projection: grad of W_hr (o ⊙ tanh c)
+  // LSTM LN gain grads, summed over (t, b) while the rows are in cache; double
+  // accumulators, as T * B float terms would lose digits to a running float sum
+  double* d_lnhh = nullptr;     // (4H) Σ da ⊙ LN(W_hh h_rec)
+  double* d_lncw = nullptr;     // (H) Σ dcn ⊙ LN(c)
+  double* d_lncb = nullptr;     // (H) Σ dcn, dcn = grad of LN(c) ⊙ γ_c + β_c
   T* dh0 = nullptr;             // (B, P)
   T* dc0 = nullptr;             // (B, H)
 
@@ -141,7 +157,7 @@ struct Seq {
 };
 
 inline int64_t workspace_size(int64_t B, int64_t H, int64_t P, int64_t G) {
-  return B * (2 * G * H + 6 * P + 6 * H);
+  return B * (2 * G * H + 6 * P + 7 * H);
 }
 
 template <typename T> void lstm_forward(Seq<T>& s);
@@ -150,6 +166,49 @@ template <typename T> void gru_forward(Seq<T>& s);
 template <typename T> void gru_backward(Seq<T>& s);
 template <typename T> void rnn_forward(Seq<T>& s);
 template <typename T> void rnn_backward(Seq<T>& s);
+
+// ---- layer normalisation of one row (Ba et al. 2016), biased variance ------------
+// Sums with 16 independent accumulators: without -ffast-math GCC may not
+// reorder a single running sum, which then runs at one add per FP latency and
+// cost more than the rest of the LN step; 16 lanes vectorise.
+constexpr int kLanes = 16;
+
+// Σ_j f(j) for j < n.
+template <typename T, typename F>
+inline T lane_sum(int64_t n, F f) {
+  T acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    #pragma GCC unroll 16
+    for (int k = 0; k < kLanes; ++k) acc[k] += f(j + k);
+  }
+  T tail = 0;
+  for (; j < n; ++j) tail += f(j);
+  for (int k = 0; k < kLanes; ++k) tail += acc[k];
+  return tail;
+}
+
+// xhat = (v − mean) / sqrt(var + eps) into out (may alias v); returns 1 / sqrt(var + eps).
+template <typename T>
+inline T ln_row(const T* v, int64_t n, T eps, T* out) {
+  const T mean = lane_sum<T>(n, [&](int64_t j) { return v[j]; }) / T(n);
+  const T var = lane_sum<T>(n, [&](int64_t j) { const T d = v[j] - mean; return d * d; }) / T(n);
+  const T rstd = T(1) / std::sqrt(var + eps);
+  #pragma GCC ivdep
+  for (int64_t j = 0; j < n; ++j) out[j] = (v[j] - mean) * rstd;
+  return rstd;
+}
+
+// Backward of xhat = LN(v): dv = rstd (dxhat − mean(dxhat) − xhat mean(dxhat ⊙ xhat)),
+// dxhat = dy ⊙ gamma. dv may alias dy.
+template <typename T>
+inline void ln_row_backward(const T* dy, const T* gamma, const T* xhat, T rstd, int64_t n,
+                            T* dv) {
+  const T m1 = lane_sum<T>(n, [&](int64_t j) { return dy[j] * gamma[j]; }) / T(n);
+  const T m2 = lane_sum<T>(n, [&](int64_t j) { return dy[j] * gamma[j] * xhat[j]; }) / T(n);
+  #pragma GCC ivdep
+  for (int64_t j = 0; j < n; ++j) dv[j] = rstd * (dy[j] * gamma[j] - m1 - xhat[j] * m2);
+}
 
 // ---- the two places where zoneout and the mask meet the state -------------------
 // Forward: new state = valid ? (k ⊙ old + (1 − k) ⊙ cell) : old; output = valid ? new : 0.

@@ -4,6 +4,9 @@
 //                 n = tanh(xg_n + r ⊙ (gn + b_hn))
 //   reset_before: r, z as above from W_hh[r, z] h_rec,  n = tanh(xg_n + W_hn (r ⊙ h_rec))
 //   h = z ⊙ h_prev + (1 − z) ⊙ n          then zoneout and the mask (common.h).
+// With layer normalisation (rnnkit.cells.gru) xg_t = LN(W_ih x_t) ⊙ γ_ih + the biases
+// (kernel.py), and the recurrent products enter as LN(·) ⊙ γ_hh: [gr, gz] normalised
+// over its 2H, gn (W_hn h_rec, or W_hn (r ⊙ h_rec)) over its H.
 #include "common.h"
 
 namespace rnnkit {
@@ -19,6 +22,8 @@ void gru_forward(Seq<T>& s) {
   T* hcell = aux_ws + B * H; // (B, H)
   const T* Wn = s.w_hh + 2 * H * H;
   const bool ra = s.reset_after;
+  const bool ln = s.ln_hh != nullptr;
+  const T* gam = s.ln_hh;
   const WeightGemm<T> Wall(true, B, G, H, s.w_hh, H, s.pack() && ra);      // h_rec W_hh^T
   const WeightGemm<T> Wrz(true, B, 2 * H, H, s.w_hh, H, s.pack() && !ra);  // h_rec W_hh[r,z]^T
   const WeightGemm<T> Wnn(true, B, H, H, Wn, H, s.pack() && !ra);          // (r ⊙ h_rec) W_hn^T
@@ -29,7 +34,30 @@ void gru_forward(Seq<T>& s) {
     const T* hr = recurrent_input(s, hp, hrec);
     T* A = s.save ? s.act + t * B * G : a_ws;
     T* X = s.save ? s.aux + t * B * H : aux_ws;  // gn + b_hn, or r ⊙ h_rec
-    if (s.reset_after) {
+    if (s.reset_after && ln) {
+      Wall(hr, H, T(0), gh, G);
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t tb = t * B + b;
+        T* xh = s.save ? s.ln_xh + tb * G : gh + b * G;  // in place when not saving
+        const T r1 = ln_row(gh + b * G, 2 * H, s.eps, xh);
+        const T r2 = ln_row(gh + b * G + 2 * H, H, s.eps, xh + 2 * H);
+        if (s.save) { s.ln_rh[2 * tb] = r1; s.ln_rh[2 * tb + 1] = r2; }
+        const T* __restrict__ x = s.xg + tb * G;
+        const T* __restrict__ h0 = hp + b * H;
+        T* __restrict__ a = A + b * G;
+        T* __restrict__ ghn = X + b * H;
+        T* __restrict__ h1 = hcell + b * H;
+        #pragma GCC ivdep
+        for (int64_t j = 0; j < H; ++j) {
+          const T r = sigm<T>(x[j] + gam[j] * xh[j]);
+          const T z = sigm<T>(x[H + j] + gam[H + j] * xh[H + j]);
+          const T gn = gam[2 * H + j] * xh[2 * H + j] + (s.b_hn ? s.b_hn[j] : T(0));
+          const T n = tanh_<T>(x[2 * H + j] + r * gn);
+          a[j] = r; a[H + j] = z; a[2 * H + j] = n; ghn[j] = gn;
+          h1[j] = z * h0[j] + (T(1) - z) * n;
+        }
+      }
+    } else if (s.reset_after) {
       Wall(hr, H, T(0), gh, G);
       for (int64_t b = 0; b < B; ++b) {
         const T* __restrict__ x = s.xg + (t * B + b) * G;
@@ -51,6 +79,15 @@ void gru_forward(Seq<T>& s) {
     } else {
       Wrz(hr, H, T(0), gh, G);
       for (int64_t b = 0; b < B; ++b) {
+        const int64_t tb = t * B + b;
+        if (ln) {  // q = γ ⊙ LN(gh_rz), in place over gh (saved copy first)
+          T* q = gh + b * G;
+          T* xh = s.save ? s.ln_xh + tb * G : q;
+          const T r1 = ln_row(q, 2 * H, s.eps, xh);
+          if (s.save) s.ln_rh[2 * tb] = r1;
+          #pragma GCC ivdep
+          for (int64_t j = 0; j < 2 * H; ++j) q[j] = gam[j] * xh[j];
+        }
         const T* __restrict__ x = s.xg + (t * B + b) * G;
         const T* __restrict__ q = gh + b * G;
         const T* __restrict__ h0 = hr + b * H;
@@ -66,6 +103,15 @@ void gru_forward(Seq<T>& s) {
       }
       Wnn(X, H, T(0), gh + 2 * H, G);
       for (int64_t b = 0; b < B; ++b) {
+        const int64_t tb = t * B + b;
+        if (ln) {  // the candidate's product, normalised over its H
+          T* q = gh + b * G + 2 * H;
+          T* xh = s.save ? s.ln_xh + tb * G + 2 * H : q;
+          const T r2 = ln_row(q, H, s.eps, xh);
+          if (s.save) s.ln_rh[2 * tb + 1] = r2;
+          #pragma GCC ivdep
+          for (int64_t j = 0; j < H; ++j) q[j] = gam[2 * H + j] * xh[j];
+        }
         const T* __restrict__ x = s.xg + (t * B + b) * G;
         const T* __restrict__ q = gh + b * G;
         const T* __restrict__ h0 = hp + b * H;
@@ -84,6 +130,29 @@ void gru_forward(Seq<T>& s) {
   }
 }
 
+// LN backward of row (t, b), for columns [lo·H, hi·H) of the 3H: the segments
+// [r, z] (0, 2) and n (2, 3). dpost: grad of γ ⊙ LN(·) there; writes the grad
+// before the LN into dghp and adds to the γ grads. Masked rows: zeros (their
+// dpost is 0, but the row is skipped rather than trusted).
+template <typename T>
+inline void ln_rows_back(Seq<T>& s, int64_t t, int64_t b, const T* dpost, int lo, int hi) {
+  const int64_t H = s.H, G = 3 * H, tb = t * s.B + b;
+  T* dpre = s.dghp + tb * G;
+  if (!s.valid(t, b)) {
+    std::memset(dpre + lo * H, 0, sizeof(T) * (hi - lo) * H);
+    return;
+  }
+  const T* __restrict__ xh = s.ln_xh + tb * G;
+  double* __restrict__ gg = s.d_lnhh;
+  #pragma GCC ivdep
+  for (int64_t j = lo * H; j < hi * H; ++j) gg[j] += double(dpost[j] * xh[j]);
+  if (lo == 0 && hi >= 2)
+    ln_row_backward(dpost, s.ln_hh, xh, s.ln_rh[2 * tb], 2 * H, dpre);
+  if (hi == 3 && lo <= 2)
+    ln_row_backward(dpost + 2 * H, s.ln_hh + 2 * H, xh + 2 * H, s.ln_rh[2 * tb + 1], H,
+                    dpre + 2 * H);
+}
+
 template <typename T>
 void gru_backward(Seq<T>& s) {
   const int64_t B = s.B, H = s.H, G = 3 * H, Tn = s.T_;
@@ -96,6 +165,7 @@ void gru_backward(Seq<T>& s) {
   T* hrec = drh + B * H;      // (B, H)
   const T* Wn = s.w_hh + 2 * H * H;
   const bool ra = s.reset_after;
+  const bool ln = s.ln_hh != nullptr;
   const WeightGemm<T> Wall(false, B, H, G, s.w_hh, H, s.pack() && ra);      // dG W_hh
   const WeightGemm<T> Wrz(false, B, H, 2 * H, s.w_hh, H, s.pack() && !ra);  // dA_rz W_hh[r,z]
   const WeightGemm<T> Wnn(false, B, H, H, Wn, H, s.pack() && !ra);          // dA_n W_hn
@@ -143,7 +213,12 @@ void gru_backward(Seq<T>& s) {
           dg[j] = dar; dg[H + j] = daz; dg[2 * H + j] = dan * r;
         }
       }
-      back_through_whh(s, dG, G, Wall, dHp, tmp);
+      if (ln) {
+        for (int64_t b = 0; b < B; ++b) ln_rows_back(s, t, b, dG + b * G, 0, 3);
+        back_through_whh(s, s.dghp + t * B * G, G, Wall, dHp, tmp);
+      } else {
+        back_through_whh(s, dG, G, Wall, dHp, tmp);
+      }
     } else {
       const T* hr = recurrent_input(s, hp, hrec);
       for (int64_t b = 0; b < B; ++b) {
@@ -164,8 +239,13 @@ void gru_backward(Seq<T>& s) {
           dp[j] += d[j] * z;
         }
       }
-      // d(r ⊙ h_rec) = dan · W_hn
-      Wnn(dX + 2 * H, G, T(0), drh, H);
+      // d(r ⊙ h_rec) = dan · W_hn (with LN: the grad of W_hn (r ⊙ h_rec) before it)
+      if (ln) {
+        for (int64_t b = 0; b < B; ++b) ln_rows_back(s, t, b, dX + b * G, 2, 3);
+        Wnn(s.dghp + t * B * G + 2 * H, G, T(0), drh, H);
+      } else {
+        Wnn(dX + 2 * H, G, T(0), drh, H);
+      }
       for (int64_t b = 0; b < B; ++b) {
         T* __restrict__ dx = dX + b * G;
         T* __restrict__ q = drh + b * H;
@@ -183,7 +263,12 @@ void gru_backward(Seq<T>& s) {
         }
       }
       // grad of h_rec = dA_rz · W_hh[r, z] + r ⊙ d(r ⊙ h_rec), then through the dropout mask
-      Wrz(dX, G, T(1), drh, H);
+      if (ln) {
+        for (int64_t b = 0; b < B; ++b) ln_rows_back(s, t, b, dX + b * G, 0, 2);
+        Wrz(s.dghp + t * B * G, G, T(1), drh, H);
+      } else {
+        Wrz(dX, G, T(1), drh, H);
+      }
       if (s.rec_mask) {
         #pragma GCC ivdep
         for (int64_t i = 0; i < B * H; ++i) dHp[i] += drh[i] * s.rec_mask[i];

@@ -3,7 +3,12 @@
 //   i = σ(a_i + w_ci ⊙ c_prev), f = σ(a_f + w_cf ⊙ c_prev), g = tanh(a_g)
 //   c = f ⊙ c_prev + i ⊙ g,  o = σ(a_o + w_co ⊙ c),  h = o ⊙ tanh(c)  [then h = W_hr h]
 // followed by zoneout and the mask (common.h: settle / unsettle).
+// With layer normalisation (rnnkit.cells.lstm, Ba et al. 2016) xg already holds
+// LN(W_ih x_t) ⊙ γ_ih + b_ih + b_hh (hoisted, kernel.py), and here
+//   a = xg_t + LN(W_hh h_rec) ⊙ γ_hh,   h = o ⊙ tanh(LN(c) ⊙ γ_c + β_c)   (c carried as is).
 #include "common.h"
+
+#include <type_traits>
 
 namespace rnnkit {
 
@@ -18,7 +23,9 @@ void lstm_forward(Seq<T>& s) {
   T* hcell = c_ws + B * H;       // (B, H) o ⊙ tanh(c)
   T* y = hcell + B * H;          // (B, P) projected h
   T* tc_ws = y + B * P;          // (B, H)
+  T* xc_ws = tc_ws + B * H;      // (B, H) LN(c) when not saving
   const bool peep = s.w_ci != nullptr;
+  const bool ln = s.ln_hh != nullptr;
   const WeightGemm<T> Wh(true, B, G, P, s.w_hh, P, s.pack());             // h_rec W_hh^T
   const WeightGemm<T> Wr(true, B, P, H, s.w_hr, H, s.pack() && s.w_hr);  // h W_hr^T
   for (int64_t step = 0; step < Tn; ++step) {
@@ -40,7 +47,43 @@ void lstm_forward(Seq<T>& s) {
       T* __restrict__ c1 = C + b * H;
       T* __restrict__ tc1 = TC + b * H;
       T* __restrict__ h1 = hcell + b * H;
-      if (peep) {
+      if (ln) {
+        // normalised W_hh h_rec, in place when there is nothing to save
+        T* xh = s.save ? s.ln_xh + (t * B + b) * G : gh + b * G;
+        const T rh = ln_row(r, G, s.eps, xh);
+        const T* __restrict__ gam = s.ln_hh;
+        // two instances (with and without peepholes) so that both loops vectorise
+        auto gates = [&](auto with_peep) {
+          constexpr bool PEEP = decltype(with_peep)::value;
+          #pragma GCC ivdep
+          for (int64_t j = 0; j < H; ++j) {
+            T ai = x[j] + gam[j] * xh[j], af = x[H + j] + gam[H + j] * xh[H + j];
+            if constexpr (PEEP) { ai += s.w_ci[j] * c0[j]; af += s.w_cf[j] * c0[j]; }
+            const T i = sigm<T>(ai), f = sigm<T>(af);
+            const T g = tanh_<T>(x[2 * H + j] + gam[2 * H + j] * xh[2 * H + j]);
+            const T c = f * c0[j] + i * g;
+            T ao = x[3 * H + j] + gam[3 * H + j] * xh[3 * H + j];
+            if constexpr (PEEP) ao += s.w_co[j] * c;
+            const T o = sigm<T>(ao);
+            a[j] = i; a[H + j] = f; a[2 * H + j] = g; a[3 * H + j] = o;
+            c1[j] = c;
+          }
+        };
+        if (peep) gates(std::true_type{});
+        else gates(std::false_type{});
+        T* __restrict__ xc = s.save ? s.ln_xc + (t * B + b) * H : xc_ws + b * H;
+        const T rc = ln_row(c1, H, s.eps, xc);
+        if (s.save) {
+          s.ln_rh[t * B + b] = rh;
+          s.ln_rc[t * B + b] = rc;
+        }
+        #pragma GCC ivdep
+        for (int64_t j = 0; j < H; ++j) {
+          const T tcv = tanh_<T>(xc[j] * s.ln_cw[j] + s.ln_cb[j]);
+          tc1[j] = tcv;
+          h1[j] = a[3 * H + j] * tcv;
+        }
+      } else if (peep) {
         #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) {
           const T i = sigm<T>(x[j] + r[j] + s.w_ci[j] * c0[j]);
@@ -88,7 +131,10 @@ void lstm_backward(Seq<T>& s) {
   T* dcell_c = dcell_h + B * P;  // (B, H)
   T* dhpre = dcell_c + B * H;    // (B, H) grad of o ⊙ tanh c
   T* tmp = dhpre + B * H;        // (B, P)
+  T* dcl = tmp + B * P;          // (B, H) the grad reaching c from h
+  T* dcn_ws = dcl + B * H;       // (B, H) LN: grad of LN(c) ⊙ γ_c + β_c
   const bool peep = s.w_ci != nullptr;
+  const bool ln = s.ln_hh != nullptr;
   const WeightGemm<T> Wh(false, B, P, G, s.w_hh, P, s.pack());             // dA W_hh
   const WeightGemm<T> Wr(false, B, H, P, s.w_hr, H, s.pack() && s.w_hr);  // dy W_hr
   #pragma GCC ivdep
@@ -120,8 +166,10 @@ void lstm_backward(Seq<T>& s) {
     T* dA = s.dxg + t * B * G;
     for (int64_t b = 0; b < B; ++b) {
       T* __restrict__ da = dA + b * G;
+      const int64_t tb = t * B + b;
       if (!s.valid(t, b)) {
         std::memset(da, 0, sizeof(T) * G);
+        if (ln) std::memset(s.dgh + tb * G, 0, sizeof(T) * G);
         continue;
       }
       const T* __restrict__ a = A + b * G;
@@ -130,22 +178,57 @@ void lstm_backward(Seq<T>& s) {
       const T* __restrict__ dhb = dh + b * H;
       const T* __restrict__ dcb = dcell_c + b * H;
       T* __restrict__ dcp = dCp + b * H;
-      #pragma GCC ivdep
-      for (int64_t j = 0; j < H; ++j) {
-        const T i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j], tcv = tc[j];
-        const T dao = dhb[j] * tcv * o * (T(1) - o);
-        T dc = dcb[j] + dhb[j] * o * (T(1) - tcv * tcv);
-        if (peep) dc += dao * s.w_co[j];
-        const T dai = dc * g * i * (T(1) - i);
-        const T daf = dc * c0[j] * f * (T(1) - f);
-        const T dag = dc * i * (T(1) - g * g);
-        T dcprev = dc * f;
-        if (peep) dcprev += dai * s.w_ci[j] + daf * s.w_cf[j];
-        dcp[j] += dcprev;
-        da[j] = dai; da[H + j] = daf; da[2 * H + j] = dag; da[3 * H + j] = dao;
+      T* __restrict__ dcl_b = dcl + b * H;  // the grad reaching c from h
+      if (ln) {  // dcn = grad of LN(c) ⊙ γ_c + β_c, taken back through the LN
+        T* __restrict__ dcn = dcn_ws + b * H;
+        const T* __restrict__ xc = s.ln_xc + tb * H;
+        double* __restrict__ gcw = s.d_lncw;
+        double* __restrict__ gcb = s.d_lncb;
+        #pragma GCC ivdep
+        for (int64_t j = 0; j < H; ++j) {
+          const T o = a[3 * H + j], tcv = tc[j];
+          dcn[j] = dhb[j] * o * (T(1) - tcv * tcv);
+          gcw[j] += double(dcn[j] * xc[j]);
+          gcb[j] += double(dcn[j]);
+        }
+        ln_row_backward(dcn, s.ln_cw, xc, s.ln_rc[tb], H, dcl_b);
+      } else {
+        #pragma GCC ivdep
+        for (int64_t j = 0; j < H; ++j) {
+          const T o = a[3 * H + j], tcv = tc[j];
+          dcl_b[j] = dhb[j] * o * (T(1) - tcv * tcv);
+        }
+      }
+      // two instances (with and without peepholes) so that both loops vectorise
+      auto gates = [&](auto with_peep) {
+        constexpr bool PEEP = decltype(with_peep)::value;
+        #pragma GCC ivdep
+        for (int64_t j = 0; j < H; ++j) {
+          const T i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j], tcv = tc[j];
+          const T dao = dhb[j] * tcv * o * (T(1) - o);
+          T dc = dcb[j] + dcl_b[j];
+          if constexpr (PEEP) dc += dao * s.w_co[j];
+          const T dai = dc * g * i * (T(1) - i);
+          const T daf = dc * c0[j] * f * (T(1) - f);
+          const T dag = dc * i * (T(1) - g * g);
+          T dcprev = dc * f;
+          if constexpr (PEEP) dcprev += dai * s.w_ci[j] + daf * s.w_cf[j];
+          dcp[j] += dcprev;
+          da[j] = dai; da[H + j] = daf; da[2 * H + j] = dag; da[3 * H + j] = dao;
+        }
+      };
+      if (peep) gates(std::true_type{});
+      else gates(std::false_type{});
+      // LN: the recurrent part of a is LN(W_hh h_rec) ⊙ γ_hh; dgh = grad of W_hh h_rec
+      if (ln) {
+        const T* __restrict__ xh = s.ln_xh + tb * G;
+        double* __restrict__ ghh = s.d_lnhh;
+        #pragma GCC ivdep
+        for (int64_t j = 0; j < G; ++j) ghh[j] += double(da[j] * xh[j]);
+        ln_row_backward(da, s.ln_hh, xh, s.ln_rh[tb], G, s.dgh + tb * G);
       }
     }
-    back_through_whh(s, dA, G, Wh, dHp, tmp);
+    back_through_whh(s, ln ? s.dgh + t * B * G : dA, G, Wh, dHp, tmp);
     std::swap(dH, dHp);
     std::swap(dC, dCp);
   }

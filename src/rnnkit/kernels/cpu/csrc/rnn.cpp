@@ -1,6 +1,8 @@
 // Elman RNN time loop and its BPTT (rnnkit.cells.rnn):
 //   h = act(xg_t + W_hh h_rec),  xg_t = W_ih x_t + b_ih + b_hh (hoisted), act = tanh or relu,
-// followed by zoneout and the mask (common.h).
+// followed by zoneout and the mask (common.h). With layer normalisation
+// (rnnkit.cells.rnn) xg_t = LN(W_ih x_t) ⊙ γ_ih + b_ih + b_hh (kernel.py) and
+//   h = act(xg_t + LN(W_hh h_rec) ⊙ γ_hh).
 #include "common.h"
 
 namespace rnnkit {
@@ -20,9 +22,23 @@ void rnn_forward(Seq<T>& s) {
     T* hn = s.hs + s.slot(t + 1 - rev) * B * H;
     const T* hr = recurrent_input(s, hp, hrec);
     T* A = s.save ? s.act + t * B * H : a_ws;
-    // gh = xg_t, then += h_rec W_hh^T: one GEMM with beta = 1
-    std::memcpy(A, s.xg + t * B * H, sizeof(T) * B * H);
-    Wh(hr, H, T(1), A, H);
+    if (s.ln_hh != nullptr) {
+      Wh(hr, H, T(0), gh, H);
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t tb = t * B + b;
+        T* xh = s.save ? s.ln_xh + tb * H : gh + b * H;  // in place when not saving
+        const T rh = ln_row(gh + b * H, H, s.eps, xh);
+        if (s.save) s.ln_rh[tb] = rh;
+        const T* __restrict__ x = s.xg + tb * H;
+        T* __restrict__ a = A + b * H;
+        #pragma GCC ivdep
+        for (int64_t j = 0; j < H; ++j) a[j] = x[j] + s.ln_hh[j] * xh[j];
+      }
+    } else {
+      // gh = xg_t, then += h_rec W_hh^T: one GEMM with beta = 1
+      std::memcpy(A, s.xg + t * B * H, sizeof(T) * B * H);
+      Wh(hr, H, T(1), A, H);
+    }
     const int64_t n = B * H;
     if (relu) {
       #pragma GCC ivdep
@@ -69,7 +85,18 @@ void rnn_backward(Seq<T>& s) {
       #pragma GCC ivdep
       for (int64_t i = 0; i < n; ++i) dA[i] = dcell[i] * (T(1) - A[i] * A[i]);
     }
-    back_through_whh(s, dA, H, Wh, dHp, tmp);
+    if (s.ln_hh != nullptr) {  // dA is 0 on masked rows, and so are these
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t tb = t * B + b;
+        const T* __restrict__ xh = s.ln_xh + tb * H;
+        const T* __restrict__ da = dA + b * H;
+        double* __restrict__ ghh = s.d_lnhh;
+        #pragma GCC ivdep
+        for (int64_t j = 0; j < H; ++j) ghh[j] += double(da[j] * xh[j]);
+        ln_row_backward(da, s.ln_hh, xh, s.ln_rh[tb], H, s.dgh + tb * H);
+      }
+    }
+    back_through_whh(s, s.ln_hh != nullptr ? s.dgh + t * B * H : dA, H, Wh, dHp, tmp);
     std::swap(dH, dHp);
   }
   std::memcpy(s.dh0, dH, sizeof(T) * B * H);
