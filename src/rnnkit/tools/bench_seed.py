@@ -214,7 +214,7 @@ def keras_peers(w: Workload, threads: int, rounds: int, plain_s: Optional[float]
         if backend == "jax" and threads == 1:  # XLA's CPU client has no thread-count knob
             env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
                                 " intra_op_parallelism_threads=1").strip()
-        code = ("import sys, json; from rnnkit.tools.bench_seed import _peer_main; "
+        code = ("import sys, json; import rnnkit.tools.bench; from rnnkit.tools.bench_seed import _peer_main; "
                 "print(json.dumps(_peer_main(*sys.argv[1:])))")
         args = [w.family, w.samples, rounds, w.T, w.B, threads]
         try:
