@@ -218,16 +218,21 @@ class RecurrentLayer(StepMixin, Layer):
                                      "call reset_states() between streams of different sizes")
                 return self._states
             return tuple(x.new_zeros(B, self.units) for _ in range(self._n_states))
-        parts = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        return self._given_states(initial_state, x, "initial_state")
+
+    def _given_states(self, states, x: Tensor, arg: str) -> tuple[Tensor, ...]:
+        """User-given states ([h] or [h, c], each (B, units)) checked against x's batch."""
+        B = x.shape[0]
+        parts = list(states) if isinstance(states, (list, tuple)) else [states]
         if len(parts) != self._n_states:
             want = "[h, c]" if self._n_states == 2 else "[h]"
-            raise ValueError(f"`initial_state` for {type(self).__name__} must be {want}, "
+            raise ValueError(f"`{arg}` for {type(self).__name__} must be {want}, "
                              f"got {len(parts)} tensor(s)")
         out = []
         for k, s in enumerate(parts):
             s = torch.as_tensor(s, device=x.device)
             if tuple(s.shape) != (B, self.units):
-                raise ValueError(f"`initial_state`[{k}] must have shape (batch, units) = "
+                raise ValueError(f"`{arg}`[{k}] must have shape (batch, units) = "
                                  f"{(B, self.units)}, got {tuple(s.shape)}")
             out.append(s.to(x.dtype))
         return tuple(out)

@@ -44,19 +44,7 @@ class StepMixin:
         if states is None:
             state = tuple(x_t.new_zeros(B, self.units) for _ in range(self._n_states))
         else:
-            parts = list(states) if isinstance(states, (list, tuple)) else [states]
-            if len(parts) != self._n_states:
-                want = "[h, c]" if self._n_states == 2 else "[h]"
-                raise ValueError(f"`states` for {type(self).__name__} must be {want}, "
-                                 f"got {len(parts)} tensor(s)")
-            state = []
-            for k, s in enumerate(parts):
-                s = torch.as_tensor(s, device=x_t.device)
-                if tuple(s.shape) != (B, self.units):
-                    raise ValueError(f"`states`[{k}] must have shape (batch, units) = "
-                                     f"{(B, self.units)}, got {tuple(s.shape)}")
-                state.append(s.to(x_t.dtype))
-            state = tuple(state)
+            state = self._given_states(states, x_t, "states")
         if self.backend not in registry.step_backend_names():
             raise ValueError(f"backend={self.backend!r} has no single-step kernel; `step` runs "
                              f"with one of {registry.step_backend_names()}")
