@@ -60,21 +60,28 @@ def backend_names() -> list[str]:
     return ["auto"] + [k.name for k in kernels()]
 
 
-def choose(spec: RecurrentSpec, backend: str = "auto", **facts) -> tuple[Kernel, Choice]:
-    """Pick a kernel. ``facts``: mask_kind ("none"/"right"/"any"), training, device, dtype."""
-    if backend != "auto" and backend not in _KERNELS:
-        raise ValueError(f"`backend` must be one of {backend_names()}, got {backend!r}")
+def _pick(table: dict, ordered: list, spec: RecurrentSpec, backend: str, what: str, **facts):
+    """The first kernel (fastest first under "auto") whose why_not (and, under
+    auto, yields) has no objection; an explicit backend that objects raises."""
+    if backend != "auto" and backend not in table:
+        raise ValueError(f"`backend` must be one of {['auto'] + [k.name for k in ordered]}, "
+                         f"got {backend!r}")
     rejected: dict[str, str] = {}
-    for k in kernels() if backend == "auto" else [_KERNELS[backend]]:
+    for k in ordered if backend == "auto" else [table[backend]]:
         why = k.why_not(spec, **facts)
-        if why is None and backend == "auto" and k.yields is not None:
+        if why is None and backend == "auto" and getattr(k, "yields", None) is not None:
             why = k.yields(spec, **facts)
         if why is None:
             return k, Choice(k.name, backend, rejected)
         rejected[k.name] = why
     if backend != "auto":
-        raise ValueError(f"backend={backend!r} can't run this configuration: {rejected[backend]}")
-    raise AssertionError("the reference kernel runs every configuration")
+        raise ValueError(f"backend={backend!r} can't run this {what}: {rejected[backend]}")
+    raise AssertionError(f"the reference kernel runs every {what}")
+
+
+def choose(spec: RecurrentSpec, backend: str = "auto", **facts) -> tuple[Kernel, Choice]:
+    """Pick a kernel. ``facts``: mask_kind ("none"/"right"/"any"), training, device, dtype."""
+    return _pick(_KERNELS, kernels(), spec, backend, "configuration", **facts)
 
 
 def run(spec: RecurrentSpec, weights: list[dict], x: Tensor, hx: tuple[Tensor, ...],
@@ -136,20 +143,10 @@ def step_backend_names() -> list[str]:
 
 def choose_step(spec: RecurrentSpec, backend: str = "auto", **facts) -> tuple[StepKernel, Choice]:
     """Pick a step kernel. ``facts``: device, dtype."""
-    if backend != "auto" and backend not in _STEP_KERNELS:
-        raise ValueError(f"`backend` must be one of {step_backend_names()}, got {backend!r}")
     if spec.num_layers != 1 or spec.bidirectional:
         raise ValueError("a step runs one layer in one direction; got num_layers="
                          f"{spec.num_layers}, bidirectional={spec.bidirectional}")
-    rejected: dict[str, str] = {}
-    for k in step_kernels() if backend == "auto" else [_STEP_KERNELS[backend]]:
-        why = k.why_not(spec, **facts)
-        if why is None:
-            return k, Choice(k.name, backend, rejected)
-        rejected[k.name] = why
-    if backend != "auto":
-        raise ValueError(f"backend={backend!r} can't run this step: {rejected[backend]}")
-    raise AssertionError("the reference step kernel runs every configuration")
+    return _pick(_STEP_KERNELS, step_kernels(), spec, backend, "step", **facts)
 
 
 def step(spec: RecurrentSpec, weights: dict, x: Tensor, state: tuple[Tensor, ...], *,
