@@ -274,3 +274,28 @@ def test_auto_takes_the_faster_kernel_and_says_why(spec_kw, mask_kind, expected)
         assert "oneDNN" in choice.rejected["cpu"]
     # yielding is a preference of "auto" only: the explicit backend still runs it
     assert registry.choose(spec, "cpu", **facts)[1].kernel == "cpu"
+
+
+@pytest.mark.parametrize("cell", ["lstm_ln_peephole_proj", "gru_ln", "gru_reset_before",
+                                  "rnn_relu_ln"])
+def test_batch_slices_on_two_threads(core, native, cell):
+    """Slices really running at once on torch's two threads (not one after the other, as
+    the conftest's 3-slices run does) give the one-call results: no shared scratch, and
+    the layer-norm gains' grads summed once per slice. float64, so that only a race or a
+    slicing bug could make a difference beyond rounding."""
+    spec = _spec(cell, bidirectional=True, recurrent_dropout=0.3, zoneout_h=0.2)
+    mask = torch.tensor(MASKS["holes"], dtype=torch.bool)
+    ws, hx = core.spec_weights(spec, torch.float64), core.spec_state(spec, B, torch.float64)
+    x = _x(torch.float64, mask)
+    leaves = [x, *hx, *(t for w in ws for t in w.values())]
+    results, threads = [], torch.get_num_threads()
+    try:
+        for slices, n_threads in ((1, 1), (2, 2)):
+            native.set_batch_slices(slices)
+            torch.set_num_threads(n_threads)
+            out, st, choice = registry.run(spec, ws, x, hx, mask, training=True, backend="cpu",
+                                           generator=torch.Generator().manual_seed(5))
+            results.append((out, st, core.grads((out, st), leaves)))
+    finally:
+        torch.set_num_threads(threads)
+    assert core.max_abs_diff(results[0], results[1]) <= 1e-12

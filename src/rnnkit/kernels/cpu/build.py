@@ -31,7 +31,12 @@ log = logging.getLogger("rnnkit")
 CSRC = Path(__file__).with_name("csrc")
 SOURCES = ("binding.cpp", "blas.cpp", "lstm.cpp", "gru.cpp", "rnn.cpp", "step.cpp")
 # -fno-trapping-math lets GCC if-convert the clamps in fast_exp, hence vectorise the gate loops.
-CFLAGS = ["-O3", "-march=native", "-fno-trapping-math", "-std=c++17"]
+# -mprefer-vector-width=512: GCC otherwise keeps to 256-bit vectors on AVX-512 CPUs.
+# -fopenmp: at::parallel_for runs batch slices on torch's intra-op threads (binding.cpp); the
+# library it links, libgomp.so.1, is the one torch has already loaded (same soname).
+CFLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-fno-trapping-math",
+          "-std=c++17", "-fopenmp"]
+LDFLAGS = ["-fopenmp"]
 
 _lock = threading.Lock()
 _module = None
@@ -68,7 +73,7 @@ def cache_dir() -> Path:
     """The build folder for this CPU, torch, Python and source version (created on demand)."""
     root = Path(os.environ.get("RNNKIT_CACHE_DIR") or Path.home() / ".cache" / "rnnkit")
     key = hashlib.sha256("|".join(
-        [_cpu_key(), torch.__version__, sys.version, " ".join(CFLAGS), _source_key()]
+        [_cpu_key(), torch.__version__, sys.version, " ".join(CFLAGS + LDFLAGS), _source_key()]
     ).encode()).hexdigest()[:16]
     path = root / "cpu-kernels" / key
     try:
@@ -110,6 +115,7 @@ def load():
                         name="rnnkit_cpu_kernels",
                         sources=[str(CSRC / s) for s in SOURCES],
                         extra_cflags=CFLAGS,
+                        extra_ldflags=LDFLAGS,
                         build_directory=str(cache_dir()),
                         verbose=os.environ.get("RNNKIT_CPU_KERNEL_VERBOSE") == "1")
                     build_seconds = time.perf_counter() - start
@@ -142,3 +148,8 @@ def why_unavailable() -> Optional[str]:
 def set_poison(on: bool) -> None:
     """Debug: fill every buffer the kernels allocate with NaN (tests use it)."""
     load().set_poison(bool(on))
+
+
+def set_batch_slices(n: int) -> None:
+    """Test aid: run every sequence as ``n`` slices of its batch (0: by size and thread count)."""
+    load().set_batch_slices(int(n))

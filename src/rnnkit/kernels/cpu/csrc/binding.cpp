@@ -1,6 +1,7 @@
 // Python binding: checks the tensors, allocates every buffer, and hands raw
 // pointers to the time loops (lstm.cpp, gru.cpp, rnn.cpp) and to the single
 // steps (step.cpp). This is the only file that includes the torch headers.
+#include <ATen/Parallel.h>
 #include <torch/extension.h>
 
 #include <algorithm>
@@ -19,6 +20,8 @@ using OptT = std::optional<at::Tensor>;
 // Debug aid for the tests: fill every buffer the kernel allocates with NaN, so
 // that a read of memory the kernel forgot to write shows up in the results.
 bool g_poison = false;
+// Test aid: run every sequence as this many batch slices (0: decide by size and threads).
+int64_t g_slices = 0;
 
 at::Tensor alloc(at::IntArrayRef shape, const at::Tensor& like) {
   at::Tensor t = at::empty(shape, like.options());
@@ -79,7 +82,7 @@ void fill_seq(Seq<T>& s, int64_t mode, bool reverse, bool reset_after, const Dim
               const at::Tensor& w_hh, const OptT& b_hn, const OptT& w_ci, const OptT& w_cf,
               const OptT& w_co, const OptT& w_hr, const OptT& mask, const OptT& rec_mask,
               const OptT& zone_h, double zh, const OptT& zone_c, double zc) {
-  s.T_ = d.T; s.B = d.B; s.H = d.H; s.P = d.P;
+  s.T_ = d.T; s.B = d.B; s.H = d.H; s.P = d.P; s.bs = d.B;
   s.mode = int(mode); s.reverse = reverse; s.reset_after = reset_after;
   s.w_hh = w_hh.data_ptr<T>();
   s.b_hn = cptr<T>(b_hn);
@@ -119,6 +122,74 @@ template <typename T>
 void fill_ln(Seq<T>& s, const OptT& ln_hh, const OptT& ln_cw, const OptT& ln_cb, double eps) {
   s.ln_hh = cptr<T>(ln_hh); s.ln_cw = cptr<T>(ln_cw); s.ln_cb = cptr<T>(ln_cb);
   s.eps = T(eps);
+}
+
+// ---- batch slices on torch's intra-op threads ---------------------------------
+// The rows of a batch never meet inside a recurrent layer, so a (layer, direction)
+// runs as `chunks` independent slices of the batch, one per thread: no locks and no
+// per-step barrier, each core streaming W_hh from its own cache. One thread (torch's
+// setting), one row, or too little work for a parallel region's few µs: one slice.
+int64_t batch_chunks(const Dims& d) {
+  if (g_slices > 0) return std::max<int64_t>(1, std::min(g_slices, d.B));
+  const int64_t threads = at::get_num_threads();
+  if (threads < 2 || d.B < 2 || at::in_parallel_region()) return 1;
+  const double madds = double(d.T) * d.B * d.G * d.H * d.P;  // the recurrent products
+  if (madds < 2e6) return 1;
+  return std::min(threads, d.B);
+}
+
+int64_t chunk_start(int64_t B, int64_t chunks, int64_t c) { return c * B / chunks; }
+
+// Rows [b0, b0 + nb) of s as a Seq of their own: the same steps and weights, every
+// per-row pointer moved to row b0, the time stride (bs) kept; ws and the LN gain
+// accumulators are the slice's own.
+template <typename T>
+Seq<T> batch_slice(const Seq<T>& s, int64_t b0, int64_t nb, T* ws, double* lnhh,
+                   double* lncw, double* lncb) {
+  Seq<T> r = s;
+  r.B = nb;
+  const int64_t H = s.H, P = s.P, G = s.gates() * H;
+  const auto mv = [b0](auto*& p, int64_t width) {
+    if (p != nullptr) p += b0 * width;
+  };
+  mv(r.xg, G); mv(r.mask, 1); mv(r.rec_mask, P); mv(r.zone_h, P); mv(r.zone_c, H);
+  mv(r.ln_xh, G); mv(r.ln_rh, s.mode == GRU ? 2 : 1); mv(r.ln_xc, H); mv(r.ln_rc, 1);
+  mv(r.out, P); mv(r.hs, P); mv(r.cs, H); mv(r.act, G); mv(r.aux, H); mv(r.aux2, H);
+  mv(r.dout, P); mv(r.dhN, P); mv(r.dcN, H); mv(r.dxg, G); mv(r.dgh, G); mv(r.dghp, G);
+  mv(r.dy, P); mv(r.dh0, P); mv(r.dc0, H);
+  r.ws = ws;
+  r.d_lnhh = s.d_lnhh ? lnhh : nullptr;
+  r.d_lncw = s.d_lncw ? lncw : nullptr;
+  r.d_lncb = s.d_lncb ? lncb : nullptr;
+  return r;
+}
+
+// Runs fn on each slice of s, in parallel. ws holds workspace_size(B, ...) elements
+// (linear in B, so slice c takes the part from its first row on). The LN gain grads
+// are summed per slice in acc (chunks, G*H + 2H doubles) and added up here.
+template <typename T, typename F>
+void run_sliced(Seq<T>& s, int64_t chunks, T* ws, F fn) {
+  if (chunks <= 1) {
+    fn(s);
+    return;
+  }
+  const int64_t G = s.gates() * s.H, H = s.H, per_row = workspace_size(1, H, s.P, s.gates());
+  const int64_t width = G + 2 * H;
+  std::vector<double> acc(size_t(chunks * width), 0.0);
+  at::parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c) {
+      const int64_t b0 = chunk_start(s.B, chunks, c), b1 = chunk_start(s.B, chunks, c + 1);
+      double* a = acc.data() + c * width;
+      Seq<T> r = batch_slice(s, b0, b1 - b0, ws + b0 * per_row, a, a + G, a + G + H);
+      fn(r);
+    }
+  });
+  for (int64_t c = 0; c < chunks; ++c) {
+    const double* a = acc.data() + c * width;
+    for (int64_t j = 0; j < G && s.d_lnhh; ++j) s.d_lnhh[j] += a[j];
+    for (int64_t j = 0; j < H && s.d_lncw; ++j) s.d_lncw[j] += a[G + j];
+    for (int64_t j = 0; j < H && s.d_lncb; ++j) s.d_lncb[j] += a[G + H + j];
+  }
 }
 
 // One (layer, direction): returns [out, h_n, c_n, hs, cs, act, aux, aux2, xh, rh,
@@ -185,9 +256,11 @@ std::vector<at::Tensor> forward(int64_t mode, bool reverse, bool reset_after, bo
       if (lstm) { s.ln_xc = xc.data_ptr<scalar_t>(); s.ln_rc = rc.data_ptr<scalar_t>(); }
     }
     pybind11::gil_scoped_release nogil;
-    if (lstm) lstm_forward(s);
-    else if (mode == GRU) gru_forward(s);
-    else rnn_forward(s);
+    run_sliced(s, batch_chunks(d), s.ws, [&](Seq<scalar_t>& r) {
+      if (lstm) lstm_forward(r);
+      else if (mode == GRU) gru_forward(r);
+      else rnn_forward(r);
+    });
   });
   at::Tensor hN = hs[last].clone();
   at::Tensor cN = lstm ? cs[last].clone() : at::Tensor();
@@ -285,9 +358,11 @@ std::vector<at::Tensor> backward(int64_t mode, bool reverse, bool reset_after,
       }
     }
     pybind11::gil_scoped_release nogil;
-    if (lstm) lstm_backward(s);
-    else if (mode == GRU) gru_backward(s);
-    else rnn_backward(s);
+    run_sliced(s, batch_chunks(d), s.ws, [&](Seq<scalar_t>& r) {
+      if (lstm) lstm_backward(r);
+      else if (mode == GRU) gru_backward(r);
+      else rnn_backward(r);
+    });
   });
   const auto dt = act.scalar_type();
   const auto back = [dt](const at::Tensor& g) { return g.defined() ? g.to(dt) : g; };
@@ -351,6 +426,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("backward", &rnnkit::backward);
   m.def("set_poison", [](bool on) { rnnkit::g_poison = on; });
   m.def("poison", []() { return rnnkit::g_poison; });
+  m.def("set_batch_slices", [](int64_t n) { rnnkit::g_slices = n < 0 ? 0 : n; });
   m.def("blas_name", []() { return std::string(rnnkit::blas_name()); });
   m.def("cell_step", &rnnkit::cell_step);
 }

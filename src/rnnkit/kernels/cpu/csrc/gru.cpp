@@ -14,6 +14,7 @@ namespace rnnkit {
 template <typename T>
 void gru_forward(Seq<T>& s) {
   const int64_t B = s.B, H = s.H, G = 3 * H, Tn = s.T_;
+  const int64_t BS = s.bs;  // rows per time step in the (T, B, ·) arrays
   const int64_t rev = s.reverse ? 1 : 0;
   T* gh = s.ws;              // (B, 3H)
   T* hrec = gh + B * G;      // (B, H)
@@ -29,15 +30,15 @@ void gru_forward(Seq<T>& s) {
   const WeightGemm<T> Wnn(true, B, H, H, Wn, H, s.pack() && !ra);          // (r ⊙ h_rec) W_hn^T
   for (int64_t step = 0; step < Tn; ++step) {
     const int64_t t = s.reverse ? Tn - 1 - step : step;
-    const T* hp = s.hs + s.slot(t + rev) * B * H;
-    T* hn = s.hs + s.slot(t + 1 - rev) * B * H;
+    const T* hp = s.hs + s.slot(t + rev) * BS * H;
+    T* hn = s.hs + s.slot(t + 1 - rev) * BS * H;
     const T* hr = recurrent_input(s, hp, hrec);
-    T* A = s.save ? s.act + t * B * G : a_ws;
-    T* X = s.save ? s.aux + t * B * H : aux_ws;  // gn + b_hn, or r ⊙ h_rec
+    T* A = s.save ? s.act + t * BS * G : a_ws;
+    T* X = s.save ? s.aux + t * BS * H : aux_ws;  // gn + b_hn, or r ⊙ h_rec
     if (s.reset_after && ln) {
       Wall(hr, H, T(0), gh, G);
       for (int64_t b = 0; b < B; ++b) {
-        const int64_t tb = t * B + b;
+        const int64_t tb = t * BS + b;
         T* xh = s.save ? s.ln_xh + tb * G : gh + b * G;  // in place when not saving
         const T r1 = ln_row(gh + b * G, 2 * H, s.eps, xh);
         const T r2 = ln_row(gh + b * G + 2 * H, H, s.eps, xh + 2 * H);
@@ -60,7 +61,7 @@ void gru_forward(Seq<T>& s) {
     } else if (s.reset_after) {
       Wall(hr, H, T(0), gh, G);
       for (int64_t b = 0; b < B; ++b) {
-        const T* __restrict__ x = s.xg + (t * B + b) * G;
+        const T* __restrict__ x = s.xg + (t * BS + b) * G;
         const T* __restrict__ q = gh + b * G;
         const T* __restrict__ h0 = hp + b * H;
         T* __restrict__ a = A + b * G;
@@ -79,7 +80,7 @@ void gru_forward(Seq<T>& s) {
     } else {
       Wrz(hr, H, T(0), gh, G);
       for (int64_t b = 0; b < B; ++b) {
-        const int64_t tb = t * B + b;
+        const int64_t tb = t * BS + b;
         if (ln) {  // q = γ ⊙ LN(gh_rz), in place over gh (saved copy first)
           T* q = gh + b * G;
           T* xh = s.save ? s.ln_xh + tb * G : q;
@@ -88,7 +89,7 @@ void gru_forward(Seq<T>& s) {
           #pragma GCC ivdep
           for (int64_t j = 0; j < 2 * H; ++j) q[j] = gam[j] * xh[j];
         }
-        const T* __restrict__ x = s.xg + (t * B + b) * G;
+        const T* __restrict__ x = s.xg + (t * BS + b) * G;
         const T* __restrict__ q = gh + b * G;
         const T* __restrict__ h0 = hr + b * H;
         T* __restrict__ a = A + b * G;
@@ -103,7 +104,7 @@ void gru_forward(Seq<T>& s) {
       }
       Wnn(X, H, T(0), gh + 2 * H, G);
       for (int64_t b = 0; b < B; ++b) {
-        const int64_t tb = t * B + b;
+        const int64_t tb = t * BS + b;
         if (ln) {  // the candidate's product, normalised over its H
           T* q = gh + b * G + 2 * H;
           T* xh = s.save ? s.ln_xh + tb * G + 2 * H : q;
@@ -112,7 +113,7 @@ void gru_forward(Seq<T>& s) {
           #pragma GCC ivdep
           for (int64_t j = 0; j < H; ++j) q[j] = gam[2 * H + j] * xh[j];
         }
-        const T* __restrict__ x = s.xg + (t * B + b) * G;
+        const T* __restrict__ x = s.xg + (t * BS + b) * G;
         const T* __restrict__ q = gh + b * G;
         const T* __restrict__ h0 = hp + b * H;
         T* __restrict__ a = A + b * G;
@@ -126,7 +127,7 @@ void gru_forward(Seq<T>& s) {
         }
       }
     }
-    settle(s, t, H, hp, hcell, s.zone_h, s.zh, s.zoned_h(), hn, s.out + t * B * H);
+    settle(s, t, H, hp, hcell, s.zone_h, s.zh, s.zoned_h(), hn, s.out + t * BS * H);
   }
 }
 
@@ -136,7 +137,7 @@ void gru_forward(Seq<T>& s) {
 // dpost is 0, but the row is skipped rather than trusted).
 template <typename T>
 inline void ln_rows_back(Seq<T>& s, int64_t t, int64_t b, const T* dpost, int lo, int hi) {
-  const int64_t H = s.H, G = 3 * H, tb = t * s.B + b;
+  const int64_t H = s.H, G = 3 * H, tb = t * s.bs + b;
   T* dpre = s.dghp + tb * G;
   if (!s.valid(t, b)) {
     std::memset(dpre + lo * H, 0, sizeof(T) * (hi - lo) * H);
@@ -156,6 +157,7 @@ inline void ln_rows_back(Seq<T>& s, int64_t t, int64_t b, const T* dpost, int lo
 template <typename T>
 void gru_backward(Seq<T>& s) {
   const int64_t B = s.B, H = s.H, G = 3 * H, Tn = s.T_;
+  const int64_t BS = s.bs;  // rows per time step in the (T, B, ·) arrays
   const int64_t rev = s.reverse ? 1 : 0;
   T* dH = s.ws;               // (B, H)
   T* dHp = dH + B * H;        // (B, H)
@@ -173,22 +175,22 @@ void gru_backward(Seq<T>& s) {
   for (int64_t i = 0; i < B * H; ++i) dH[i] = s.dhN ? s.dhN[i] : T(0);
   for (int64_t step = 0; step < Tn; ++step) {
     const int64_t t = s.reverse ? step : Tn - 1 - step;
-    const T* hp = s.hs + (t + rev) * B * H;
+    const T* hp = s.hs + (t + rev) * BS * H;
     if (s.dout != nullptr) {
       for (int64_t b = 0; b < B; ++b) {
         if (!s.valid(t, b)) continue;
-        const T* __restrict__ d = s.dout + (t * B + b) * H;
+        const T* __restrict__ d = s.dout + (t * BS + b) * H;
         T* __restrict__ h = dH + b * H;
         #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) h[j] += d[j];
       }
     }
     unsettle(s, t, H, dH, s.zone_h, s.zh, s.zoned_h(), dHp, dcell);
-    const T* A = s.act + t * B * G;
-    const T* X = s.aux + t * B * H;
-    T* dX = s.dxg + t * B * G;
+    const T* A = s.act + t * BS * G;
+    const T* X = s.aux + t * BS * H;
+    T* dX = s.dxg + t * BS * G;
     if (s.reset_after) {
-      T* dG = s.dgh + t * B * G;
+      T* dG = s.dgh + t * BS * G;
       for (int64_t b = 0; b < B; ++b) {
         T* __restrict__ dx = dX + b * G;
         T* __restrict__ dg = dG + b * G;
@@ -215,7 +217,7 @@ void gru_backward(Seq<T>& s) {
       }
       if (ln) {
         for (int64_t b = 0; b < B; ++b) ln_rows_back(s, t, b, dG + b * G, 0, 3);
-        back_through_whh(s, s.dghp + t * B * G, G, Wall, dHp, tmp);
+        back_through_whh(s, s.dghp + t * BS * G, G, Wall, dHp, tmp);
       } else {
         back_through_whh(s, dG, G, Wall, dHp, tmp);
       }
@@ -242,7 +244,7 @@ void gru_backward(Seq<T>& s) {
       // d(r ⊙ h_rec) = dan · W_hn (with LN: the grad of W_hn (r ⊙ h_rec) before it)
       if (ln) {
         for (int64_t b = 0; b < B; ++b) ln_rows_back(s, t, b, dX + b * G, 2, 3);
-        Wnn(s.dghp + t * B * G + 2 * H, G, T(0), drh, H);
+        Wnn(s.dghp + t * BS * G + 2 * H, G, T(0), drh, H);
       } else {
         Wnn(dX + 2 * H, G, T(0), drh, H);
       }
@@ -265,7 +267,7 @@ void gru_backward(Seq<T>& s) {
       // grad of h_rec = dA_rz · W_hh[r, z] + r ⊙ d(r ⊙ h_rec), then through the dropout mask
       if (ln) {
         for (int64_t b = 0; b < B; ++b) ln_rows_back(s, t, b, dX + b * G, 0, 2);
-        Wrz(s.dghp + t * B * G, G, T(1), drh, H);
+        Wrz(s.dghp + t * BS * G, G, T(1), drh, H);
       } else {
         Wrz(dX, G, T(1), drh, H);
       }

@@ -15,6 +15,7 @@ namespace rnnkit {
 template <typename T>
 void lstm_forward(Seq<T>& s) {
   const int64_t B = s.B, H = s.H, P = s.P, G = 4 * H, Tn = s.T_;
+  const int64_t BS = s.bs;  // rows per time step in the (T, B, ·) arrays
   const int64_t rev = s.reverse ? 1 : 0;
   T* gh = s.ws;                  // (B, 4H) W_hh h_rec
   T* hrec = gh + B * G;          // (B, P)
@@ -26,21 +27,28 @@ void lstm_forward(Seq<T>& s) {
   T* xc_ws = tc_ws + B * H;      // (B, H) LN(c) when not saving
   const bool peep = s.w_ci != nullptr;
   const bool ln = s.ln_hh != nullptr;
+  // local copies: loads through `s` inside the gate loops could alias the stores,
+  // which keeps GCC from vectorising them
+  const T* __restrict__ wci = s.w_ci;
+  const T* __restrict__ wcf = s.w_cf;
+  const T* __restrict__ wco = s.w_co;
+  const T* __restrict__ lncw = s.ln_cw;
+  const T* __restrict__ lncb = s.ln_cb;
   const WeightGemm<T> Wh(true, B, G, P, s.w_hh, P, s.pack());             // h_rec W_hh^T
   const WeightGemm<T> Wr(true, B, P, H, s.w_hr, H, s.pack() && s.w_hr);  // h W_hr^T
   for (int64_t step = 0; step < Tn; ++step) {
     const int64_t t = s.reverse ? Tn - 1 - step : step;
-    const T* hp = s.hs + s.slot(t + rev) * B * P;
-    const T* cp = s.cs + s.slot(t + rev) * B * H;
-    T* hn = s.hs + s.slot(t + 1 - rev) * B * P;
-    T* cn = s.cs + s.slot(t + 1 - rev) * B * H;
+    const T* hp = s.hs + s.slot(t + rev) * BS * P;
+    const T* cp = s.cs + s.slot(t + rev) * BS * H;
+    T* hn = s.hs + s.slot(t + 1 - rev) * BS * P;
+    T* cn = s.cs + s.slot(t + 1 - rev) * BS * H;
     const T* hr = recurrent_input(s, hp, hrec);
     Wh(hr, P, T(0), gh, G);
-    T* A = s.save ? s.act + t * B * G : a_ws;
-    T* C = s.save ? s.aux + t * B * H : c_ws;
-    T* TC = s.save ? s.aux2 + t * B * H : tc_ws;
+    T* A = s.save ? s.act + t * BS * G : a_ws;
+    T* C = s.save ? s.aux + t * BS * H : c_ws;
+    T* TC = s.save ? s.aux2 + t * BS * H : tc_ws;
     for (int64_t b = 0; b < B; ++b) {
-      const T* __restrict__ x = s.xg + (t * B + b) * G;
+      const T* __restrict__ x = s.xg + (t * BS + b) * G;
       const T* __restrict__ r = gh + b * G;
       const T* __restrict__ c0 = cp + b * H;
       T* __restrict__ a = A + b * G;
@@ -49,7 +57,7 @@ void lstm_forward(Seq<T>& s) {
       T* __restrict__ h1 = hcell + b * H;
       if (ln) {
         // normalised W_hh h_rec, in place when there is nothing to save
-        T* xh = s.save ? s.ln_xh + (t * B + b) * G : gh + b * G;
+        T* xh = s.save ? s.ln_xh + (t * BS + b) * G : gh + b * G;
         const T rh = ln_row(r, G, s.eps, xh);
         const T* __restrict__ gam = s.ln_hh;
         // two instances (with and without peepholes) so that both loops vectorise
@@ -58,12 +66,12 @@ void lstm_forward(Seq<T>& s) {
           #pragma GCC ivdep
           for (int64_t j = 0; j < H; ++j) {
             T ai = x[j] + gam[j] * xh[j], af = x[H + j] + gam[H + j] * xh[H + j];
-            if constexpr (PEEP) { ai += s.w_ci[j] * c0[j]; af += s.w_cf[j] * c0[j]; }
+            if constexpr (PEEP) { ai += wci[j] * c0[j]; af += wcf[j] * c0[j]; }
             const T i = sigm<T>(ai), f = sigm<T>(af);
             const T g = tanh_<T>(x[2 * H + j] + gam[2 * H + j] * xh[2 * H + j]);
             const T c = f * c0[j] + i * g;
             T ao = x[3 * H + j] + gam[3 * H + j] * xh[3 * H + j];
-            if constexpr (PEEP) ao += s.w_co[j] * c;
+            if constexpr (PEEP) ao += wco[j] * c;
             const T o = sigm<T>(ao);
             a[j] = i; a[H + j] = f; a[2 * H + j] = g; a[3 * H + j] = o;
             c1[j] = c;
@@ -71,26 +79,26 @@ void lstm_forward(Seq<T>& s) {
         };
         if (peep) gates(std::true_type{});
         else gates(std::false_type{});
-        T* __restrict__ xc = s.save ? s.ln_xc + (t * B + b) * H : xc_ws + b * H;
+        T* __restrict__ xc = s.save ? s.ln_xc + (t * BS + b) * H : xc_ws + b * H;
         const T rc = ln_row(c1, H, s.eps, xc);
         if (s.save) {
-          s.ln_rh[t * B + b] = rh;
-          s.ln_rc[t * B + b] = rc;
+          s.ln_rh[t * BS + b] = rh;
+          s.ln_rc[t * BS + b] = rc;
         }
         #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) {
-          const T tcv = tanh_<T>(xc[j] * s.ln_cw[j] + s.ln_cb[j]);
+          const T tcv = tanh_<T>(xc[j] * lncw[j] + lncb[j]);
           tc1[j] = tcv;
           h1[j] = a[3 * H + j] * tcv;
         }
       } else if (peep) {
         #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) {
-          const T i = sigm<T>(x[j] + r[j] + s.w_ci[j] * c0[j]);
-          const T f = sigm<T>(x[H + j] + r[H + j] + s.w_cf[j] * c0[j]);
+          const T i = sigm<T>(x[j] + r[j] + wci[j] * c0[j]);
+          const T f = sigm<T>(x[H + j] + r[H + j] + wcf[j] * c0[j]);
           const T g = tanh_<T>(x[2 * H + j] + r[2 * H + j]);
           const T c = f * c0[j] + i * g;
-          const T o = sigm<T>(x[3 * H + j] + r[3 * H + j] + s.w_co[j] * c);
+          const T o = sigm<T>(x[3 * H + j] + r[3 * H + j] + wco[j] * c);
           const T tcv = tanh_<T>(c);
           a[j] = i; a[H + j] = f; a[2 * H + j] = g; a[3 * H + j] = o;
           c1[j] = c; tc1[j] = tcv; h1[j] = o * tcv;
@@ -115,13 +123,14 @@ void lstm_forward(Seq<T>& s) {
       hfinal = y;
     }
     settle(s, t, H, cp, C, s.zone_c, s.zc, s.zoned_c(), cn, static_cast<T*>(nullptr));
-    settle(s, t, P, hp, hfinal, s.zone_h, s.zh, s.zoned_h(), hn, s.out + t * B * P);
+    settle(s, t, P, hp, hfinal, s.zone_h, s.zh, s.zoned_h(), hn, s.out + t * BS * P);
   }
 }
 
 template <typename T>
 void lstm_backward(Seq<T>& s) {
   const int64_t B = s.B, H = s.H, P = s.P, G = 4 * H, Tn = s.T_;
+  const int64_t BS = s.bs;  // rows per time step in the (T, B, ·) arrays
   const int64_t rev = s.reverse ? 1 : 0;
   T* dH = s.ws;                  // (B, P) grad of the state after the step
   T* dHp = dH + B * P;           // (B, P) grad of the state before it
@@ -135,6 +144,11 @@ void lstm_backward(Seq<T>& s) {
   T* dcn_ws = dcl + B * H;       // (B, H) LN: grad of LN(c) ⊙ γ_c + β_c
   const bool peep = s.w_ci != nullptr;
   const bool ln = s.ln_hh != nullptr;
+  // local copies: loads through `s` inside the gate loops could alias the stores,
+  // which keeps GCC from vectorising them
+  const T* __restrict__ wci = s.w_ci;
+  const T* __restrict__ wcf = s.w_cf;
+  const T* __restrict__ wco = s.w_co;
   const WeightGemm<T> Wh(false, B, P, G, s.w_hh, P, s.pack());             // dA W_hh
   const WeightGemm<T> Wr(false, B, H, P, s.w_hr, H, s.pack() && s.w_hr);  // dy W_hr
   #pragma GCC ivdep
@@ -143,11 +157,11 @@ void lstm_backward(Seq<T>& s) {
   for (int64_t i = 0; i < B * H; ++i) dC[i] = s.dcN ? s.dcN[i] : T(0);
   for (int64_t step = 0; step < Tn; ++step) {
     const int64_t t = s.reverse ? step : Tn - 1 - step;
-    const T* cp = s.cs + (t + rev) * B * H;
+    const T* cp = s.cs + (t + rev) * BS * H;
     if (s.dout != nullptr) {  // masked steps output a constant 0: no grad flows from them
       for (int64_t b = 0; b < B; ++b) {
         if (!s.valid(t, b)) continue;
-        const T* __restrict__ d = s.dout + (t * B + b) * P;
+        const T* __restrict__ d = s.dout + (t * BS + b) * P;
         T* __restrict__ h = dH + b * P;
         #pragma GCC ivdep
         for (int64_t j = 0; j < P; ++j) h[j] += d[j];
@@ -157,16 +171,16 @@ void lstm_backward(Seq<T>& s) {
     unsettle(s, t, H, dC, s.zone_c, s.zc, s.zoned_c(), dCp, dcell_c);
     const T* dh = dcell_h;
     if (s.w_hr != nullptr) {
-      std::memcpy(s.dy + t * B * P, dcell_h, sizeof(T) * B * P);
+      std::memcpy(s.dy + t * BS * P, dcell_h, sizeof(T) * B * P);
       Wr(dcell_h, P, T(0), dhpre, H);
       dh = dhpre;
     }
-    const T* A = s.act + t * B * G;
-    const T* TC = s.aux2 + t * B * H;
-    T* dA = s.dxg + t * B * G;
+    const T* A = s.act + t * BS * G;
+    const T* TC = s.aux2 + t * BS * H;
+    T* dA = s.dxg + t * BS * G;
     for (int64_t b = 0; b < B; ++b) {
       T* __restrict__ da = dA + b * G;
-      const int64_t tb = t * B + b;
+      const int64_t tb = t * BS + b;
       if (!s.valid(t, b)) {
         std::memset(da, 0, sizeof(T) * G);
         if (ln) std::memset(s.dgh + tb * G, 0, sizeof(T) * G);
@@ -207,12 +221,12 @@ void lstm_backward(Seq<T>& s) {
           const T i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j], tcv = tc[j];
           const T dao = dhb[j] * tcv * o * (T(1) - o);
           T dc = dcb[j] + dcl_b[j];
-          if constexpr (PEEP) dc += dao * s.w_co[j];
+          if constexpr (PEEP) dc += dao * wco[j];
           const T dai = dc * g * i * (T(1) - i);
           const T daf = dc * c0[j] * f * (T(1) - f);
           const T dag = dc * i * (T(1) - g * g);
           T dcprev = dc * f;
-          if constexpr (PEEP) dcprev += dai * s.w_ci[j] + daf * s.w_cf[j];
+          if constexpr (PEEP) dcprev += dai * wci[j] + daf * wcf[j];
           dcp[j] += dcprev;
           da[j] = dai; da[H + j] = daf; da[2 * H + j] = dag; da[3 * H + j] = dao;
         }
@@ -228,7 +242,7 @@ void lstm_backward(Seq<T>& s) {
         ln_row_backward(da, s.ln_hh, xh, s.ln_rh[tb], G, s.dgh + tb * G);
       }
     }
-    back_through_whh(s, ln ? s.dgh + t * B * G : dA, G, Wh, dHp, tmp);
+    back_through_whh(s, ln ? s.dgh + t * BS * G : dA, G, Wh, dHp, tmp);
     std::swap(dH, dHp);
     std::swap(dC, dCp);
   }

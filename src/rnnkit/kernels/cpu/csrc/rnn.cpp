@@ -10,6 +10,7 @@ namespace rnnkit {
 template <typename T>
 void rnn_forward(Seq<T>& s) {
   const int64_t B = s.B, H = s.H, Tn = s.T_;
+  const int64_t BS = s.bs;  // rows per time step in the (T, B, ·) arrays
   const int64_t rev = s.reverse ? 1 : 0;
   T* gh = s.ws;             // (B, H)
   T* hrec = gh + B * H;     // (B, H)
@@ -18,14 +19,14 @@ void rnn_forward(Seq<T>& s) {
   const WeightGemm<T> Wh(true, B, H, H, s.w_hh, H, s.pack());  // h_rec W_hh^T
   for (int64_t step = 0; step < Tn; ++step) {
     const int64_t t = s.reverse ? Tn - 1 - step : step;
-    const T* hp = s.hs + s.slot(t + rev) * B * H;
-    T* hn = s.hs + s.slot(t + 1 - rev) * B * H;
+    const T* hp = s.hs + s.slot(t + rev) * BS * H;
+    T* hn = s.hs + s.slot(t + 1 - rev) * BS * H;
     const T* hr = recurrent_input(s, hp, hrec);
-    T* A = s.save ? s.act + t * B * H : a_ws;
+    T* A = s.save ? s.act + t * BS * H : a_ws;
     if (s.ln_hh != nullptr) {
       Wh(hr, H, T(0), gh, H);
       for (int64_t b = 0; b < B; ++b) {
-        const int64_t tb = t * B + b;
+        const int64_t tb = t * BS + b;
         T* xh = s.save ? s.ln_xh + tb * H : gh + b * H;  // in place when not saving
         const T rh = ln_row(gh + b * H, H, s.eps, xh);
         if (s.save) s.ln_rh[tb] = rh;
@@ -36,7 +37,7 @@ void rnn_forward(Seq<T>& s) {
       }
     } else {
       // gh = xg_t, then += h_rec W_hh^T: one GEMM with beta = 1
-      std::memcpy(A, s.xg + t * B * H, sizeof(T) * B * H);
+      std::memcpy(A, s.xg + t * BS * H, sizeof(T) * B * H);
       Wh(hr, H, T(1), A, H);
     }
     const int64_t n = B * H;
@@ -47,13 +48,14 @@ void rnn_forward(Seq<T>& s) {
       #pragma GCC ivdep
       for (int64_t i = 0; i < n; ++i) A[i] = tanh_<T>(A[i]);
     }
-    settle(s, t, H, hp, A, s.zone_h, s.zh, s.zoned_h(), hn, s.out + t * B * H);
+    settle(s, t, H, hp, A, s.zone_h, s.zh, s.zoned_h(), hn, s.out + t * BS * H);
   }
 }
 
 template <typename T>
 void rnn_backward(Seq<T>& s) {
   const int64_t B = s.B, H = s.H, Tn = s.T_;
+  const int64_t BS = s.bs;  // rows per time step in the (T, B, ·) arrays
   T* dH = s.ws;             // (B, H)
   T* dHp = dH + B * H;      // (B, H)
   T* dcell = dHp + B * H;   // (B, H)
@@ -67,15 +69,15 @@ void rnn_backward(Seq<T>& s) {
     if (s.dout != nullptr) {
       for (int64_t b = 0; b < B; ++b) {
         if (!s.valid(t, b)) continue;
-        const T* __restrict__ d = s.dout + (t * B + b) * H;
+        const T* __restrict__ d = s.dout + (t * BS + b) * H;
         T* __restrict__ h = dH + b * H;
         #pragma GCC ivdep
         for (int64_t j = 0; j < H; ++j) h[j] += d[j];
       }
     }
     unsettle(s, t, H, dH, s.zone_h, s.zh, s.zoned_h(), dHp, dcell);
-    const T* __restrict__ A = s.act + t * B * H;
-    T* __restrict__ dA = s.dxg + t * B * H;
+    const T* __restrict__ A = s.act + t * BS * H;
+    T* __restrict__ dA = s.dxg + t * BS * H;
     const int64_t n = B * H;
     // masked rows: dcell is 0 there, so dA is 0 too
     if (relu) {
@@ -87,7 +89,7 @@ void rnn_backward(Seq<T>& s) {
     }
     if (s.ln_hh != nullptr) {  // dA is 0 on masked rows, and so are these
       for (int64_t b = 0; b < B; ++b) {
-        const int64_t tb = t * B + b;
+        const int64_t tb = t * BS + b;
         const T* __restrict__ xh = s.ln_xh + tb * H;
         const T* __restrict__ da = dA + b * H;
         double* __restrict__ ghh = s.d_lnhh;
@@ -96,7 +98,7 @@ void rnn_backward(Seq<T>& s) {
         ln_row_backward(da, s.ln_hh, xh, s.ln_rh[tb], H, s.dgh + tb * H);
       }
     }
-    back_through_whh(s, s.ln_hh != nullptr ? s.dgh + t * B * H : dA, H, Wh, dHp, tmp);
+    back_through_whh(s, s.ln_hh != nullptr ? s.dgh + t * BS * H : dA, H, Wh, dHp, tmp);
     std::swap(dH, dHp);
   }
   std::memcpy(s.dh0, dH, sizeof(T) * B * H);
