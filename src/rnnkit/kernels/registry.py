@@ -80,7 +80,8 @@ def _pick(table: dict, ordered: list, spec: RecurrentSpec, backend: str, what: s
 
 
 def choose(spec: RecurrentSpec, backend: str = "auto", **facts) -> tuple[Kernel, Choice]:
-    """Pick a kernel. ``facts``: mask_kind ("none"/"right"/"any"), training, device, dtype."""
+    """Pick a kernel. ``facts``: mask_kind ("none"/"right"/"any"), training, device, dtype,
+    batch (the batch size)."""
     return _pick(_KERNELS, kernels(), spec, backend, "configuration", **facts)
 
 
@@ -96,7 +97,7 @@ def run(spec: RecurrentSpec, weights: list[dict], x: Tensor, hx: tuple[Tensor, .
         x = x.flip(0)
         mask = None if mask is None else mask.flip(0)
     kernel, choice = choose(spec, backend, mask_kind=mask_kind(mask), training=training,
-                            device=x.device, dtype=x.dtype)
+                            device=x.device, dtype=x.dtype, batch=x.shape[1])
     out, state = kernel.run(spec, weights, x, hx, mask, training=training, generator=generator)
     return out, state, choice
 

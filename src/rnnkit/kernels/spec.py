@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable, Optional, Union
 
 import torch
@@ -44,6 +44,15 @@ class RecurrentSpec:
     dropconnect: float = 0.0
     go_backwards: bool = False
     ln_eps: float = field(default=1e-5)
+
+    def __hash__(self) -> int:
+        # Streaming cells look their step kernel up by spec once per step: hash the
+        # fields once (the dataclass would rebuild and hash the 22-field tuple each time).
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(tuple(getattr(self, f.name) for f in fields(self)))
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def __post_init__(self) -> None:
         # Kernels trust the spec; a bad field would otherwise surface as an

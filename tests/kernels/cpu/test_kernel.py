@@ -276,6 +276,28 @@ def test_auto_takes_the_faster_kernel_and_says_why(spec_kw, mask_kind, expected)
     assert registry.choose(spec, "cpu", **facts)[1].kernel == "cpu"
 
 
+@pytest.mark.parametrize("threads,batch,training,hidden,expected", [
+    (2, 8, True, 128, "cpu"),     # two cores: batch slices beat oneDNN in training
+    (2, 8, False, 128, "torch"),  # inference: oneDNN is as fast
+    (2, 8, True, 512, "torch"),   # W_hh beyond a core's L2: oneDNN
+    (1, 8, True, 128, "torch"),   # one thread with a batch: oneDNN
+    (1, 1, True, 128, "cpu"),     # one sequence: the native loop
+])
+def test_auto_plain_lstm_policy(threads, batch, training, hidden, expected):
+    spec = RecurrentSpec(input_size=I, hidden_size=hidden, mode="lstm")
+    facts = dict(mask_kind="none", training=training, device=torch.device("cpu"),
+                 dtype=torch.float32, batch=batch)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        choice = registry.choose(spec, "auto", **facts)[1]
+    finally:
+        torch.set_num_threads(before)
+    assert choice.kernel == expected
+    if expected == "torch":
+        assert "oneDNN" in choice.rejected["cpu"]
+
+
 @pytest.mark.parametrize("cell", ["lstm_ln_peephole_proj", "gru_ln", "gru_reset_before",
                                   "rnn_relu_ln"])
 def test_batch_slices_on_two_threads(core, native, cell):

@@ -42,15 +42,14 @@ def step_why_not(spec: RecurrentSpec, *, device=None, dtype=None, **_) -> Option
 
 def step(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     """x (B, I), state (h,) or (h, c) each (B, H) -> the new state tuple, one native call."""
-    # The native step reads raw memory: a column slice x[:, t] must be copied first.
-    x = x.contiguous()
+    # cell_step makes x and the state contiguous itself (a column slice x[:, t] is strided).
     args = (w["weight_ih"], w["weight_hh"], w.get("bias_ih"), w.get("bias_hh"))
     if spec.mode == "lstm":
-        return lstm_cell(x, state[0].contiguous(), state[1].contiguous(), *args)
+        return lstm_cell(x, state[0], state[1], *args)
     if spec.mode == "gru":
-        return (gru_cell(x, state[0].contiguous(), *args, reset_after=spec.reset_after),)
+        return (gru_cell(x, state[0], *args, reset_after=spec.reset_after),)
     nonlinearity = "relu" if spec.act_fn() is torch.relu else "tanh"
-    return (rnn_cell(x, state[0].contiguous(), *args, nonlinearity=nonlinearity),)
+    return (rnn_cell(x, state[0], *args, nonlinearity=nonlinearity),)
 
 
 register(Kernel("cpu", 20, why_not, run,

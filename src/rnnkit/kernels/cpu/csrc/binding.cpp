@@ -129,13 +129,20 @@ void fill_ln(Seq<T>& s, const OptT& ln_hh, const OptT& ln_cw, const OptT& ln_cb,
 // runs as `chunks` independent slices of the batch, one per thread: no locks and no
 // per-step barrier, each core streaming W_hh from its own cache. One thread (torch's
 // setting), one row, or too little work for a parallel region's few µs: one slice.
-int64_t batch_chunks(const Dims& d) {
+// Nor when W_hh outgrows a core's L2 (> 1 MiB) and the slices would be thin: then
+// each core would stream all of W_hh from L3 every step, where one call lets MKL
+// split each step's product over the gate columns, half of W_hh per core (measured
+// here: a GRU at B=8, H=512 runs 1.5x slower as two slices).
+int64_t batch_chunks(const Dims& d, int64_t elem_bytes) {
   if (g_slices > 0) return std::max<int64_t>(1, std::min(g_slices, d.B));
   const int64_t threads = at::get_num_threads();
   if (threads < 2 || d.B < 2 || at::in_parallel_region()) return 1;
   const double madds = double(d.T) * d.B * d.G * d.H * d.P;  // the recurrent products
   if (madds < 2e6) return 1;
-  return std::min(threads, d.B);
+  const int64_t chunks = std::min(threads, d.B);
+  const double w_bytes = double(d.G) * d.H * d.P * elem_bytes;
+  if (w_bytes > double(1 << 20) && d.B / chunks < 32) return 1;
+  return chunks;
 }
 
 int64_t chunk_start(int64_t B, int64_t chunks, int64_t c) { return c * B / chunks; }
@@ -256,7 +263,7 @@ std::vector<at::Tensor> forward(int64_t mode, bool reverse, bool reset_after, bo
       if (lstm) { s.ln_xc = xc.data_ptr<scalar_t>(); s.ln_rc = rc.data_ptr<scalar_t>(); }
     }
     pybind11::gil_scoped_release nogil;
-    run_sliced(s, batch_chunks(d), s.ws, [&](Seq<scalar_t>& r) {
+    run_sliced(s, batch_chunks(d, sizeof(scalar_t)), s.ws, [&](Seq<scalar_t>& r) {
       if (lstm) lstm_forward(r);
       else if (mode == GRU) gru_forward(r);
       else rnn_forward(r);
@@ -358,7 +365,7 @@ std::vector<at::Tensor> backward(int64_t mode, bool reverse, bool reset_after,
       }
     }
     pybind11::gil_scoped_release nogil;
-    run_sliced(s, batch_chunks(d), s.ws, [&](Seq<scalar_t>& r) {
+    run_sliced(s, batch_chunks(d, sizeof(scalar_t)), s.ws, [&](Seq<scalar_t>& r) {
       if (lstm) lstm_backward(r);
       else if (mode == GRU) gru_backward(r);
       else rnn_backward(r);
@@ -370,9 +377,13 @@ std::vector<at::Tensor> backward(int64_t mode, bool reverse, bool reset_after,
 }
 
 // Streaming steps (inference): x (B, I), h (B, H) [, c (B, H)] -> new h [, new c].
-std::vector<at::Tensor> cell_step(int64_t mode, bool reset_after, const at::Tensor& x,
-                                  const at::Tensor& h, const OptT& c, const at::Tensor& w_ih,
+std::vector<at::Tensor> cell_step(int64_t mode, bool reset_after, const at::Tensor& x_,
+                                  const at::Tensor& h_, const OptT& c_, const at::Tensor& w_ih,
                                   const at::Tensor& w_hh, const OptT& b_ih, const OptT& b_hh) {
+  // A column slice x[:, t] arrives strided: copy here (a no-op when contiguous), which
+  // costs less than three .contiguous() calls from Python per step.
+  const at::Tensor x = x_.contiguous(), h = h_.contiguous();
+  const OptT c = c_ ? OptT(c_->contiguous()) : c_;
   TORCH_CHECK_VALUE(x.dim() == 2 && w_hh.dim() == 2,
                     "rnnkit cpu step: `input` must be (B, I) and `weight_hh` (G*H, H)");
   TORCH_CHECK_TYPE(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble,

@@ -5,6 +5,10 @@
 // load time; where they are missing, a plain loop GEMM keeps the kernel correct.
 #include <dlfcn.h>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include <cstdlib>
 #include <vector>
 
@@ -140,6 +144,66 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const
   const Blas& b = blas();
   if (b.d != nullptr && K > 0) b.call(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   else loop_gemm<double>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+// ---- products of one or two rows with a weight, for the streaming steps ------------
+// MKL's sgemv runs a (1, 128) x (128, 512) product here at ~27 bytes of weight per
+// cycle; the weights come from L2, which streams ~2x that. Eight weight rows at a time
+// against one input row, eight independent FMA chains, each row summed at the end.
+namespace {
+
+#if defined(__AVX512F__)
+void rows_dot(int64_t N, int64_t K, const float* __restrict__ W, int64_t ldw,
+              const float* __restrict__ a, float* __restrict__ c) {
+  const int64_t K16 = K & ~int64_t(15);
+  const __mmask16 tail = static_cast<__mmask16>((1u << (K - K16)) - 1u);
+  int64_t n = 0;
+  for (; n + 8 <= N; n += 8) {
+    const float* w = W + n * ldw;
+    __m512 acc[8];
+    for (int r = 0; r < 8; ++r) acc[r] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K16; k += 16) {
+      const __m512 av = _mm512_loadu_ps(a + k);
+      for (int r = 0; r < 8; ++r) acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(w + r * ldw + k), av, acc[r]);
+    }
+    if (tail) {
+      const __m512 av = _mm512_maskz_loadu_ps(tail, a + K16);
+      for (int r = 0; r < 8; ++r) {
+        acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, w + r * ldw + K16), av, acc[r]);
+      }
+    }
+    for (int r = 0; r < 8; ++r) c[n + r] = _mm512_reduce_add_ps(acc[r]);
+  }
+  for (; n < N; ++n) {
+    const float* w = W + n * ldw;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K16; k += 16) {
+      acc = _mm512_fmadd_ps(_mm512_loadu_ps(w + k), _mm512_loadu_ps(a + k), acc);
+    }
+    if (tail) {
+      acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, w + K16), _mm512_maskz_loadu_ps(tail, a + K16), acc);
+    }
+    c[n] = _mm512_reduce_add_ps(acc);
+  }
+}
+#endif
+
+}  // namespace
+
+void gemm_rows_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* W,
+                  int64_t ldw, float* C, int64_t ldc) {
+#if defined(__AVX512F__)
+  if (M <= 2 && K > 0) {
+    for (int64_t m = 0; m < M; ++m) rows_dot(N, K, W, ldw, A + m * lda, C + m * ldc);
+    return;
+  }
+#endif
+  gemm(false, true, M, N, K, 1.0f, A, lda, W, ldw, 0.0f, C, ldc);
+}
+
+void gemm_rows_nt(int64_t M, int64_t N, int64_t K, const double* A, int64_t lda,
+                  const double* W, int64_t ldw, double* C, int64_t ldc) {
+  gemm(false, true, M, N, K, 1.0, A, lda, W, ldw, 0.0, C, ldc);
 }
 
 const char* blas_name() { return blas().name; }

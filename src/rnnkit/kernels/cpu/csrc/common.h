@@ -27,6 +27,12 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const 
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
           int64_t lda, const double* B, int64_t ldb, double beta, double* C, int64_t ldc);
 const char* blas_name();
+// C (M, N) = A (M, K) W^T, W stored (N, K): the streaming steps' products. Rows of A are
+// few (M <= 2 takes AVX-512 dot products where the CPU has them), else gemm above.
+void gemm_rows_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* W,
+                  int64_t ldw, float* C, int64_t ldc);
+void gemm_rows_nt(int64_t M, int64_t N, int64_t K, const double* A, int64_t lda,
+                  const double* W, int64_t ldw, double* C, int64_t ldc);
 
 // Repeated products with one fixed weight: C (M, N) = A (M, K) op(W) + beta * C,
 // op(W) = W^T when tw (W stored (N, K)), else W (stored (K, N)). With MKL

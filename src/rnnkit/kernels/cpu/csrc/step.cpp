@@ -11,8 +11,8 @@ namespace {
 template <typename T>
 void project(int64_t B, int64_t I, int64_t H, int64_t N, const T* x, const T* h, const T* w_ih,
              const T* w_hh, int64_t Nh, const T* b_ih, T* gx, T* gh) {
-  gemm(false, true, B, N, I, T(1), x, I, w_ih, I, T(0), gx, N);
-  gemm(false, true, B, Nh, H, T(1), h, H, w_hh, H, T(0), gh, N);
+  gemm_rows_nt(B, N, I, x, I, w_ih, I, gx, N);
+  gemm_rows_nt(B, Nh, H, h, H, w_hh, H, gh, N);
   for (int64_t b = 0; b < B; ++b) {
     T* __restrict__ r = gx + b * N;
     if (b_ih) for (int64_t j = 0; j < N; ++j) r[j] += b_ih[j];
@@ -77,7 +77,7 @@ void gru_cell(int64_t B, int64_t I, int64_t H, bool reset_after, const T* x, con
   }
   if (reset_after) return;
   // reset_before: n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn); hb holds r ⊙ h for now.
-  gemm(false, true, B, H, H, T(1), h1, H, w_hh + 2 * H * H, H, T(0), gh + 2 * H, G);
+  gemm_rows_nt(B, H, H, h1, H, w_hh + 2 * H * H, H, gh + 2 * H, G);
   for (int64_t b = 0; b < B; ++b) {
     const T* __restrict__ p = gx + b * G;
     const T* __restrict__ q = gh + b * G;
