@@ -68,3 +68,18 @@ def test_the_cache_folder_changes_with_the_sources(monkeypatch, tmp_path):
     assert build.cache_dir() == first
     (src / "a.cpp").write_text("int f() { return 2; }")
     assert build.cache_dir() != first
+
+
+def test_a_flag_set_that_fails_to_build_falls_back_to_the_next(monkeypatch):
+    # A compiler without OpenMP (or an unknown flag) must not cost the native kernel:
+    # load() tries the next flag set. The good set here is the cached default build.
+    good = build.FLAG_SETS[0]
+    bad = (["-fno-such-flag-for-rnnkit"], [])
+    monkeypatch.setattr(build, "FLAG_SETS", (bad, good))
+    monkeypatch.setattr(build, "_module", None)
+    monkeypatch.setattr(build, "_error", None)
+    monkeypatch.setattr(build, "openmp", None)
+    module = build.load()
+    assert "BLAS" in module.blas_name() or "loops" in module.blas_name()
+    assert build.openmp is bool(good[1])
+    assert build.cache_dir(bad) != build.cache_dir(good)

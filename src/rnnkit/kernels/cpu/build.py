@@ -31,17 +31,22 @@ log = logging.getLogger("rnnkit")
 CSRC = Path(__file__).with_name("csrc")
 SOURCES = ("binding.cpp", "blas.cpp", "lstm.cpp", "gru.cpp", "rnn.cpp", "step.cpp")
 # -fno-trapping-math lets GCC if-convert the clamps in fast_exp, hence vectorise the gate loops.
-# -mprefer-vector-width=512: GCC otherwise keeps to 256-bit vectors on AVX-512 CPUs.
-# -fopenmp: at::parallel_for runs batch slices on torch's intra-op threads (binding.cpp); the
-# library it links, libgomp.so.1, is the one torch has already loaded (same soname).
-CFLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-fno-trapping-math",
-          "-std=c++17", "-fopenmp"]
-LDFLAGS = ["-fopenmp"]
+# -mprefer-vector-width=512 (x86 only): GCC otherwise keeps to 256-bit vectors on AVX-512 CPUs.
+CFLAGS = ["-O3", "-march=native", "-fno-trapping-math", "-std=c++17"]
+if platform.machine().lower() in ("x86_64", "amd64"):
+    CFLAGS.insert(2, "-mprefer-vector-width=512")
+# OpenMP: at::parallel_for runs batch slices on torch's intra-op threads (binding.cpp); the
+# library it links, libgomp.so.1, is the one torch has already loaded (same soname). A
+# compiler without OpenMP support builds without it, and the slices run one after another.
+OPENMP = ["-fopenmp"]
+# The flag sets tried in order: (compile flags, link flags).
+FLAG_SETS = ((CFLAGS + OPENMP, OPENMP), (CFLAGS, []))
 
 _lock = threading.Lock()
 _module = None
 _error: Optional[str] = None
 build_seconds: Optional[float] = None  # wall time of the load() that compiled or found the binary
+openmp: Optional[bool] = None  # whether the loaded build has OpenMP (batch slices in parallel)
 
 
 def _cpu_key() -> str:
@@ -69,12 +74,13 @@ def _source_key() -> str:
     return h.hexdigest()
 
 
-def cache_dir() -> Path:
-    """The build folder for this CPU, torch, Python and source version (created on demand)."""
+def cache_dir(flags: tuple = FLAG_SETS[0]) -> Path:
+    """The build folder for this CPU, torch, Python, flag set and source version (created on
+    demand)."""
     root = Path(os.environ.get("RNNKIT_CACHE_DIR") or Path.home() / ".cache" / "rnnkit")
     key = hashlib.sha256("|".join(
-        [_cpu_key(), torch.__version__, sys.version, " ".join(CFLAGS + LDFLAGS), _source_key()]
-    ).encode()).hexdigest()[:16]
+        [_cpu_key(), torch.__version__, sys.version, " ".join(flags[0] + flags[1]),
+         _source_key()]).encode()).hexdigest()[:16]
     path = root / "cpu-kernels" / key
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -100,7 +106,7 @@ def _precheck() -> Optional[str]:
 def load():
     """The compiled module, building it on the first call; raises RuntimeError with
     the reason when it can't be built."""
-    global _module, _error, build_seconds
+    global _module, _error, build_seconds, openmp
     if _module is not None:
         return _module
     with _lock:
@@ -110,20 +116,30 @@ def load():
                 from torch.utils import cpp_extension
 
                 start = time.perf_counter()
-                try:
-                    _module = cpp_extension.load(
-                        name="rnnkit_cpu_kernels",
-                        sources=[str(CSRC / s) for s in SOURCES],
-                        extra_cflags=CFLAGS,
-                        extra_ldflags=LDFLAGS,
-                        build_directory=str(cache_dir()),
-                        verbose=os.environ.get("RNNKIT_CPU_KERNEL_VERBOSE") == "1")
+                failures = []
+                for cflags, ldflags in FLAG_SETS:
+                    try:
+                        _module = cpp_extension.load(
+                            name="rnnkit_cpu_kernels",
+                            sources=[str(CSRC / s) for s in SOURCES],
+                            extra_cflags=cflags,
+                            extra_ldflags=ldflags,
+                            build_directory=str(cache_dir((cflags, ldflags))),
+                            verbose=os.environ.get("RNNKIT_CPU_KERNEL_VERBOSE") == "1")
+                    except Exception as e:  # compiler errors arrive as RuntimeError/OSError/...
+                        lines = str(e).strip().splitlines()
+                        errors = [ln.strip() for ln in lines if "error" in ln.lower()] or lines[-2:]
+                        failures.append(f"building the native kernels in "
+                                        f"{cache_dir((cflags, ldflags))} failed: "
+                                        + " | ".join(errors[:3]))
+                        continue
                     build_seconds = time.perf_counter() - start
-                except Exception as e:  # compiler errors arrive as RuntimeError/OSError/...
-                    lines = str(e).strip().splitlines()
-                    errors = [ln.strip() for ln in lines if "error" in ln.lower()] or lines[-2:]
-                    _error = (f"building the native kernels in {cache_dir()} failed: "
-                              + " | ".join(errors[:3]))
+                    openmp = bool(ldflags)
+                    if failures:
+                        log.info("rnnkit: built the CPU kernel without OpenMP (%s)", failures[0])
+                    break
+                if _module is None:
+                    _error = failures[-1]
             if _error is not None:
                 log.warning("rnnkit: the fused CPU kernel is unavailable (%s); "
                             "using the torch / reference kernels", _error)
