@@ -165,3 +165,16 @@ def test_unknown_backend(core):
         registry.run(spec, ws, x, hx, backend="cudnn")
     with pytest.raises(ValueError, match="`backend` must be one of"):
         rnn.LSTM(I, H, backend="cudnn")
+
+
+def test_choices_are_cached_until_the_kernel_table_changes(monkeypatch, two_kernels):
+    spec = RecurrentSpec("gru", I, H)
+    facts = dict(mask_kind="none", training=False, device=torch.device("cpu"),
+                 dtype=torch.float32, batch=B)
+    first = registry.choose(spec, "auto", **facts)
+    assert registry.choose(spec, "auto", **facts) is first  # no second decision
+    assert registry.choose(spec, "auto", **{**facts, "batch": B + 1}) is not first
+    # a kernel set into the table without register() is still seen
+    fast = registry.Kernel("fast", 100, lambda spec, **f: None, registry._KERNELS["reference"].run)
+    monkeypatch.setitem(two_kernels, "fast", fast)
+    assert registry.choose(spec, "auto", **facts)[1].kernel == "fast"

@@ -50,6 +50,13 @@ _KERNELS: dict[str, Kernel] = {}
 
 def register(kernel: Kernel) -> None:
     _KERNELS[kernel.name] = kernel
+    _CHOICES.clear()
+
+
+# (spec, backend, facts, torch threads) -> (kernel, Choice): deciding takes ~7 µs of
+# why_not calls, a few percent of a short sequence's forward. Bounded: cleared when full.
+_CHOICES: dict[tuple, tuple] = {}
+_CHOICES_MAX = 1024
 
 
 def kernels() -> list[Kernel]:
@@ -81,8 +88,16 @@ def _pick(table: dict, ordered: list, spec: RecurrentSpec, backend: str, what: s
 
 def choose(spec: RecurrentSpec, backend: str = "auto", **facts) -> tuple[Kernel, Choice]:
     """Pick a kernel. ``facts``: mask_kind ("none"/"right"/"any"), training, device, dtype,
-    batch (the batch size)."""
-    return _pick(_KERNELS, kernels(), spec, backend, "configuration", **facts)
+    batch (the batch size). The choice may also depend on torch's thread count."""
+    key = (spec, backend, tuple(sorted(facts.items())), torch.get_num_threads())
+    table = tuple(_KERNELS.values())  # a kernel set or replaced without register() misses
+    hit = _CHOICES.get(key)
+    if hit is None or hit[0] != table:
+        hit = (table, _pick(_KERNELS, kernels(), spec, backend, "configuration", **facts))
+        if len(_CHOICES) >= _CHOICES_MAX:
+            _CHOICES.clear()
+        _CHOICES[key] = hit
+    return hit[1]
 
 
 def run(spec: RecurrentSpec, weights: list[dict], x: Tensor, hx: tuple[Tensor, ...],
