@@ -321,3 +321,26 @@ def test_batch_slices_on_two_threads(core, native, cell):
     finally:
         torch.set_num_threads(threads)
     assert core.max_abs_diff(results[0], results[1]) <= 1e-12
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("mode", ["lstm", "gru", "rnn"])
+def test_one_and_two_row_products_of_a_wide_layer(core, mode, batch):
+    """B <= 2 steps take the AVX-512 products of csrc/blas.cpp (on CPUs that have them):
+    H = 150 gives a full 128-column block and a masked 22-column tail in the backward
+    product, and 8-row blocks plus leftover rows in the forward one."""
+    spec = RecurrentSpec(mode, 5, 150, reset_after=(mode != "gru"))
+    # weights at about 1/sqrt(H), as torch's init: a saturated, chaotic layer would turn
+    # float32 rounding into differences of any size
+    ws = core.spec_weights(spec, torch.float32, scale=0.1)
+    hx = core.spec_state(spec, batch, torch.float32)
+    x = torch.randn(4, batch, 5, generator=torch.Generator().manual_seed(3)).requires_grad_(True)
+    leaves = [x, *hx, *(t for w in ws for t in w.values())]
+    results = []
+    for backend in ("reference", "cpu"):
+        out, st, choice = registry.run(spec, ws, x, hx, None, training=True, backend=backend)
+        results.append((out, st, core.grads((out, st), leaves)))
+    # gradients summed over 150 units reach ~30 here: float32 parity relative to their size
+    for k, (mine, ref) in enumerate(zip(core.flat(results[1]), core.flat(results[0]))):
+        size = max(1.0, ref.detach().abs().max().item())
+        assert core.max_abs_diff(mine, ref) <= core.TOL[torch.float32] * size, f"result {k}"

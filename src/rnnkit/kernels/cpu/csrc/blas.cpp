@@ -186,6 +186,44 @@ void rows_dot(int64_t N, int64_t K, const float* __restrict__ W, int64_t ldw,
     c[n] = _mm512_reduce_add_ps(acc);
   }
 }
+
+// c (N) = beta c + a (K) W (K, N), W row-major with leading dimension ldw: 128 columns
+// (eight vectors) at a time held in registers over all K rows of W, the last block masked.
+void rows_times(int64_t N, int64_t K, const float* __restrict__ W, int64_t ldw,
+                const float* __restrict__ a, float beta, float* __restrict__ c) {
+  for (int64_t p0 = 0; p0 < N; p0 += 128) {
+    const int64_t nb = std::min<int64_t>(128, N - p0);
+    const int nv = int((nb + 15) / 16);
+    __mmask16 mask[8];
+    for (int v = 0; v < 8; ++v) {
+      const int64_t left = nb - 16 * v;
+      mask[v] = left >= 16 ? __mmask16(0xFFFF)
+                           : (left > 0 ? static_cast<__mmask16>((1u << left) - 1u) : __mmask16(0));
+    }
+    __m512 acc[8];
+    for (int v = 0; v < 8; ++v) {
+      acc[v] = beta == 0.0f ? _mm512_setzero_ps()
+                            : _mm512_mul_ps(_mm512_set1_ps(beta),
+                                            _mm512_maskz_loadu_ps(mask[v], c + p0 + 16 * v));
+    }
+    if (nv == 8) {
+      for (int64_t k = 0; k < K; ++k) {
+        const __m512 ak = _mm512_set1_ps(a[k]);
+        const float* w = W + k * ldw + p0;
+        for (int v = 0; v < 8; ++v) acc[v] = _mm512_fmadd_ps(ak, _mm512_loadu_ps(w + 16 * v), acc[v]);
+      }
+    } else {
+      for (int64_t k = 0; k < K; ++k) {
+        const __m512 ak = _mm512_set1_ps(a[k]);
+        const float* w = W + k * ldw + p0;
+        for (int v = 0; v < nv; ++v) {
+          acc[v] = _mm512_fmadd_ps(ak, _mm512_maskz_loadu_ps(mask[v], w + 16 * v), acc[v]);
+        }
+      }
+    }
+    for (int v = 0; v < nv; ++v) _mm512_mask_storeu_ps(c + p0 + 16 * v, mask[v], acc[v]);
+  }
+}
 #endif
 
 }  // namespace
@@ -231,6 +269,22 @@ WeightGemm<T>::~WeightGemm() {
 
 template <typename T>
 void WeightGemm<T>::operator()(const T* A, int64_t lda, T beta, T* C, int64_t ldc) const {
+#if defined(__AVX512F__)
+  // one or two rows: AVX-512 products (above) instead of MKL's call, ~1 µs a step here
+  if (std::is_same<T, float>::value && M_ <= 2 && K_ > 0 && N_ > 0) {
+    const float* a = reinterpret_cast<const float*>(A);
+    const float* w = reinterpret_cast<const float*>(W_);
+    float* c = reinterpret_cast<float*>(C);
+    if (tw_ && beta == T(0)) {
+      gemm_rows_nt(M_, N_, K_, a, lda, w, ldw_, c, ldc);
+      return;
+    }
+    if (!tw_) {
+      for (int64_t m = 0; m < M_; ++m) rows_times(N_, K_, w, ldw_, a + m * lda, float(beta), c + m * ldc);
+      return;
+    }
+  }
+#endif
   if (packed_ != nullptr) {
     blas().compute(kRowMajor, kNoTrans, kPacked, int(M_), int(N_), int(K_),
                    reinterpret_cast<const float*>(A), int(lda),
