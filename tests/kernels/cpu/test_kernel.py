@@ -277,11 +277,16 @@ def test_auto_takes_the_faster_kernel_and_says_why(spec_kw, mask_kind, expected)
 
 
 @pytest.mark.parametrize("threads,batch,training,hidden,expected", [
-    (2, 8, True, 128, "cpu"),     # two cores: batch slices beat oneDNN in training
-    (2, 8, False, 128, "torch"),  # inference: oneDNN is as fast
-    (2, 8, True, 512, "torch"),   # W_hh beyond a core's L2: oneDNN
-    (1, 8, True, 128, "torch"),   # one thread with a batch: oneDNN
-    (1, 1, True, 128, "cpu"),     # one sequence: the native loop
+    (2, 8, True, 128, "cpu"),      # two cores: batch slices beat oneDNN in training
+    (2, 8, True, 512, "cpu"),      # ... up to batch 8 at any width
+    (2, 32, True, 512, "torch"),   # a wide layer with a big batch: oneDNN
+    (2, 8, False, 128, "cpu"),     # inference, small batch, narrow layer
+    (2, 32, False, 128, "torch"),  # inference with a big batch: oneDNN
+    (1, 8, True, 128, "torch"),    # one thread with a batch: oneDNN
+    (1, 1, True, 128, "cpu"),      # one sequence: the native loop
+    (1, 1, False, 512, "torch"),   # ... except inference of a wide layer
+    (2, None, True, 128, "cpu"),   # no batch given: counted as a big one
+    (1, None, True, 128, "torch"),
 ])
 def test_auto_plain_lstm_policy(threads, batch, training, hidden, expected):
     spec = RecurrentSpec(input_size=I, hidden_size=hidden, mode="lstm")

@@ -42,21 +42,28 @@ def why_not(spec: RecurrentSpec, *, device=None, dtype=None, **_) -> Optional[st
 
 def yields(spec: RecurrentSpec, **facts) -> Optional[str]:
     """Under backend="auto", leave a plain LSTM to torch's oneDNN LSTM where benchmarks/
-    measured oneDNN as fast or faster: inference (0.75-1.0x for this kernel), hidden sizes
-    above 256, and training on one thread with a batch (0.87-0.93x). This kernel runs
-    training at H <= 256 on two threads (1.05-1.4x oneDNN's speed, batch slices on both
-    cores) or for a single sequence (1.07-1.33x)."""
+    measured oneDNN as fast or faster on this project's 2-core machine. The native kernel
+    keeps: with two or more threads (batch slices on both cores), training at batch <= 8 or
+    hidden_size <= 256 (1.06-1.8x oneDNN's speed) and inference at batch <= 8 with
+    hidden_size <= 128 (1.1-2.5x); on one thread, a single sequence (training 1.0-1.2x;
+    inference up to hidden_size 256, 1.05-1.2x). Elsewhere oneDNN measured 0.8-1.0x of it
+    or wasn't measured. An unknown batch counts as a large one."""
     from rnnkit.kernels import torch_fused
 
     if not (spec.mode == "lstm" and not spec.peephole and spec.proj_size == 0
             and facts.get("mask_kind", "none") == "none"
             and torch_fused.why_not(spec, **facts) is None):
         return None
-    threads, batch = torch.get_num_threads(), facts.get("batch")
-    if facts.get("training") and spec.hidden_size <= 256 and (threads >= 2 or batch == 1):
+    H, batch = spec.hidden_size, facts.get("batch") or 1 << 30
+    two_threads = torch.get_num_threads() >= 2
+    if facts.get("training"):
+        native = (two_threads and (batch <= 8 or H <= 256)) or batch == 1
+    else:
+        native = (two_threads and batch <= 8 and H <= 128) or (batch == 1 and H <= 256)
+    if native:
         return None
-    return ("torch's oneDNN LSTM is as fast or faster for a plain LSTM here "
-            "(inference, hidden_size > 256, or one thread with a batch; see benchmarks/)")
+    return ("torch's oneDNN LSTM measured as fast or faster for a plain LSTM of this size "
+            "and thread count (see benchmarks/)")
 
 
 def _mode_key(spec: RecurrentSpec) -> str:

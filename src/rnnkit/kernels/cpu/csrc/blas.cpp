@@ -8,6 +8,9 @@
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include <cstdlib>
 #include <vector>
@@ -18,6 +21,15 @@
 
 namespace rnnkit {
 namespace {
+
+// Inside one of binding.cpp's parallel batch slices (OpenMP builds only).
+bool in_parallel() {
+#if defined(_OPENMP)
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
 
 // Fortran BLAS, LP64 integers (as ATen's own CPUBlas.cpp declares them).
 using sgemm_t = void (*)(const char*, const char*, const int*, const int*, const int*,
@@ -270,8 +282,14 @@ WeightGemm<T>::~WeightGemm() {
 template <typename T>
 void WeightGemm<T>::operator()(const T* A, int64_t lda, T beta, T* C, int64_t ldc) const {
 #if defined(__AVX512F__)
-  // one or two rows: AVX-512 products (above) instead of MKL's call, ~1 µs a step here
-  if (std::is_same<T, float>::value && M_ <= 2 && K_ > 0 && N_ > 0) {
+  // One or two rows against a weight that stays in this core's L2: AVX-512 products
+  // (above) instead of MKL's call, ~1 µs a step less here. Outside a batch slice MKL may
+  // split the product over both cores, which wins from 1 MiB of weight on; inside one
+  // (binding.cpp) MKL runs on this core alone, and the loops win up to 1 MiB. A bigger
+  // weight streams from L3 each step, where MKL's threads are faster.
+  const int64_t w_bytes = N_ * K_ * int64_t(sizeof(float));
+  const int64_t fits = in_parallel() ? (int64_t(1) << 20) : (int64_t(1) << 19);
+  if (std::is_same<T, float>::value && M_ <= 2 && K_ > 0 && N_ > 0 && w_bytes <= fits) {
     const float* a = reinterpret_cast<const float*>(A);
     const float* w = reinterpret_cast<const float*>(W_);
     float* c = reinterpret_cast<float*>(C);

@@ -29,6 +29,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const
 const char* blas_name();
 // C (M, N) = A (M, K) W^T, W stored (N, K): the streaming steps' products. Rows of A are
 // few (M <= 2 takes AVX-512 dot products where the CPU has them), else gemm above.
+// (WeightGemm uses the same products for one or two rows when W fits in L2.)
 void gemm_rows_nt(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* W,
                   int64_t ldw, float* C, int64_t ldc);
 void gemm_rows_nt(int64_t M, int64_t N, int64_t K, const double* A, int64_t lda,
