@@ -285,6 +285,7 @@ def test_auto_takes_the_faster_kernel_and_says_why(spec_kw, mask_kind, expected)
     (1, 8, True, 128, "torch"),    # one thread with a batch: oneDNN
     (1, 1, True, 128, "cpu"),      # one sequence: the native loop
     (1, 1, False, 512, "torch"),   # ... except inference of a wide layer
+    (2, 1, False, 256, "torch"),   # two threads: MKL splits a wide layer's products
     (2, None, True, 128, "cpu"),   # no batch given: counted as a big one
     (1, None, True, 128, "torch"),
 ])

@@ -44,10 +44,10 @@ def yields(spec: RecurrentSpec, **facts) -> Optional[str]:
     """Under backend="auto", leave a plain LSTM to torch's oneDNN LSTM where benchmarks/
     measured oneDNN as fast or faster on this project's 2-core machine. The native kernel
     keeps: with two or more threads (batch slices on both cores), training at batch <= 8 or
-    hidden_size <= 256 (1.06-1.8x oneDNN's speed) and inference at batch <= 8 with
-    hidden_size <= 128 (1.1-2.5x); on one thread, a single sequence (training 1.0-1.2x;
-    inference up to hidden_size 256, 1.05-1.2x). Elsewhere oneDNN measured 0.8-1.0x of it
-    or wasn't measured. An unknown batch counts as a large one."""
+    hidden_size <= 256 (1.0-1.8x oneDNN's speed) and inference at batch <= 8 with
+    hidden_size <= 128 (0.9-2.5x, mostly above 1.1x); on one thread, a single sequence
+    (training 1.0-1.2x; inference up to hidden_size 256, 1.05-1.2x). Elsewhere oneDNN
+    measured 0.75-1.0x of it or wasn't measured. An unknown batch counts as a large one."""
     from rnnkit.kernels import torch_fused
 
     if not (spec.mode == "lstm" and not spec.peephole and spec.proj_size == 0
@@ -56,10 +56,10 @@ def yields(spec: RecurrentSpec, **facts) -> Optional[str]:
         return None
     H, batch = spec.hidden_size, facts.get("batch") or 1 << 30
     two_threads = torch.get_num_threads() >= 2
-    if facts.get("training"):
-        native = (two_threads and (batch <= 8 or H <= 256)) or batch == 1
+    if two_threads:
+        native = (batch <= 8 or H <= 256) if facts.get("training") else (batch <= 8 and H <= 128)
     else:
-        native = (two_threads and batch <= 8 and H <= 128) or (batch == 1 and H <= 256)
+        native = batch == 1 and (facts.get("training") or H <= 256)
     if native:
         return None
     return ("torch's oneDNN LSTM measured as fast or faster for a plain LSTM of this size "
