@@ -178,3 +178,26 @@ def test_choices_are_cached_until_the_kernel_table_changes(monkeypatch, two_kern
     fast = registry.Kernel("fast", 100, lambda spec, **f: None, registry._KERNELS["reference"].run)
     monkeypatch.setitem(two_kernels, "fast", fast)
     assert registry.choose(spec, "auto", **facts)[1].kernel == "fast"
+
+
+def test_a_spec_pickles_without_its_cached_hash():
+    import pickle
+
+    spec = RecurrentSpec("lstm", I, H)
+    hash(spec)  # caches it
+    again = pickle.loads(pickle.dumps(spec))
+    assert "_hash" not in again.__dict__ and again == spec and hash(again) == hash(spec)
+
+
+def test_an_unhashable_activation_is_chosen_for_every_call(core):
+    class Act:  # defines __eq__ without __hash__: unhashable
+        def __eq__(self, other):
+            return isinstance(other, Act)
+
+        def __call__(self, t):
+            return torch.tanh(t)
+
+    spec = RecurrentSpec("rnn", I, H, activation=Act())
+    ws, x, hx, _ = _inputs(spec, core)
+    _, _, choice = registry.run(spec, ws, x, hx)
+    assert choice.kernel == "reference"

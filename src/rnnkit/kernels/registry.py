@@ -91,7 +91,10 @@ def choose(spec: RecurrentSpec, backend: str = "auto", **facts) -> tuple[Kernel,
     batch (the batch size). The choice may also depend on torch's thread count."""
     key = (spec, backend, tuple(sorted(facts.items())), torch.get_num_threads())
     table = tuple(_KERNELS.values())  # a kernel set or replaced without register() misses
-    hit = _CHOICES.get(key)
+    try:
+        hit = _CHOICES.get(key)
+    except TypeError:  # an unhashable custom activation: decide every time
+        return _pick(_KERNELS, kernels(), spec, backend, "configuration", **facts)
     if hit is None or hit[0] != table:
         hit = (table, _pick(_KERNELS, kernels(), spec, backend, "configuration", **facts))
         if len(_CHOICES) >= _CHOICES_MAX:
@@ -169,10 +172,14 @@ def step(spec: RecurrentSpec, weights: dict, x: Tensor, state: tuple[Tensor, ...
          backend: str = "auto") -> tuple[tuple[Tensor, ...], Choice]:
     """One time step: x (B, I), state (h,) or (h, c) (each (B, H)) -> (new state, Choice)."""
     key = (spec, backend, x.device, x.dtype)
-    hit = _STEP_CHOICES.get(key)
+    try:
+        hit = _STEP_CHOICES.get(key)
+    except TypeError:  # an unhashable custom activation: decide every time
+        key, hit = None, None
     if hit is None:
         hit = choose_step(spec, backend, device=x.device, dtype=x.dtype)
-        _STEP_CHOICES[key] = hit
+        if key is not None:
+            _STEP_CHOICES[key] = hit
     kernel, choice = hit
     return kernel.step(spec, weights, x, state), choice
 

@@ -54,6 +54,10 @@ class RecurrentSpec:
             object.__setattr__(self, "_hash", h)
         return h
 
+    def __getstate__(self) -> dict:
+        # str hashes differ between processes: an unpickled spec hashes afresh
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
     def __post_init__(self) -> None:
         # Kernels trust the spec; a bad field would otherwise surface as an
         # AssertionError or a shape error deep inside a kernel.

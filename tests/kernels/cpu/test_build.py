@@ -83,3 +83,10 @@ def test_a_flag_set_that_fails_to_build_falls_back_to_the_next(monkeypatch):
     assert "BLAS" in module.blas_name() or "loops" in module.blas_name()
     assert build.openmp is bool(good[1])
     assert build.cache_dir(bad) != build.cache_dir(good)
+
+
+def test_openmp_is_probed_before_the_build():
+    # the probe is what keeps a compiler without OpenMP from failing a full build per process
+    assert build._probe(build.CFLAGS + build.OPENMP) is None  # this machine's g++ has OpenMP
+    why = build._probe(build.CFLAGS + ["-fno-such-flag-for-rnnkit"])
+    assert why is not None and "no-such-flag" in why

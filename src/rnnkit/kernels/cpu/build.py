@@ -30,7 +30,8 @@ log = logging.getLogger("rnnkit")
 
 CSRC = Path(__file__).with_name("csrc")
 SOURCES = ("binding.cpp", "blas.cpp", "lstm.cpp", "gru.cpp", "rnn.cpp", "step.cpp")
-# -fno-trapping-math lets GCC if-convert the clamps in fast_exp, hence vectorise the gate loops.
+# -fno-trapping-math lets GCC if-convert the clamps of the activations (csrc/common.h), hence
+# vectorise the gate loops.
 # -mprefer-vector-width=512 (x86 only): GCC otherwise keeps to 256-bit vectors on AVX-512 CPUs.
 CFLAGS = ["-O3", "-march=native", "-fno-trapping-math", "-std=c++17"]
 if platform.machine().lower() in ("x86_64", "amd64"):
@@ -90,6 +91,30 @@ def cache_dir(flags: tuple = FLAG_SETS[0]) -> Path:
     return path
 
 
+def _is_built(flags: tuple) -> bool:
+    return any(cache_dir(flags).glob("rnnkit_cpu_kernels*.so"))
+
+
+def _probe(flags: list) -> Optional[str]:
+    """None when the C++ compiler builds a tiny OpenMP program with these flags, else why not."""
+    import subprocess
+
+    cxx = os.environ.get("CXX", "c++")
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "probe.cpp"
+        src.write_text("#include <omp.h>\nint main() { return omp_get_max_threads() > 0 ? 0 : 1; }\n",
+                       encoding="utf-8")
+        try:
+            r = subprocess.run([cxx, *flags, str(src), "-o", str(Path(d) / "probe")],
+                               capture_output=True, text=True, timeout=120)
+        except (OSError, subprocess.SubprocessError) as e:
+            return str(e)
+        if r.returncode != 0:
+            lines = (r.stderr or r.stdout).strip().splitlines()
+            return lines[-1] if lines else f"exit status {r.returncode}"
+    return None
+
+
 def _precheck() -> Optional[str]:
     if os.environ.get("RNNKIT_CPU_KERNEL", "1") == "0":
         return "disabled by the environment variable RNNKIT_CPU_KERNEL=0"
@@ -118,6 +143,13 @@ def load():
                 start = time.perf_counter()
                 failures = []
                 for cflags, ldflags in FLAG_SETS:
+                    if ldflags and not _is_built((cflags, ldflags)):
+                        # a compiler without OpenMP would fail the whole build in every new
+                        # process: a one-line probe finds out first (once, while uncached)
+                        why = _probe(cflags + ldflags)
+                        if why is not None:
+                            failures.append(f"the compiler can't build with {' '.join(ldflags)}: {why}")
+                            continue
                     try:
                         _module = cpp_extension.load(
                             name="rnnkit_cpu_kernels",

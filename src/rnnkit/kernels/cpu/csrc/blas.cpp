@@ -218,7 +218,7 @@ void rows_times(int64_t N, int64_t K, const float* __restrict__ W, int64_t ldw,
                             : _mm512_mul_ps(_mm512_set1_ps(beta),
                                             _mm512_maskz_loadu_ps(mask[v], c + p0 + 16 * v));
     }
-    if (nv == 8) {
+    if (nb == 128) {  // a full block: no masks (113-127 columns would read past it)
       for (int64_t k = 0; k < K; ++k) {
         const __m512 ak = _mm512_set1_ps(a[k]);
         const float* w = W + k * ldw + p0;
@@ -284,9 +284,10 @@ void WeightGemm<T>::operator()(const T* A, int64_t lda, T beta, T* C, int64_t ld
 #if defined(__AVX512F__)
   // One or two rows against a weight that stays in this core's L2: AVX-512 products
   // (above) instead of MKL's call, ~1 µs a step less here. Outside a batch slice MKL may
-  // split the product over both cores, which wins from 1 MiB of weight on; inside one
-  // (binding.cpp) MKL runs on this core alone, and the loops win up to 1 MiB. A bigger
-  // weight streams from L3 each step, where MKL's threads are faster.
+  // split the product over both cores, which measured faster at 1 MiB of weight (so the
+  // loops stop at 512 KiB there); inside one (binding.cpp) MKL runs on this core alone,
+  // and the loops win up to 1 MiB. A bigger weight streams from L3 each step, where
+  // MKL's threads are faster.
   const int64_t w_bytes = N_ * K_ * int64_t(sizeof(float));
   const int64_t fits = in_parallel() ? (int64_t(1) << 20) : (int64_t(1) << 19);
   if (std::is_same<T, float>::value && M_ <= 2 && K_ > 0 && N_ > 0 && w_bytes <= fits) {

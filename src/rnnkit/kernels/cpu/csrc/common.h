@@ -59,11 +59,14 @@ class WeightGemm {
 // float: a branch-free exp (Cody-Waite reduction + degree-7 polynomial, ~1 ulp)
 // that GCC vectorises inside the gate loops; glibc's expf is a call per element.
 // double: libm, so that gradcheck's finite differences see an exact function.
-// e^x for x in [-87, 88] (no clamps: the callers clamp once).
+// e^x for x in [-87, 88] (no clamps: the callers clamp once); NaN gives NaN.
 inline float exp_core(float x) {
   // floor(y + 0.5) as a truncation of a positive number (y >= -126 here); written with
-  // an int conversion, as std::floor stays a call without -ffast-math
-  const int32_t ni = static_cast<int32_t>(x * 1.44269504088896341f + 256.5f) - 256;
+  // an int conversion, as std::floor stays a call without -ffast-math. A NaN x takes
+  // n = 0 (converting NaN to an int is undefined) and stays NaN through r.
+  float y = x * 1.44269504088896341f + 256.5f;
+  y = y == y ? y : 256.5f;
+  const int32_t ni = static_cast<int32_t>(y) - 256;
   const float n = static_cast<float>(ni);
   float r = x - n * 0.693359375f;  // ln 2 split in two for an exact reduction
   r = r + n * 2.12194440e-4f;
@@ -78,13 +81,6 @@ inline float exp_core(float x) {
   float scale;
   std::memcpy(&scale, &bits, sizeof(float));
   return p * scale;
-}
-
-inline float fast_exp(float x) {
-  // selects, not std::fmin / fmax: those keep GCC from vectorising the loop
-  x = x < -87.0f ? -87.0f : x;
-  x = x > 88.0f ? 88.0f : x;
-  return exp_core(x);
 }
 
 // float 1 / d for d in [1, 1e35]: an integer first guess and Newton steps, the last
