@@ -116,6 +116,26 @@ def test_a_build_is_announced_once_and_published_then_loaded_without_building(
     assert len(builds(fresh)) == 1 and caplog.records == []  # found, not built, and silent
 
 
+def test_a_damaged_cached_library_is_set_aside_and_rebuilt(fresh, monkeypatch, caplog):
+    build.load()
+    lib = build.loaded_from
+    forget(monkeypatch)
+    lib.unlink()  # (never truncate a loaded library in place: its pages are mapped)
+    lib.write_bytes(b"not a library")  # a disk error, a truncated copy
+    with caplog.at_level(logging.WARNING, logger="rnnkit"):
+        assert build.load().blas_name() == "fake"
+    assert "can't import the cached kernel" in caplog.text
+    assert len(builds(fresh)) == 2 and build.loaded_from == lib and lib.stat().st_size > 100
+
+
+def test_a_cache_on_a_failing_file_system_is_a_reason_not_a_crash(fresh, monkeypatch):
+    def full(*_, **__):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache, "new_build_dir", full)
+    assert "No space left on device" in build.why_unavailable()
+
+
 def test_flag_lists_are_immutable_so_cache_dir_is_stable_after_load(fresh):
     before = build.cache_dir()
     build.load()  # the fake, as torch's load, appends to the flag lists it gets

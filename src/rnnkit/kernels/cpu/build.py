@@ -260,6 +260,8 @@ def load():
                     module, flags, loaded_from = _find_or_build()
                 except _Unavailable as e:
                     _error = str(e)
+                except OSError as e:  # the cache's file system (full, gone, permissions)
+                    _error = f"the kernel cache failed: {e}"
                 else:
                     build_seconds = time.perf_counter() - start
                     openmp = bool(flags[1])
