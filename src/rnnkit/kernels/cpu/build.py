@@ -149,6 +149,7 @@ def _find_published(folder: Path):
         lib = cache.published(folder / cache.key(_key_inputs(flags)))
         if lib is None:
             continue
+        lib = Path(os.path.realpath(lib))  # load what was checked, not a link that may change
         why = cache.why_untrusted(lib)
         if why is not None:
             raise _Untrusted(f"refusing to load {lib}: {why}")
