@@ -41,7 +41,7 @@ def fake_ext():
 def fresh_build(monkeypatch, tmp_path, fake_ext):
     """Forget the loaded kernel (restored afterwards), use a temporary RNNKIT_CACHE_DIR and the
     fake compile step. Returns the build log's path (one line per build: folder, mode)."""
-    for name in ("_module", "_error", "openmp", "loaded_from", "build_seconds"):
+    for name in ("_module", "_error", "openmp", "loaded_from", "build_seconds", "built"):
         monkeypatch.setattr(build, name, None)
     monkeypatch.setenv("RNNKIT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("RNNKIT_CPU_KERNEL", raising=False)

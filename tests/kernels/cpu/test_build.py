@@ -353,9 +353,10 @@ def test_a_real_build_killed_midway_then_a_new_process_finishes(sub_env, tmp_pat
         first.communicate()
     second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert "ready" in second.stdout
+    assert "ready, built in" in second.stdout
     assert not list(root.glob(".build-*"))
     [published] = [p for p in root.iterdir() if p.is_dir()]
     third = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert third.returncode == 0 and str(published) in third.stdout
+    assert "ready, found in" in third.stdout
     assert "building" not in third.stderr  # loaded, not rebuilt

@@ -17,13 +17,14 @@ def native():
 def test_builds_then_finds_and_says_where(fresh_build, monkeypatch, capsys, caplog):
     assert cli.main([]) == 0
     out = capsys.readouterr()
-    assert "ready" in out.out and str(build.cache_dir()) in out.out
+    assert "ready, built in" in out.out and str(build.cache_dir()) in out.out
     assert caplog.text.count("building the native CPU kernels") == 1  # announced
     caplog.clear()
     monkeypatch.setattr(build, "_module", None)
     assert cli.main(["--key"]) == 0
     out = capsys.readouterr()
-    assert "building" not in caplog.text and str(build.cache_dir()) in out.out
+    assert "building" not in caplog.text and "ready, found in" in out.out
+    assert str(build.cache_dir()) in out.out
     inputs = json.loads(out.out[:out.out.index("}") + 1])
     assert {"cpu", "torch", "python", "compiler", "ninja", "cflags", "sources"} <= set(inputs)
     assert len(fresh_build.read_text().splitlines()) == 1

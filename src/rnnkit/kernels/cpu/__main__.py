@@ -32,7 +32,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if reason is not None:
         print(f"rnnkit native CPU kernels: unavailable ({reason})")
         return 0 if os.environ.get("RNNKIT_CPU_KERNEL", "1") == "0" else 1
-    print(f"rnnkit native CPU kernels: ready in {build.build_seconds:.1f} s "
+    how = "built" if build.built else "found"
+    print(f"rnnkit native CPU kernels: ready, {how} in {build.build_seconds:.1f} s "
           f"(OpenMP: {'yes' if build.openmp else 'no'}; {build.load().blas_name()}) "
           f"from {build.loaded_from}")
     return 0

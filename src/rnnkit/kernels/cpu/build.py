@@ -63,6 +63,7 @@ _error: Optional[str] = None
 build_seconds: Optional[float] = None  # wall time of the load() that compiled or found the binary
 openmp: Optional[bool] = None  # whether the loaded build has OpenMP (batch slices in parallel)
 loaded_from: Optional[Path] = None  # the library loaded (its folder may be gone: private builds)
+built: Optional[bool] = None  # whether that load() compiled it (else it was found in the cache)
 
 
 class _Unavailable(Exception):
@@ -165,7 +166,9 @@ def _find_published(folder: Path):
 def _build(where, publish_in: Optional[Path]):
     """Try FLAG_SETS in order; ``where()`` gives each build's private folder. Publishes in
     ``publish_in`` (else the folder is removed after the import). Returns (module, flags, lib)."""
+    global built
     log.warning(ANNOUNCE, publish_in or "a private temporary folder")
+    built = True
     failures = []
     for flags in FLAG_SETS:
         cflags, ldflags = flags
@@ -248,7 +251,7 @@ def _find_or_build():
 def load():
     """The compiled module, building it on the first call; raises RuntimeError with
     the reason when it can't be built."""
-    global _module, _error, build_seconds, openmp, loaded_from
+    global _module, _error, build_seconds, openmp, loaded_from, built
     if _module is not None:
         return _module
     with _lock:
@@ -257,6 +260,7 @@ def load():
                 _error = "disabled by the environment variable RNNKIT_CPU_KERNEL=0"
             else:
                 start = time.perf_counter()
+                built = False
                 try:
                     module, flags, loaded_from = _find_or_build()
                 except _Unavailable as e:
