@@ -214,8 +214,12 @@ def publish(build_dir: Path, final: Path, inputs: dict) -> Optional[Path]:
     if lib is None:
         raise FileNotFoundError(f"the build left no {LIBRARY_GLOB} in {build_dir}")
     for p in build_dir.iterdir():
-        if p != lib:
-            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        if p == lib:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
     (build_dir / "key.json").write_text(json.dumps(inputs, indent=1, sort_keys=True) + "\n",
                                         encoding="utf-8")
     os.chmod(lib, 0o755)
