@@ -77,6 +77,14 @@ def _numeric_columns(frame, exclude: Sequence[str], path) -> List[str]:
     return out
 
 
+def _number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        return np.nan
+    return v if np.isfinite(v) else np.nan
+
+
 def _time_keys(frame, name: str, path) -> np.ndarray:
     """A sortable key per row: the numbers themselves, or datetimes as int64 ns.
 
@@ -90,10 +98,9 @@ def _time_keys(frame, name: str, path) -> np.ndarray:
         if c == "":
             raise _fail("time", path, f"column {name!r} is blank on line {i + 2}; every step "
                                       f"needs a time to be ordered by")
-    try:
-        return np.array([float(c) for c in cells], dtype=np.float64)
-    except ValueError:
-        pass
+    numbers = np.array([_number(c) for c in cells])                             # NaN: not one
+    if not np.isnan(numbers).any():
+        return numbers
     try:
         # format="mixed": ISO dates, "2024-01-05 10:00", "5 Jan 2024" ... each cell on its own
         parsed = pd.to_datetime(pd.Series(cells), format="mixed", errors="coerce", utc=True)
@@ -102,7 +109,10 @@ def _time_keys(frame, name: str, path) -> np.ndarray:
                                   f"dates, got values pandas cannot compare ({e})") from None
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
-        i = int(bad[0])
+        # name a cell that breaks the form most cells have: a word among numbers, or
+        # a number among dates
+        not_number = np.flatnonzero(np.isnan(numbers))
+        i = int(not_number[0] if len(not_number) < len(bad) else bad[0])
         raise _fail("time", path, f"column {name!r} is not sortable: expected numbers or dates "
                                   f"in every row, got {cells[i]!r} on line {i + 2}")
     return parsed.astype("int64").to_numpy().astype(np.float64)

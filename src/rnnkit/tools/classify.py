@@ -190,6 +190,10 @@ def _conclude(cmp: ClassifyComparison) -> None:
         cmp.headline = (f"{winner} is best: test accuracy {acc:.3f} against {b_acc:.3f} for "
                         f"the best baseline, {best_base} (McNemar p = {p:.2g} over {n_test} "
                         f"test sequences: {verdict}).")
+        close = [r.cell for r in cells[1:] if p_of[r.cell] >= SIGNIFICANCE]
+        if close:
+            cmp.headline += (f" Its lead over {', '.join(close)} is within chance "
+                             f"(McNemar p >= {SIGNIFICANCE}).")
     for t in cmp.paired:
         sig = "significant" if t["p_value"] < SIGNIFICANCE else "not significant"
         cmp.reasons.append(

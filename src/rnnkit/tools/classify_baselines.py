@@ -14,8 +14,8 @@ The logistic regression is written in torch (no scikit-learn dependency):
 
 minimised in float64 by L-BFGS with a strong-Wolfe line search (a convex problem:
 any λ > 0 has one minimum). λ is chosen from ``LAMBDAS`` by validation accuracy
-(ties: the larger λ, the simpler model), then the model is refitted on the
-training part with that λ; the test part is not looked at.
+(ties: the larger λ, the simpler model); the model kept is the one fitted on the
+training part with that λ. The test part is not looked at.
 """
 from __future__ import annotations
 
