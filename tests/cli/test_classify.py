@@ -198,3 +198,17 @@ def test_forecasting_options_with_classify_are_refused(cli, order_csv, extra, ne
 def test_a_csv_without_id_is_read_as_text_and_says_so(cli, order_csv):
     _one_line_error(cli, ["compare", "--task", "classify", "--data", order_csv, *TINY],
                     "line 1 of")
+
+
+def test_train_warns_but_saves_when_no_better_than_the_majority_class(cli, tmp_path):
+    # identical inputs for every id: nothing to learn, so at best the majority class
+    lines = ["id,x,label"] + [f"i{k},{v},{'u' if k % 3 else 'v'}"
+                              for k in range(30) for v in (0.5, -0.5)]
+    data = tmp_path / "flat.csv"
+    data.write_text("\n".join(lines) + "\n")
+    model = tmp_path / "m.rnnkit"
+    code, out, err = cli("train", "--task", "classify", "--data", data, "--id", "id",
+                         "--label", "label", "--features", "x", "--epochs", "1", "--units",
+                         "2", "-q", "--out", model)
+    assert code == 0 and model.is_file()
+    assert "warning: on validation the model" in err and "always answering 'u'" in err
