@@ -65,7 +65,8 @@ def test_the_median_seed_enters_the_paired_test_and_chance_is_said():
 
 def test_warm_up_runs_untimed_before_each_cells_first_timed_fit(order_data, monkeypatch):
     calls = []
-    monkeypatch.setattr(classify_mod, "warm_up", lambda cell, *a, **k: calls.append(("warm", cell)))
+    monkeypatch.setattr(classify_mod, "warm_up",
+                        lambda cell, *a, **k: calls.append(("warm", cell)))
     real_fit = classify_mod.fit_classifier
 
     def spy_fit(model, data, **kw):

@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from rnnkit.tools.classify_baselines import LAMBDAS, fit_logistic, majority_class
 
