@@ -212,3 +212,13 @@ def test_train_warns_but_saves_when_no_better_than_the_majority_class(cli, tmp_p
                          "2", "-q", "--out", model)
     assert code == 0 and model.is_file()
     assert "warning: on validation the model" in err and "always answering 'u'" in err
+
+
+def test_features_take_commas_or_spaces():
+    from types import SimpleNamespace
+
+    from rnnkit.cli.classify import _features
+
+    assert _features(SimpleNamespace(features=["a,b", "c"])) == ["a", "b", "c"]
+    assert _features(SimpleNamespace(features="a, b")) == ["a", "b"]
+    assert _features(SimpleNamespace(features=None)) is None
