@@ -118,29 +118,6 @@ def test_the_stored_nan_policy_is_used_by_predict(cli, tmp_path):
         "sequences"] == 30
 
 
-def test_text_file_round_trip(cli, tmp_path):
-    rng = np.random.default_rng(0)
-    good, bad = ["great", "lovely", "fine"], ["awful", "dull", "poor"]
-    lines = []
-    for i in range(60):
-        pos = i % 2 == 0
-        lines.append(f"{'pos' if pos else 'neg'}\tthe film was {rng.choice(good if pos else bad)}")
-    data = tmp_path / "reviews.txt"
-    data.write_text("\n".join(lines) + "\n")
-    model = tmp_path / "t.rnnkit"
-    code, out, err = cli("train", "--task", "classify", "--data", data, "--cell", "lstm",
-                         "--epochs", "2", "--units", "4", "-q", "--out", model)
-    assert code == 0, err
-    bare = tmp_path / "new.txt"
-    bare.write_text("the film was great\nthe film was awful\n")
-    code, out, err = cli("predict", model, "--data", bare)
-    assert code == 0, err
-    rows = _rows(out)
-    assert [r["id"] for r in rows] == ["line 1", "line 2"] and "label" not in rows[0]
-    code, out, err = cli("evaluate", model, "--data", data)
-    assert code == 0 and "accuracy" in out and "held-out test part" in out
-
-
 def _one_line_error(cli, argv, needle):
     code, out, err = cli(*argv)
     assert code == 2, (out, err)
