@@ -83,3 +83,18 @@ def test_bad_arguments_fail_before_training(order_data):
         run_classification(order_data, cells=("tcn",))
     with pytest.raises(ValueError, match="seeds: expected a positive integer, got 0"):
         run_classification(order_data, seeds=0)
+
+
+def test_gradient_flow_uses_the_unpadded_test_sequences_of_the_most_common_length(order_data):
+    from rnnkit.tools.classify import flow_subset
+    from rnnkit.tools.classify_data import PAD_VALUE
+
+    X = order_data.X["test"]
+    lengths = (X != PAD_VALUE).any(axis=-1).sum(axis=1)
+    idx = flow_subset(order_data)
+    common = np.bincount(lengths).max()
+    assert len(idx) == common and len(set(lengths[idx])) == 1
+    cmp = run_classification(order_data, cells=("rnn",), seeds=1, epochs=1, units=4)
+    r = cmp.results["rnn"]
+    assert len(r.grad_norms) == lengths[idx][0] and np.isfinite(r.grad_ratio)
+    assert any(reason.startswith("Gradient flow") for reason in cmp.reasons)

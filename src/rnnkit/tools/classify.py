@@ -29,8 +29,9 @@ from rnnkit.seed import set_random_seed
 from rnnkit.tools.classifier import (build_classifier, epoch_seconds, fit_classifier,
                                      softmax, warm_up)
 from rnnkit.tools.classify_baselines import fit_logistic, majority_class
-from rnnkit.tools.classify_data import ClassifyData
+from rnnkit.tools.classify_data import PAD_VALUE, ClassifyData
 from rnnkit.tools.classify_metrics import accuracy, macro_f1, mcnemar_exact
+from rnnkit.tools.gradflow import gradient_flow
 from rnnkit.tools.names import parse_variant
 
 __all__ = ["CellScores", "ClassifyComparison", "run_classification", "SIGNIFICANCE",
@@ -51,6 +52,12 @@ class CellScores:
     histories: List[dict] = field(default_factory=list)
     preds: List[np.ndarray] = field(default_factory=list)    # test class ids, one per seed
     params: int = 0
+    grad_norms: Optional[np.ndarray] = None                  # (L,) geometric mean over seeds
+
+    @property
+    def grad_ratio(self) -> float:
+        g = self.grad_norms
+        return float(g[0] / g[-1]) if g is not None and g[-1] > 0 else float("nan")
 
     @property
     def mean(self) -> float:
@@ -102,11 +109,11 @@ class ClassifyComparison:
     def table(self) -> str:
         """Aligned text, best test accuracy first."""
         head = (f"{'model':<40}{'test accuracy':>18}{'macro-F1':>10}{'params':>9}"
-                f"{'s/epoch':>9}")
+                f"{'s/epoch':>9}{'grad h1/hT':>12}")
         lines = [head, "-" * len(head)]
         for r in sorted(self.results.values(), key=lambda r: -r.mean):
             lines.append(f"{r.cell:<40}{r.mean:>9.3f} ± {r.std:<6.3f}{r.f1_mean:>10.3f}"
-                         f"{r.params:>9d}{r.sec_per_epoch:>9.3f}")
+                         f"{r.params:>9d}{r.sec_per_epoch:>9.3f}{r.grad_ratio:>12.2e}")
         for name, v in self.baselines.items():
             lines.append(f"{name:<40}{v['accuracy']:>9.3f}{'':>9}{v['macro_f1']:>10.3f}")
         return "\n".join(lines)
@@ -126,7 +133,7 @@ def run_classification(data: ClassifyData, cells: Sequence[str] = ("rnn", "lstm"
     y_test = data.y["test"]
     results: Dict[str, CellScores] = {}
     for cell in cells:
-        res = CellScores(cell)
+        res, flows = CellScores(cell), []
         warm_up(cell, data.prep, data.X["train"], data.y["train"], units, layers, batch_size)
         for seed in range(seeds):
             set_random_seed(seed)                          # weights and shuffling
@@ -141,6 +148,11 @@ def run_classification(data: ClassifyData, cells: Sequence[str] = ("rnn", "lstm"
             res.histories.append(hist)
             res.preds.append(pred)
             res.params = model.count_params()
+            flow = _flow(model, data)
+            if flow is not None:
+                flows.append(flow)
+        if flows:   # geometric mean over seeds: the norms span orders of magnitude
+            res.grad_norms = np.exp(np.mean(np.log(np.maximum(flows, 1e-300)), axis=0))
         results[cell] = res
     cmp = ClassifyComparison(data, results, _baselines(data), {
         "seeds": seeds, "epochs": epochs, "units": units, "layers": layers,
@@ -151,6 +163,35 @@ def run_classification(data: ClassifyData, cells: Sequence[str] = ("rnn", "lstm"
 
 def _predict(model, X: np.ndarray) -> np.ndarray:
     return softmax(model.predict(X, batch_size=256).astype(np.float64)).argmax(axis=1)
+
+
+def flow_subset(data: ClassifyData) -> np.ndarray:
+    """Indices of the test sequences that enter the gradient flow: those of the most
+    common length (the longest such length on a tie), at least 2 steps. The flow is
+    measured without padding (rnnkit.tools.gradflow), so all must have one length."""
+    X = data.X["test"]
+    pad = (X == PAD_VALUE).all(axis=-1) if X.ndim == 3 else X == 0       # (N, T)
+    lengths = (~pad).sum(axis=1)                                          # (N,)
+    counts = np.bincount(lengths)
+    counts[:2] = 0
+    if counts.max() == 0:
+        return np.zeros(0, dtype=np.int64)
+    best = int(np.flatnonzero(counts == counts.max())[-1])
+    return np.flatnonzero(lengths == best)
+
+
+def _flow(model, data: ClassifyData) -> Optional[np.ndarray]:
+    """‖∂L/∂h_t‖ (L,) of the cross entropy on the test sequences of ``flow_subset``."""
+    import torch
+
+    idx = flow_subset(data)
+    if len(idx) == 0:
+        return None
+    L = int(((data.X["test"][idx[0]] != PAD_VALUE).any(axis=-1) if data.X["test"].ndim == 3
+             else data.X["test"][idx[0]] != 0).sum())
+    x = data.X["test"][idx][:, :L]                                        # (n, L[, F])
+    return gradient_flow(model, x, data.y["test"][idx],
+                         loss_fn=torch.nn.functional.cross_entropy).norms
 
 
 def _baselines(data: ClassifyData) -> Dict[str, dict]:
@@ -200,6 +241,14 @@ def _conclude(cmp: ClassifyComparison) -> None:
             f"{t['a']} vs {t['b']}: right where the other is wrong on {t['a_only']} vs "
             f"{t['b_only']} of {n_test} test sequences, McNemar p = {t['p_value']:.2g} ({sig} "
             f"at {SIGNIFICANCE}).")
+    flows = [r for r in cells if r.grad_norms is not None]
+    if flows:
+        idx = flow_subset(cmp.data)
+        cmp.reasons.append(
+            f"Gradient flow ‖∂L/∂h_1‖/‖∂L/∂h_T‖ on the {len(idx)} test sequences of "
+            f"{len(flows[0].grad_norms)} steps (geometric mean over seeds): " +
+            ", ".join(f"{r.cell} {r.grad_ratio:.1e}" for r in flows) +
+            "; a ratio far below 1 means the first steps barely steer the loss.")
     rec = max(cells, key=lambda r: (round(float(np.mean(r.val_accuracy)), 12), -r.sec_per_epoch))
     cmp.recommendation = rec.cell
     cmp.reasons.append(

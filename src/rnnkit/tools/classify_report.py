@@ -44,7 +44,10 @@ def results_dict(cmp: ClassifyComparison) -> dict:
                       "macro_f1": r.macro_f1, "macro_f1_mean": r.f1_mean,
                       "val_accuracy": r.val_accuracy, "params": r.params,
                       "sec_per_epoch": r.sec_per_epoch, "sec_per_epoch_per_seed": r.epoch_time,
-                      "best_epochs": [h["best_epoch"] for h in r.histories]}
+                      "best_epochs": [h["best_epoch"] for h in r.histories],
+                      "grad_ratio": r.grad_ratio,
+                      "grad_norms": (None if r.grad_norms is None else
+                                     [float(g) for g in r.grad_norms])}
                   for c, r in cmp.results.items()},
     }
 
@@ -101,11 +104,11 @@ def _html(cmp: ClassifyComparison, title: str) -> str:
         cls = ' class="winner"' if r.cell == cmp.winner else ""
         rows.append(f"<tr{cls}><td>{e(r.cell)}</td><td>{r.mean:.3f} ± {r.std:.3f}</td>"
                     f"<td>{r.f1_mean:.3f}</td><td>{r.params}</td>"
-                    f"<td>{r.sec_per_epoch:.4f}</td></tr>")
+                    f"<td>{r.sec_per_epoch:.4f}</td><td>{r.grad_ratio:.2e}</td></tr>")
     for name, v in cmp.baselines.items():
         cls = ' class="winner"' if name == cmp.winner else ""
         rows.append(f"<tr{cls}><td>{e(name)} (baseline)</td><td>{v['accuracy']:.3f}</td>"
-                    f"<td>{v['macro_f1']:.3f}</td><td></td><td></td></tr>")
+                    f"<td>{v['macro_f1']:.3f}</td><td></td><td></td><td></td></tr>")
     reasons = "".join(f"<li>{e(x)}</li>" for x in cmp.reasons)
     n = {k: len(v) for k, v in cmp.data.y.items()}
     what = ("numeric sequences (features " + ", ".join(cmp.data.prep.features) +
@@ -123,11 +126,15 @@ Budget per run: {s['epochs']} epochs, {s['units']} units x {s['layers']} layer(s
 per cell. The test part is scored once per run.</p>
 <h2>Results on the test part</h2>
 <table><tr><th>model</th><th>accuracy (mean ± std over seeds)</th><th>macro-F1</th>
-<th>parameters</th><th>s / epoch</th></tr>
+<th>parameters</th><th>s / epoch</th>
+<th>‖∂L/∂h<sub>1</sub>‖ / ‖∂L/∂h<sub>T</sub>‖</th></tr>
 {''.join(rows)}</table>
 <p>s / epoch: the median of each run's timed epochs, after an untimed warm-up step (so
 building the native kernel never counts), then the median over seeds; measured on the
-machine that made this report, under whatever else it was running.</p>
+machine that made this report, under whatever else it was running. The gradient ratio
+is the norm of the loss's gradient at the first hidden state over that at the last,
+in float64, on the test sequences of the most common length (no padding), geometric
+mean over seeds (Bengio et al. 1994: a ratio near 0 is a vanishing gradient).</p>
 <h2>Paired tests and recommendation</h2>
 <p>McNemar's exact test between the winner, {e(cmp.winner)}, and each other model, on the
 test sequences where exactly one of the two is right (a cell enters with its median seed).</p>
