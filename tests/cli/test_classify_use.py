@@ -64,3 +64,13 @@ def test_predict_with_task_classify_on_a_forecaster_is_refused(cli, series_csv, 
     assert code == 2 and "expected a classifier" in err
     code, out, err = cli("predict", model, "--data", series_csv)  # a forecaster stays one
     assert code == 0, err
+
+
+def test_predict_writes_a_file_with_out(cli, tmp_path):
+    lines = ["id,x,label"] + [f"i{k},{v},{'u' if k % 2 else 'v'}"
+                              for k in range(12) for v in (k, k + 1)]
+    model = _train(cli, tmp_path, lines)
+    out_file = tmp_path / "pred.csv"
+    code, out, err = cli("predict", model, "--data", tmp_path / "d.csv", "--out", out_file)
+    assert code == 0 and out == "" and "wrote 12 predictions" in err
+    assert len(_rows(out_file.read_text())) == 12

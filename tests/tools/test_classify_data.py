@@ -91,3 +91,14 @@ def test_order_data_splits_and_encodes(order_data):
 def test_long_format_options_need_an_id(tmp_path):
     with pytest.raises(ValueError, match="time: given without an id column"):
         load_labelled(tmp_path / "x.txt", time="t")
+
+
+def test_char_level_text(tmp_path):
+    p = tmp_path / "t.txt"
+    p.write_text("".join(f"{'a' if i % 2 else 'b'}\t{'xy' if i % 2 else 'yx'}\n"
+                         for i in range(20)))
+    data = prepare_classification(load_labelled(p), level="char")
+    tokens = data.prep.vocab["tokens"]
+    assert set(tokens[2:]) == {"x", "y"}
+    enc = data.prep.encode(["xyx"])
+    assert [tokens[i] for i in enc[0]] == ["x", "y", "x"]
