@@ -10,6 +10,7 @@ import argparse
 
 from rnnkit.cli._common import (add_data_args, add_quiet, add_threads, load_series_args,
                                 positive_float, positive_int, progress_bar, torch_threads)
+from rnnkit.cli import classify
 
 # The default budget keeps `rnnkit compare --dataset sunspots` (the `make demo`
 # run) well under a minute on a 2-core CPU (about 17 s with the default --threads 1).
@@ -44,10 +45,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="write report.html and plots into DIR")
     add_threads(p)
     add_quiet(p)
+    classify.add_classify_args(p, "compare")
     return p
 
 
 def run(args) -> int:
+    if args.task == "classify":
+        return classify.compare(args)
     from rnnkit.tools.compare import run_comparison
     from rnnkit.tools.forecast import prepare_forecast
     from rnnkit.tools.names import VARIANTS, parse_variant

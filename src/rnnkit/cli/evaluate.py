@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from rnnkit.cli import classify
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
@@ -16,10 +18,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--nan", choices=("raise", "drop", "fill"), default="raise",
                    help="rows with blank/NaN values: report them (default), drop, or fill")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    classify.add_classify_args(p, "evaluate")
     return p
 
 
 def run(args) -> int:
+    if classify.wanted(args):
+        return classify.evaluate(args)
     from rnnkit.cli._common import load_forecaster, read_csv_series
     from rnnkit.data import scaler_from_dict
     from rnnkit.tools.forecast import mae, persistence_forecast, rmse

@@ -5,6 +5,8 @@ import argparse
 import io
 import sys
 
+from rnnkit.cli import classify
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
@@ -17,10 +19,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--nan", choices=("raise", "drop", "fill"), default="raise",
                    help="rows with blank/NaN values: report them (default), drop, or fill")
     p.add_argument("--out", metavar="FILE.csv", help="write here (default: standard output)")
+    classify.add_classify_args(p, "predict")
     return p
 
 
 def run(args) -> int:
+    if classify.wanted(args):
+        return classify.predict(args)
     from rnnkit.cli._common import load_forecaster, read_csv_series
     from rnnkit.tools.atomic import write_text
 

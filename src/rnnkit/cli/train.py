@@ -12,6 +12,7 @@ import argparse
 
 from rnnkit.cli._common import (add_data_args, add_quiet, add_threads, load_series_args,
                                 positive_float, positive_int, progress_bar, torch_threads)
+from rnnkit.cli import classify
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -50,10 +51,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="where to save the model (default model.rnnkit)")
     add_threads(p)
     add_quiet(p)
+    classify.add_classify_args(p, "train")
     return p
 
 
 def run(args) -> int:
+    if args.task == "classify":
+        return classify.train(args)
     from rnnkit.cli._common import CliError
 
     if args.text is not None:
