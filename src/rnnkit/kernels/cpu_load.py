@@ -46,6 +46,11 @@ class LoadMeter:
         self._last = self._sample()
 
     @property
+    def last_time(self) -> float:
+        """time.monotonic() of the last reading (-inf before any)."""
+        return self._last[0] if self._last is not None else float("-inf")
+
+    @property
     def works(self) -> bool:
         """False where there is no /proc/stat (macOS, Windows): the meter reads nothing."""
         return self._last is not None

@@ -218,6 +218,26 @@ class _Active:
 
 _ACTIVE: Optional[_Active] = None
 _OUTSIDE: dict[int, str] = {}
+_METER: Optional[LoadMeter] = None  # one for the process: a block starts from the last reading
+STALE_S = 60.0  # a window longer than this says little about the load now
+
+
+def _meter() -> Optional[LoadMeter]:
+    global _METER
+    if _METER is None:
+        _METER = LoadMeter()
+    return _METER if _METER.works else None
+
+
+def _guarded(first: Decision, cores: int, others: float) -> Decision:
+    """The count the load guard allows: one thread less per core other processes take
+    beyond BUSY_CORE, at least 1, at most the policy's."""
+    n = max(1, min(first.threads, cores - math.ceil(others - BUSY_CORE)))
+    if n == first.threads:
+        return first
+    return replace(first, threads=n, source="load", why=(
+        f"rnnkit's load guard: other processes kept {others:.1f} of {cores} CPUs busy; "
+        f"{first.threads} when they are free"))
 
 
 def current() -> str:
@@ -246,17 +266,12 @@ def tick() -> None:
     others = a.meter.others()
     if others is None:
         return
-    n = max(1, min(a.first.threads, a.cores - math.ceil(others - BUSY_CORE)))
-    if n == a.decision.threads:
+    d = _guarded(a.first, a.cores, others)
+    if d.threads == a.decision.threads:
         return
-    if n == a.first.threads:
-        a.decision = a.first
-    else:
-        a.decision = replace(a.first, threads=n, source="load", why=(
-            f"rnnkit's load guard: other processes kept {others:.1f} of {a.cores} CPUs busy; "
-            f"{a.first.threads} when they are free"))
+    a.decision = d
     a.changes += 1
-    torch.set_num_threads(n)
+    torch.set_num_threads(d.threads)
     if a.report is not None:
         a.report(f"threads: {a.decision}")
 
@@ -287,17 +302,21 @@ class policy:
             decision = Decision(before, f"set by the user: {user}", "user")
         else:
             decision = decide(self.work, cores)
-        meter = None
-        if decision.source == "policy" and decision.threads > 1:
-            meter = LoadMeter()
-            meter = meter if meter.works else None
+        meter = _meter() if decision.source == "policy" and decision.threads > 1 else None
+        active = _Active(decision, cores, meter, self.report)
+        if meter is not None:
+            # The window since the last reading (an earlier fit's, say) tells the load now.
+            window = time.monotonic() - meter.last_time
+            others = meter.others()
+            if others is not None and FIRST_CHECK_S <= window <= STALE_S:
+                active.decision = _guarded(decision, cores, others)
         self._before = before
-        _ACTIVE = _Active(decision, cores, meter, self.report)
-        self.decision = decision
-        torch.set_num_threads(decision.threads)
+        _ACTIVE = active
+        self.decision = active.decision
+        torch.set_num_threads(active.decision.threads)
         if self.report is not None:
-            self.report(f"threads: {decision}")
-        return decision
+            self.report(f"threads: {active.decision}")
+        return active.decision
 
     def close(self) -> None:
         global _ACTIVE
