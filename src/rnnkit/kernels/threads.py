@@ -43,8 +43,8 @@ import torch
 from rnnkit.cells.base import GATES
 from rnnkit.kernels.cpu_load import LoadMeter, available_cores
 
-__all__ = ["Decision", "Work", "between_fits", "current", "decide", "for_model", "get_threads", "pinned",
-           "policy", "set_threads", "user_setting"]
+__all__ = ["Decision", "Work", "between_fits", "current", "decide", "for_model", "get_threads",
+           "pinned", "policy", "set_threads", "user_setting"]
 
 # Per-step multiply-adds of the largest recurrent product (B·G·H·P) from which a second
 # thread paid in training (T=50, 2 pinned CPUs): GRU H=32 B=32 (98k) 1.1x, H=64 B=4
