@@ -314,7 +314,7 @@ class policy:
         _ACTIVE = active
         self.decision = active.decision
         torch.set_num_threads(active.decision.threads)
-        if self.report is not None:
+        if self.report is not None and decision.source != "untouched":
             self.report(f"threads: {active.decision}")
         return active.decision
 
@@ -336,7 +336,7 @@ class policy:
 def for_model(model, batch_size: int, training: bool, verbose: int = 0) -> policy:
     """The policy block for a model's fit / evaluate / predict: every recurrent layer
     (a module with a RecurrentSpec ``spec``) and the device of its parameters;
-    ``verbose=2`` prints the decision."""
+    ``verbose=2`` (fit's) prints the decision, unless it leaves torch's count untouched."""
     from rnnkit.kernels.spec import RecurrentSpec
 
     specs = tuple(m.spec for m in model.modules()

@@ -260,7 +260,7 @@ class TrainingMixin(CompileMixin):
                            params={"steps": self._steps(data, batch_size), "verbose": verbose,
                                    "mode": "evaluate"})
         cbs.on_test_begin()
-        with thread_policy(self, batch_size, training=False, verbose=verbose):
+        with thread_policy(self, batch_size, training=False):
             logs = self._evaluate_data(data, batch_size, cbs)
         cbs.on_test_end(logs)
         if return_dict:
@@ -280,7 +280,7 @@ class TrainingMixin(CompileMixin):
                                    "mode": "predict"})
         cbs.on_predict_begin()
         outs = []
-        with self._inference(), thread_policy(self, batch_size, training=False, verbose=verbose):
+        with self._inference(), thread_policy(self, batch_size, training=False):
             for step, batch in enumerate(self._iter_batches(data, batch_size)):
                 cbs.on_predict_batch_begin(step)
                 x_b, _, _, m = self._batch_to_device(batch)
