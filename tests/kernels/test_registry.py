@@ -73,7 +73,10 @@ def test_auto_picks_torch_for_plain_configs(core, two_kernels, kw, mask_kind):
     ws, x, hx, mask = _inputs(spec, core, mask_kind)
     _, _, choice = registry.run(spec, ws, x, hx, mask, training=False)
     assert (choice.kernel, choice.backend, choice.rejected) == ("torch", "auto", {})
-    assert str(choice) == "kernel: torch (backend='auto')"
+    n = torch.get_num_threads()
+    assert str(choice) == ("kernel: torch (backend='auto')\n"
+                           f"threads: {n} (torch's count; rnnkit's policy runs inside "
+                           "fit/evaluate/predict)")
 
 
 def test_training_with_regularisers_goes_to_the_reference(core, two_kernels):

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Optional
 
-from rnnkit.tools.threads import torch_threads
+from rnnkit.kernels.threads import between_fits, pinned
 
 __all__ = ["CliError", "USER_ERRORS", "add_data_args", "add_quiet", "add_threads",
            "load_series_args", "load_forecaster", "progress_bar", "positive_int",
@@ -52,10 +52,18 @@ def add_quiet(p: argparse.ArgumentParser) -> None:
 
 
 def add_threads(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threads", type=positive_int, default=1, metavar="N",
-                   help="torch CPU threads (default 1: the matrices of these small models are "
-                        "too small for a second thread to pay for its synchronisation, see "
-                        "rnnkit.tools.threads; try more with large --units)")
+    p.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                   help="torch CPU threads for the whole command (default: rnnkit's thread "
+                        "policy inside training and prediction, chosen from the model's size "
+                        "and the load other processes put on the CPUs, and 1 elsewhere; see "
+                        "docs/threads.md)")
+
+
+def torch_threads(n: Optional[int]):
+    """The CLI's thread setting for a command: ``--threads N`` pins N for everything;
+    without it, the thread policy runs inside fit / evaluate / predict and one thread
+    elsewhere (rnnkit.kernels.threads)."""
+    return between_fits(1) if n is None else pinned(n)
 
 
 def add_data_args(p: argparse.ArgumentParser, window_default: Optional[int] = None) -> None:

@@ -14,7 +14,7 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
-from rnnkit.kernels import reference, torch_fused
+from rnnkit.kernels import reference, threads, torch_fused
 from rnnkit.kernels.masks import mask_kind
 from rnnkit.kernels.spec import RecurrentSpec
 
@@ -38,10 +38,13 @@ class Choice:
     kernel: str
     backend: str
     rejected: dict[str, str] = field(default_factory=dict)
+    threads: str = ""  # torch's thread count in force and why (rnnkit.kernels.threads)
 
     def __str__(self) -> str:
         lines = [f"kernel: {self.kernel} (backend={self.backend!r})"]
         lines += [f"  not {name}: {why}" for name, why in self.rejected.items()]
+        if self.threads:
+            lines.append(f"threads: {self.threads}")
         return "\n".join(lines)
 
 
@@ -53,7 +56,7 @@ def register(kernel: Kernel) -> None:
     _CHOICES.clear()
 
 
-# (spec, backend, facts, torch threads) -> (kernel, Choice): deciding takes ~7 µs of
+# (spec, backend, facts, thread count and why) -> (kernel, Choice): deciding takes ~7 µs of
 # why_not calls, a few percent of a short sequence's forward. Bounded: cleared when full.
 _CHOICES: dict[tuple, tuple] = {}
 _CHOICES_MAX = 1024
@@ -88,15 +91,21 @@ def _pick(table: dict, ordered: list, spec: RecurrentSpec, backend: str, what: s
 
 def choose(spec: RecurrentSpec, backend: str = "auto", **facts) -> tuple[Kernel, Choice]:
     """Pick a kernel. ``facts``: mask_kind ("none"/"right"/"any"), training, device, dtype,
-    batch (the batch size). The choice may also depend on torch's thread count."""
-    key = (spec, backend, tuple(sorted(facts.items())), torch.get_num_threads())
+    batch (the batch size). The choice may also depend on torch's thread count, which
+    the Choice records with its reason."""
+    n_why = threads.current()
+    key = (spec, backend, tuple(sorted(facts.items())), n_why)
     table = tuple(_KERNELS.values())  # a kernel set or replaced without register() misses
     try:
         hit = _CHOICES.get(key)
     except TypeError:  # an unhashable custom activation: decide every time
-        return _pick(_KERNELS, kernels(), spec, backend, "configuration", **facts)
+        kernel, choice = _pick(_KERNELS, kernels(), spec, backend, "configuration", **facts)
+        choice.threads = n_why
+        return kernel, choice
     if hit is None or hit[0] != table:
-        hit = (table, _pick(_KERNELS, kernels(), spec, backend, "configuration", **facts))
+        kernel, choice = _pick(_KERNELS, kernels(), spec, backend, "configuration", **facts)
+        choice.threads = n_why
+        hit = (table, (kernel, choice))
         if len(_CHOICES) >= _CHOICES_MAX:
             _CHOICES.clear()
         _CHOICES[key] = hit
@@ -114,6 +123,7 @@ def run(spec: RecurrentSpec, weights: list[dict], x: Tensor, hx: tuple[Tensor, .
     if spec.go_backwards:
         x = x.flip(0)
         mask = None if mask is None else mask.flip(0)
+    threads.tick()  # the thread policy's load guard, inside fit/evaluate/predict only
     kernel, choice = choose(spec, backend, mask_kind=mask_kind(mask), training=training,
                             device=x.device, dtype=x.dtype, batch=x.shape[1])
     out, state = kernel.run(spec, weights, x, hx, mask, training=training, generator=generator)

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rnnkit.kernels.threads import for_model as thread_policy
 from rnnkit.models.compile import CompileMixin, NotCompiledError
 from rnnkit.models.data_adapter import ArrayData, BatchStream, adapt
 from rnnkit.training.callbacks import CallbackList, History, TerminateOnNaN
@@ -150,6 +151,8 @@ class TrainingMixin(CompileMixin):
             history.history = {k: list(v) for k, v in self._resume["history"].items()}
             history.epoch = list(self._resume["epochs"])
         logs: dict = {}
+        threads = thread_policy(self, batch_size, training=True, verbose=verbose)
+        threads.start()  # torch's thread count for the loop, restored in the finally below
         try:
             for epoch in range(start, epochs):
                 for m in self.compiled_metrics:
@@ -164,6 +167,7 @@ class TrainingMixin(CompileMixin):
                     break
             cbs.on_train_end(logs)
         finally:
+            threads.close()
             self.train(was_training)
         self.history = history
         return history
@@ -256,7 +260,8 @@ class TrainingMixin(CompileMixin):
                            params={"steps": self._steps(data, batch_size), "verbose": verbose,
                                    "mode": "evaluate"})
         cbs.on_test_begin()
-        logs = self._evaluate_data(data, batch_size, cbs)
+        with thread_policy(self, batch_size, training=False):
+            logs = self._evaluate_data(data, batch_size, cbs)
         cbs.on_test_end(logs)
         if return_dict:
             return logs
@@ -275,7 +280,7 @@ class TrainingMixin(CompileMixin):
                                    "mode": "predict"})
         cbs.on_predict_begin()
         outs = []
-        with self._inference():
+        with self._inference(), thread_policy(self, batch_size, training=False):
             for step, batch in enumerate(self._iter_batches(data, batch_size)):
                 cbs.on_predict_batch_begin(step)
                 x_b, _, _, m = self._batch_to_device(batch)

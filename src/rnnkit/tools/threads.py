@@ -5,8 +5,10 @@ matrix products take microseconds, less than waking a second OpenMP thread and
 synchronising with it. Measured on a 2-core machine shared with other jobs,
 ``rnnkit compare --dataset sunspots`` spent 0.2 s per epoch with 2 threads and
 0.015 s with 1, and a bidirectional GRU text classifier 6.8 s against 0.47 s.
-So the command line and the examples run with one thread by default
-(``--threads`` raises it for large models).
+So the examples and ``rnnkit bench`` pin one thread with this helper. ``fit``,
+``evaluate``, ``predict`` and the rest of the command line follow rnnkit's thread
+policy instead (:mod:`rnnkit.kernels.threads`, docs/threads.md), which also gives
+threads up while other processes load the CPUs.
 """
 from __future__ import annotations
 

@@ -352,3 +352,23 @@ def test_one_and_two_row_products_of_a_wide_layer(core, mode, batch, hidden):
     for k, (mine, ref) in enumerate(zip(core.flat(results[1]), core.flat(results[0]))):
         size = max(1.0, ref.detach().abs().max().item())
         assert core.max_abs_diff(mine, ref) <= core.TOL[torch.float32] * size, f"result {k}"
+
+
+def test_blas_inside_a_batch_slice_runs_on_the_slices_thread(native):
+    """No nested parallel region: with MKL_DYNAMIC=FALSE (set before MKL starts, hence a
+    fresh process) MKL would let each slice start a team of its own; binding.cpp pins
+    MKL's thread-local count to 1 inside the slices."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import torch; torch.set_num_threads(2); from rnnkit.kernels.cpu import build; "
+            "m = build.load(); import ctypes; print(m.mkl_threads_in_slice())")
+    env = dict(os.environ, MKL_DYNAMIC="FALSE")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    seen = int(out.stdout.split()[-1])
+    if seen == -1:
+        pytest.skip("torch is not linked with MKL here: no MKL team to nest")
+    assert seen == 1

@@ -2,6 +2,7 @@
 // pointers to the time loops (lstm.cpp, gru.cpp, rnn.cpp) and to the single
 // steps (step.cpp). This is the only file that includes the torch headers.
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <torch/extension.h>
 
 #include <algorithm>
@@ -171,6 +172,38 @@ Seq<T> batch_slice(const Seq<T>& s, int64_t b0, int64_t nb, T* ws, double* lnhh,
   return r;
 }
 
+// No nested parallel region inside a slice: the BLAS calls of a slice's time loop run on
+// the slice's own thread. MKL already does so by default inside an OpenMP region
+// (MKL_DYNAMIC), but a user's MKL_DYNAMIC=FALSE would let each slice start a team of its
+// own, 2 x 2 threads on 2 cores. MKL_Set_Num_Threads_Local (MKL's thread-local count;
+// the lowercase symbol is the Fortran one, taking a pointer;
+// found in the loaded torch libraries as blas.cpp finds sgemm_) makes sure; without MKL
+// there is nothing to do.
+struct MklOneThread {
+  using set_local_t = int (*)(int);
+  static set_local_t fn() {
+    static const set_local_t f =
+        reinterpret_cast<set_local_t>(dlsym(RTLD_DEFAULT, "MKL_Set_Num_Threads_Local"));
+    return f;
+  }
+  int prev = 0;
+  MklOneThread() { if (fn()) prev = fn()(1); }
+  ~MklOneThread() { if (fn()) fn()(prev); }
+};
+
+// Test aid: MKL's thread count as a slice's thread sees it (1 when MklOneThread works).
+int64_t mkl_threads_in_slice() {
+  using get_t = int (*)();
+  static const get_t get = reinterpret_cast<get_t>(dlsym(RTLD_DEFAULT, "MKL_Get_Max_Threads"));
+  if (get == nullptr) return -1;
+  int64_t seen = -1;
+  at::parallel_for(0, 2, 1, [&](int64_t lo, int64_t) {
+    const MklOneThread one_thread;
+    if (lo == 0) seen = get();
+  });
+  return seen;
+}
+
 // Runs fn on each slice of s, in parallel. ws holds workspace_size(B, ...) elements
 // (linear in B, so slice c takes the part from its first row on). The LN gain grads
 // are summed per slice in acc (chunks, G*H + 2H doubles) and added up here.
@@ -184,6 +217,7 @@ void run_sliced(Seq<T>& s, int64_t chunks, T* ws, F fn) {
   const int64_t width = G + 2 * H;
   std::vector<double> acc(size_t(chunks * width), 0.0);
   at::parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
+    const MklOneThread one_thread;
     for (int64_t c = lo; c < hi; ++c) {
       const int64_t b0 = chunk_start(s.B, chunks, c), b1 = chunk_start(s.B, chunks, c + 1);
       double* a = acc.data() + c * width;
@@ -438,6 +472,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("set_poison", [](bool on) { rnnkit::g_poison = on; });
   m.def("poison", []() { return rnnkit::g_poison; });
   m.def("set_batch_slices", [](int64_t n) { rnnkit::g_slices = n < 0 ? 0 : n; });
+  m.def("mkl_threads_in_slice", &rnnkit::mkl_threads_in_slice);
   m.def("blas_name", []() { return std::string(rnnkit::blas_name()); });
   m.def("cell_step", &rnnkit::cell_step);
 }
