@@ -179,6 +179,7 @@ class Forecaster:
             while len(out) < steps:
                 nxt = self.forecast(series[-self.window:], members=True)[s, -1]   # (K,)
                 out.extend(nxt.tolist())
-                series = np.vstack([series, nxt[:, None]])
+                if len(out) < steps:                  # feed back: univariate models only
+                    series = np.vstack([series, nxt[:, None]])
             paths.append(out[:steps])
         return np.asarray(paths)
