@@ -74,8 +74,6 @@ def run(args) -> int:
               f"{len(data.X['train'])} train / {len(data.X['val'])} val / "
               f"{len(data.X['test'])} test windows of {data.window} steps; "
               f"{args.seeds} seed(s) x {args.epochs} epochs each")
-        for k, v in data.choice.items():
-            print(f"  {k}: {v}")
     with progress_bar(total, "compare", args.quiet) as bar, torch_threads(args.threads):
         cmp = run_comparison(data, cells, seeds=args.seeds, epochs=args.epochs, units=args.units,
                              layers=args.layers, batch_size=args.batch_size, lr=args.lr,
@@ -83,6 +81,9 @@ def run(args) -> int:
     print(cmp.headline)
     for line in cmp.versus:
         print(f"  - {line}")
+    print("\nset-up (from the training part):")
+    for k, v in data.choice.items():
+        print(f"  - {k}: {v}")
     print()
     print(cmp.table())
     print(f"\nrecommendation (validation part): {cmp.recommendation}")

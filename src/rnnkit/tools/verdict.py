@@ -139,6 +139,13 @@ def gradient_text(cmp) -> str:
                        f"consistent with vanishing gradients keeping it from the "
                        f"long-range part of the window.")
     if vanished:
+        bname = min(cmp.baselines, key=cmp.baselines.get)
+        learnt = cmp.dm_vs(g.cell, bname)
+        if not (learnt.significant and g.rmse_mean < cmp.baselines[bname]):
+            return text + (f" The tanh RNN's gradient vanishes before the start of the window, "
+                           f"but no gated cell beats {bname} either ({p} against "
+                           f"{display(g.cell)}): the errors cannot tell here whether the "
+                           f"early steps matter.")
         return text + (f" The tanh RNN's gradient vanishes before the start of the window, "
                        f"yet its error is {gap} ({p}): what matters here lies in the last "
                        f"steps, which its gradient still reaches.")
