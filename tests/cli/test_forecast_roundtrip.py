@@ -102,3 +102,15 @@ def test_future_beyond_the_horizon_needs_a_univariate_model(cli, series_csv, tmp
                "--window", "8", *TINY, "--out", m)[0] == 0
     code, _, err = cli("predict", m, "--data", series_csv, "--future", "3")
     assert code == 2 and "beyond the model's horizon (1)" in err and "Traceback" not in err
+
+
+def test_time_column_must_be_sortable_and_in_order(cli, tmp_path):
+    f = tmp_path / "t.csv"
+    rows = [f"2000-{m:02d}-01,{np.sin(m):.4f}" for m in range(1, 13)] * 10
+    f.write_text("date,v\n" + "\n".join(rows) + "\n")             # dates repeat every 12 rows
+    code, _, err = cli("compare", "--data", f, *TINY)
+    assert code == 2 and "increasing time order" in err and "line 14 (2000-01-01)" in err
+    g = tmp_path / "w.csv"
+    g.write_text("when,v\n" + "".join(f"day{chr(97 + i % 26)}x,{i}\n" for i in range(120)))
+    code, _, err = cli("compare", "--data", g, "--time", "when", *TINY)
+    assert code == 2 and "neither numbers nor dates" in err and "Traceback" not in err

@@ -128,8 +128,31 @@ def load_series_args(args) -> SeriesInput:
     target = args.target or _only_numeric_column(args.data, args.sep)
     time = args.time or _default_time_column(args.data, args.sep, target, args.features)
     series = read_csv_series(args.data, target, args.features, args.nan, args.sep, time)
+    if series.time is not None:
+        check_time_order(series.time, series.lines, time, explicit=bool(args.time))
     return SeriesInput(series.values, series.target, series.columns, target, args.window,
                        series.time, series.time_name, args.data)
+
+
+def check_time_order(labels, lines, name: str, explicit: bool) -> None:
+    """The rows of a series must be in strictly increasing time order: a forecaster reads
+    them in file order.  An explicit --time column must be numbers or dates."""
+    from rnnkit.data.csv_loader import parse_time
+
+    t = parse_time(labels)
+    if t is None:
+        if explicit:
+            raise CliError(f"--time: column {name!r} holds neither numbers nor dates (e.g. "
+                           f"{str(labels[0])!r}), so the rows cannot be checked to be in "
+                           f"time order")
+        return                                   # the guessed first column: labels only
+    bad = np.flatnonzero(~(t[1:] > t[:-1]))
+    if len(bad):
+        i = int(bad[0])
+        what = "repeats" if t[i + 1] == t[i] else "comes before"
+        raise CliError(f"--time: the rows must be in increasing time order, but {name!r} on "
+                       f"line {int(lines[i + 1])} ({labels[i + 1]}) {what} line "
+                       f"{int(lines[i])} ({labels[i]}); sort the file by {name!r} first")
 
 
 def _header(path, sep):

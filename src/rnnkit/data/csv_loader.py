@@ -15,7 +15,7 @@ import numpy as np
 
 from rnnkit.data._checks import check_choice
 
-__all__ = ["CsvSeries", "load_csv_series", "numeric_columns"]
+__all__ = ["CsvSeries", "load_csv_series", "numeric_columns", "parse_time"]
 
 
 @dataclass(frozen=True)
@@ -184,3 +184,21 @@ def _fill(table: np.ndarray, names, path) -> np.ndarray:
         last[last < 0] = np.flatnonzero(ok)[0]
         out[:, j] = col[last]
     return out
+
+
+def parse_time(labels) -> Optional[np.ndarray]:
+    """Time labels (T,) as float64 numbers, else as datetime64 (pandas), else None."""
+    try:
+        return np.asarray(labels, dtype=np.float64)
+    except (TypeError, ValueError):
+        pass
+    import warnings
+
+    import pandas as pd
+
+    try:
+        with warnings.catch_warnings():   # "could not infer format": we only ask whether it parses
+            warnings.simplefilter("ignore", UserWarning)
+            return pd.to_datetime(pd.Series(list(labels)), errors="raise").to_numpy()
+    except (ValueError, TypeError, OverflowError):
+        return None

@@ -38,17 +38,13 @@ def time_axis(data) -> tuple:
     t = data.time
     if t is None:
         return np.arange(len(data.target)), "time step"
-    name = data.time_name or "time"
-    try:
-        return np.asarray(t, dtype=np.float64), name
-    except (TypeError, ValueError):
-        pass
-    try:
-        import pandas as pd
+    from rnnkit.data.csv_loader import parse_time
 
-        return pd.to_datetime(pd.Series(t), errors="raise").to_numpy(), name
-    except (ImportError, ValueError, TypeError):
+    x = parse_time(t)
+    name = data.time_name or "time"
+    if x is None:
         return np.arange(len(t)), f"row of the file ({name} is neither numbers nor dates)"
+    return x, name
 
 
 def _lead(cmp) -> Dict[str, list]:
