@@ -79,3 +79,11 @@ def test_unknown_or_non_series_dataset():
         F.load_series("sunspot")
     with pytest.raises(ValueError, match="expected a time series"):
         F.load_series("cmudict")
+
+
+def test_bundled_series_bring_their_time_axis():
+    years, name = F.series_time("sunspots")
+    assert name == "year" and years[0] == "1700" and len(years) == 309
+    months, name = F.series_time("airline")
+    assert name == "month" and months[0] == "1949-01"
+    assert F.series_time("ecg") == (None, None)

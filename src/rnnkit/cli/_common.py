@@ -115,7 +115,7 @@ class SeriesInput:
 
 def load_series_args(args) -> SeriesInput:
     """The series named by --dataset or --data/--target/--features/--time/--sep/--nan."""
-    from rnnkit.tools.forecast import load_series
+    from rnnkit.tools.forecast import load_series, series_time
 
     if (args.dataset is None) == (args.data is None):
         raise CliError("give exactly one of --dataset NAME or --data FILE.csv")
@@ -123,7 +123,8 @@ def load_series_args(args) -> SeriesInput:
         if args.target or args.features or args.time:
             raise CliError("--target/--features/--time go with --data FILE.csv, not --dataset")
         values, target, name, window = load_series(args.dataset)
-        return SeriesInput(values, target, [name], name, args.window or window, None, None,
+        time, time_name = series_time(args.dataset)
+        return SeriesInput(values, target, [name], name, args.window or window, time, time_name,
                            args.dataset)
     target = args.target or _only_numeric_column(args.data, args.sep)
     time = args.time or _default_time_column(args.data, args.sep, target, args.features)

@@ -29,7 +29,7 @@ from rnnkit.data.window_norm import MODES, WindowNorm
 from rnnkit.tools.seasonality import (ADF_CRITICAL_5PCT, choose_preprocessing, choose_window,
                                       detect_season)
 
-__all__ = ["SERIES_DATASETS", "ForecastData", "prepare_forecast", "load_series",
+__all__ = ["SERIES_DATASETS", "ForecastData", "prepare_forecast", "load_series", "series_time",
            "mean_forecast", "persistence_forecast", "seasonal_naive_forecast", "fit_ar", "ar_forecast",
            "rmse", "mae"]
 
@@ -40,6 +40,20 @@ SERIES_DATASETS: Dict[str, tuple] = {
     # first 20 s of the ECG, every 4th sample (90 Hz): enough beats, CPU-sized
     "ecg": ("ecg", 45, "90 Hz, first 20 s"),
 }
+
+
+_TIME_KEYS = {"sunspots": "year", "airline": "month"}     # the time axis of a bundled series
+
+
+def series_time(name: str):
+    """(labels (T,) as text, column name) of a bundled series' time axis, or (None, None)."""
+    from rnnkit import datasets
+
+    info = datasets.get_info(name)
+    key = _TIME_KEYS.get(info.name)
+    if key is None:
+        return None, None
+    return np.asarray([str(v) for v in datasets.load(info.name)[key]], dtype=object), key
 
 
 def load_series(name: str):
