@@ -25,5 +25,7 @@ def test_ar_order_is_chosen_on_validation():
     d = prepare_forecast(y, y, window=10, preprocess="level")
     ar = [k for k in baseline_forecasts(d) if k.startswith("AR(")]
     assert len(ar) == 1 and int(ar[0][3:-1]) >= 3
+    coef = baseline_forecasts(d)[ar[0]].params["coef"]
+    assert len(coef) == int(ar[0][3:-1]) + 1                        # [c, a_1 .. a_p]
     assert max_ar_order(None, 1000) == 12 and max_ar_order(24, 1000) == 24
     assert max_ar_order(400, 1000) == 60 and max_ar_order(None, 20) == 4

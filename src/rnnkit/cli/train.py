@@ -121,7 +121,7 @@ def _train_forecaster(args) -> int:
         choices=data.choice, val_rmse=val, test_rmse=test, persistence_rmse=base_test["persistence"],
         baselines_val=base_val, baselines_test=base_test, best_epoch=hist["best_epoch"],
         epochs=ran, train_mean=float(np.mean(data.target[:data.bounds[0]])),
-        ar_coef=None if ar is None else [float(c) for c in _ar_coef(data, ar)],
+        ar_coef=None if ar is None else base[ar].params["coef"],
         ensemble=[encode_weights(r[2].get_weights()) for r in runs[1:]])
     fc.save(args.out)
     stopped = f" (stopped early after {ran})" if ran < args.epochs else ""
@@ -141,8 +141,3 @@ def _train_forecaster(args) -> int:
     print(f"saved {args.out}")
     return 0
 
-
-def _ar_coef(data, name: str):
-    from rnnkit.tools.forecast import fit_ar
-
-    return fit_ar(data.target[:data.bounds[0]], int(name[3:-1]))

@@ -15,7 +15,7 @@ depend on.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict
 
 import numpy as np
@@ -32,6 +32,7 @@ class BaselineForecast:
     val: np.ndarray      # (N_val, K) original units
     test: np.ndarray     # (N_test, K)
     note: str = ""
+    params: dict = field(default_factory=dict)   # what it needs on new data (JSON-able)
 
 
 def max_ar_order(season, n_train: int) -> int:
@@ -69,5 +70,6 @@ def baseline_forecasts(data: ForecastData) -> Dict[str, BaselineForecast]:
     if best is not None:
         _, p, coef, pred = best
         out[f"AR({p})"] = BaselineForecast(f"AR({p})", pred, ar_forecast(coef, y, st, K),
-                                           f"order {p} chosen on validation")
+                                           f"order {p} chosen on validation",
+                                           {"coef": [float(c) for c in coef]})
     return out
