@@ -51,6 +51,8 @@ def atomic_path(path, suffix: str = "") -> Iterator[str]:
 
 def _about(e: OSError, path: str) -> OSError:
     # the user asked for `path`; the temporary file's name would only confuse them
+    if e.filename is None:
+        return e                                  # nothing names the temporary file
     return type(e)(e.errno, f"cannot write {path!r}: {e.strerror}")
 
 
