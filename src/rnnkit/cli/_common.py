@@ -18,7 +18,8 @@ import numpy as np
 from rnnkit.tools.threads import torch_threads
 
 __all__ = ["CliError", "USER_ERRORS", "TASKS", "add_task", "add_data_args", "add_quiet",
-           "add_threads", "SeriesInput", "load_series_args", "cli_message", "load_forecaster", "progress_bar", "positive_int",
+           "add_threads", "SeriesInput", "load_series_args", "cli_message", "prepare",
+           "load_forecaster", "progress_bar", "positive_int",
            "positive_float", "torch_threads"]
 
 
@@ -192,7 +193,22 @@ def cli_message(text: str) -> str:
                      ("path: ", ""), ("target: ", "--target: "), ("features: ", "--features: "),
                      ("time: ", "--time: "), ("preprocess: ", "--preprocess: ")):
         text = text.replace(lib, cli)
+    for arg in ("window", "horizon"):               # the library's "window: ..." messages
+        if text.startswith(f"{arg}: "):
+            text = f"--{text}"
     return text
+
+
+def prepare(s: "SeriesInput", args):
+    """``prepare_forecast`` for the command line: its errors in the options' words."""
+    from rnnkit.tools.forecast import prepare_forecast
+
+    try:
+        return prepare_forecast(s.values, s.target, s.window, args.horizon, columns=s.columns,
+                                target_name=s.target_name, preprocess=args.preprocess,
+                                time=s.time, time_name=s.time_name)
+    except ValueError as e:
+        raise CliError(cli_message(str(e))) from None
 
 
 def read_csv_series(path, target, features, nan, sep=",", time=None):

@@ -12,7 +12,7 @@ import argparse
 
 from rnnkit.cli._common import (DEFAULT_EPOCHS, add_data_args, add_quiet, add_task,
                                 add_threads, load_series_args, positive_float, positive_int,
-                                progress_bar, torch_threads)
+                                prepare, progress_bar, torch_threads)
 
 # The default budget keeps `rnnkit compare --dataset sunspots` (the `make demo`
 # run) well under a minute on a 2-core CPU (about 17 s with the default --threads 1).
@@ -54,7 +54,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     from rnnkit.cli._common import CliError
     from rnnkit.tools.compare import run_comparison
-    from rnnkit.tools.forecast import prepare_forecast
     from rnnkit.tools.names import VARIANTS, parse_variant
 
     if args.task != "forecast":
@@ -65,9 +64,7 @@ def run(args) -> int:
     if args.variants:
         cells += [v for v in VARIANTS if v not in cells]
     s = load_series_args(args)
-    data = prepare_forecast(s.values, s.target, s.window, args.horizon, columns=s.columns,
-                            target_name=s.target_name, preprocess=args.preprocess, time=s.time,
-                            time_name=s.time_name)
+    data = prepare(s, args)
     total = len(cells) * args.seeds * args.epochs
     if not args.quiet:
         print(f"comparing {', '.join(cells)} on {s.source} ({s.target_name}): "

@@ -15,7 +15,7 @@ import numpy as np
 
 from rnnkit.cli._common import (DEFAULT_EPOCHS, CliError, add_data_args, add_quiet, add_task,
                                 add_threads, load_series_args, positive_float, positive_int,
-                                progress_bar, torch_threads)
+                                prepare, progress_bar, torch_threads)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -80,7 +80,7 @@ def _train_forecaster(args) -> int:
     from rnnkit import set_random_seed
     from rnnkit.tools.baselines import baseline_forecasts
     from rnnkit.tools.fitting import fit_regressor
-    from rnnkit.tools.forecast import prepare_forecast, rmse
+    from rnnkit.tools.forecast import rmse
     from rnnkit.tools.forecaster import Forecaster, encode_weights
     from rnnkit.tools.stacks import build_regressor
 
@@ -88,9 +88,7 @@ def _train_forecaster(args) -> int:
         raise CliError(f"--task {args.task} is not available in this build")
     args.epochs = args.epochs or DEFAULT_EPOCHS
     s = load_series_args(args)
-    data = prepare_forecast(s.values, s.target, s.window, args.horizon, columns=s.columns,
-                            target_name=s.target_name, preprocess=args.preprocess, time=s.time,
-                            time_name=s.time_name)
+    data = prepare(s, args)
     units = args.units or 32
     truth_val, truth = data.truth("val"), data.truth("test")
     runs = []                                   # (val RMSE, seed, model, history)
@@ -118,7 +116,8 @@ def _train_forecaster(args) -> int:
     fc.meta.update(
         source=s.source, cell=args.cell, units=units, layers=args.layers, seed=seed,
         seeds=args.seeds, nan=args.nan, sep=args.sep, time=s.time_name,
-        choices=data.choice, val_rmse=val, test_rmse=test, persistence_rmse=base_test["persistence"],
+        choices=data.choice, val_rmse=val, test_rmse=test,
+        persistence_rmse=base_test["persistence"],
         baselines_val=base_val, baselines_test=base_test, best_epoch=hist["best_epoch"],
         epochs=ran, train_mean=float(np.mean(data.target[:data.bounds[0]])),
         ar_coef=None if ar is None else base[ar].params["coef"],

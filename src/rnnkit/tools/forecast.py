@@ -30,7 +30,8 @@ from rnnkit.tools.seasonality import (ADF_CRITICAL_5PCT, choose_preprocessing, c
                                       detect_season)
 
 __all__ = ["SERIES_DATASETS", "ForecastData", "prepare_forecast", "load_series", "series_time",
-           "mean_forecast", "persistence_forecast", "seasonal_naive_forecast", "fit_ar", "ar_forecast",
+           "mean_forecast", "persistence_forecast", "seasonal_naive_forecast", "fit_ar",
+           "ar_forecast",
            "rmse", "mae"]
 
 # dataset name -> (key of the series in Dataset.data, default window, note)

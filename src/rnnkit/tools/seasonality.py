@@ -7,9 +7,10 @@ from it the window.
 
       Δy_t = α + γ·y_{t−1} + Σ_{i=1..p} β_i·Δy_{t−i} + ε_t
 
-  with p chosen by the AIC up to ⌊12·(n/100)^{1/4}⌋ lags (Schwert 1989).  When the t-statistic of γ is
-  above −2.86 -- the 5% asymptotic critical value with a constant and no trend
-  (MacKinnon 2010, table 1) -- a unit root is not rejected: the level wanders,
+  with p chosen by the AIC up to ⌊12·(n/100)^{1/4}⌋ lags (Schwert 1989).  When the
+  t-statistic of γ is above −2.86 -- the 5% asymptotic critical value with a
+  constant and no trend (MacKinnon 2010, table 1) -- a unit root is not
+  rejected: the level wanders,
   and the model is fed changes from the last observed value (``"diff"`` in
   :mod:`rnnkit.data.window_norm`).  Otherwise the series is treated as
   stationary around its mean (``"level"``).  A deterministic trend also fails the

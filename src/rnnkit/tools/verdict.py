@@ -118,7 +118,7 @@ def gradient_text(cmp) -> str:
     """The cells' gradient ratios side by side, and what they say about the errors."""
     res = cmp.results
     ratios = "; ".join(f"{display(c)} {r.grad_ratio:.1e}" for c, r in res.items())
-    text = (f"‖∂L/∂h_1‖/‖∂L/∂h_T‖ over the {cmp.data.window}-step window: {ratios}.")
+    text = f"‖∂L/∂h_1‖/‖∂L/∂h_T‖ over the {cmp.data.window}-step window: {ratios}."
     rnn = res.get("rnn")
     gated = [r for c, r in res.items() if c != "rnn"]
     if rnn is None or not gated:
