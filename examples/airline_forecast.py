@@ -28,7 +28,8 @@ def main(smoke: bool = False) -> dict:
         set_random_seed(0)
         y = datasets.load("airline")["passengers"]   # (144,) thousands
         d = np.diff(np.log(y))                       # (143,) d[i] = log y[i+1] - log y[i]
-        data = prepare_forecast(d, d, window=24, target_name="log-growth", val=0.15, test=0.2)
+        data = prepare_forecast(d, d, window=24, target_name="log-growth", val=0.15, test=0.2,
+                                preprocess="level")
         epochs = 2 if smoke else 200
         model = Sequential([GRU(8 if smoke else 32, input_shape=(24, 1)), Dense(1)])
         model.compile(optimizer=Adam(3e-3, global_clipnorm=1.0), loss="mse")
@@ -36,7 +37,7 @@ def main(smoke: bool = False) -> dict:
                   epochs=epochs, batch_size=32, verbose=0,
                   callbacks=[EarlyStopping(patience=epochs, restore_best_weights=True)])
         s = data.start["test"]                       # index into d; month s + 1 of y
-        growth = data.unscale(model.predict(data.X["test"]))[:, 0]
+        growth = data.unscale(model.predict(data.X["test"]), "test")[:, 0]
         pred = y[s] * np.exp(growth)                 # forecast of y[s + 1]
         truth = y[s + 1]
         res = {"gru": rmse(pred, truth),

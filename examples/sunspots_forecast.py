@@ -26,7 +26,8 @@ def main(smoke: bool = False) -> dict:
     with torch_threads(1):   # small models: see rnnkit.tools.threads
         set_random_seed(0)
         values, target, name, window = load_series("sunspots")
-        data = prepare_forecast(values, target, window, target_name=name)  # X (N, 20, 1), y (N, 1)
+        data = prepare_forecast(values, target, window, target_name=name,
+                                preprocess="level")              # X (N, 20, 1), y (N, 1)
         epochs = 2 if smoke else 150
         model = Sequential([LSTM(8 if smoke else 32, input_shape=(window, 1)), Dense(1)])
         model.compile(optimizer=Adam(3e-3, global_clipnorm=1.0), loss="mse")
@@ -34,7 +35,7 @@ def main(smoke: bool = False) -> dict:
                   validation_data=(data.X["val"], data.y["val"]),
                   callbacks=[EarlyStopping(patience=epochs, restore_best_weights=True)])
         truth, start = data.truth("test"), data.start["test"]
-        res = {"lstm": rmse(data.unscale(model.predict(data.X["test"])), truth),
+        res = {"lstm": rmse(data.unscale(model.predict(data.X["test"]), "test"), truth),
                "persistence": rmse(persistence_forecast(target, start, 1), truth),
                "AR(9)": rmse(ar_forecast(fit_ar(target[:data.bounds[0]], 9), target, start, 1),
                              truth)}

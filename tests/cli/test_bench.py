@@ -64,3 +64,17 @@ def _never():
 def test_bad_values_are_rejected_by_argparse(cli):
     code, _, err = cli("bench", "--rounds", "0")
     assert code == 2 and "--rounds" in err
+
+
+def test_quick_means_the_quick_suite(cli, monkeypatch):
+    import rnnkit.tools.bench as core
+    seen = []
+    monkeypatch.setattr(core, "measure", lambda w, *a: seen.append(w) or {"status": "ok"})
+    monkeypatch.setattr(core, "format_row", lambda row: "row")
+    quick = core.suites(samples=640)["quick"]
+    assert cli("bench", "--quick")[0] == 0
+    assert seen == quick
+    seen.clear()
+    assert cli("bench", "--suite", "quick")[0] == 0 and seen == quick
+    code, _, err = cli("bench", "--quick", "--suite", "short")
+    assert code == 2 and "not allowed with argument" in err

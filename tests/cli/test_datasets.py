@@ -26,3 +26,8 @@ def test_unknown_dataset_is_exit_2_with_the_closest_name(cli):
     code, out, err = cli("datasets", "sunspot")
     assert code == 2 and "Traceback" not in err
     assert "unknown dataset 'sunspot'" in err and "'sunspots'" in err
+
+
+def test_the_table_fits_in_100_columns(cli):
+    code, out, _ = cli("datasets")
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 100

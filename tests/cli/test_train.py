@@ -25,7 +25,9 @@ def model(cli, series_csv, tmp_path):
 def test_saved_model_carries_its_preprocessing(model):
     fc = Forecaster.load(model)
     assert (fc.window, fc.horizon, fc.meta["target"], fc.meta["features"]) == (8, 2, "y", ["y", "x"])
-    assert fc.meta["scaler_x"]["type"] == "StandardScaler" and len(fc.meta["scaler_x"]["offset"]) == 2
+    pp = fc.meta["preprocessing"]
+    assert pp["type"] == "WindowNorm" and len(pp["offset_x"]) == 2 and pp["mode"] in ("level", "diff")
+    assert (fc.meta["nan"], fc.meta["sep"], fc.meta["time"]) == ("raise", ",", "t")
 
 
 def test_the_file_is_a_plain_sequential_model_file(model, series_csv):
@@ -71,13 +73,16 @@ def test_predict_writes_one_row_per_window(cli, model, series_csv, tmp_path):
     code, out, err = cli("predict", model, "--data", series_csv)
     assert code == 0, err
     rows = list(csv.reader(io.StringIO(out)))
-    assert rows[0] == ["last_input_line", "y_t+1", "y_t+2"]
+    assert rows[0] == ["t", "y_t+1", "pred_t+1", "y_t+2", "pred_t+2"]
     assert len(rows) - 1 == 160 - 8 + 1
-    assert rows[1][0] == "9"   # header is line 1, first window ends on line 9
-    # same numbers as the library, and written to a file on request
+    assert rows[1][0] == "7"   # the time column of the first window's last input step
+    # same numbers as the library, the actual values beside them, blank past the end
     fc = Forecaster.load(model)
     data = np.loadtxt(series_csv, delimiter=",", skiprows=1)[:, 1:]
-    np.testing.assert_allclose(np.array(rows[1:], float)[:, 1:], fc.forecast(data), rtol=1e-6)
+    np.testing.assert_allclose(np.array([[r[2], r[4]] for r in rows[1:]], float),
+                               fc.forecast(data), rtol=1e-6)
+    np.testing.assert_allclose([float(r[1]) for r in rows[1:-1]], data[8:, 0], rtol=1e-6)
+    assert rows[-1][1] == rows[-1][3] == "" and rows[-2][3] == ""
     dest = tmp_path / "p.csv"
     assert cli("predict", model, "--data", series_csv, "--out", dest)[0] == 0
     assert dest.read_text() == out
@@ -97,11 +102,16 @@ def test_predict_needs_only_the_feature_columns(cli, tmp_path):
 
 
 def test_evaluate_reports_metrics(cli, model, series_csv):
-    code, out, err = cli("evaluate", model, "--data", series_csv, "--json")
-    assert code == 0, err
     import json
+    code, out, err = cli("evaluate", model, "--data", series_csv, "--json", "--all")
+    assert code == 0, err
     m = json.loads(out)
     assert m["windows"] == 160 - 8 - 2 + 1 and m["rmse"] > 0 and m["persistence_rmse"] > 0
+    # by default the held-out test part only: rows 136..159 (70/15/15), 23 windows of 2 targets
+    code, out, err = cli("evaluate", model, "--data", series_csv, "--json")
+    m = json.loads(out)
+    assert m["part"] == "test" and m["windows"] == 23
+    assert {"persistence", "mean"} <= set(m["baselines"])
 
 
 def test_train_on_a_dataset(cli, tmp_path):

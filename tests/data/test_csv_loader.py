@@ -136,3 +136,17 @@ def test_fuzz_arbitrary_bytes(tmp_path, raw):
     assert s.values.ndim == 2 and s.values.shape[1] == 1
     assert not np.isnan(s.values).any()
     os.remove(p)
+
+
+def test_time_column_is_kept_verbatim_and_parsed_on_request(tmp_path):
+    from rnnkit.data.csv_loader import numeric_columns, parse_time
+    f = tmp_path / "d.csv"
+    f.write_text("day;v\n2001-01-01;1\n2001-01-02;\n2001-01-04;3\n")
+    s = load_csv_series(f, "v", sep=";", time="day", nan_policy="drop")
+    assert s.time.tolist() == ["2001-01-01", "2001-01-04"] and s.time_name == "day"
+    assert numeric_columns(f, sep=";") == ["v"]
+    t = parse_time(s.time)
+    assert t.dtype.kind == "M" and (t[1] - t[0]) == np.timedelta64(3, "D")
+    assert parse_time(["1", "2.5"]).tolist() == [1.0, 2.5] and parse_time(["a", "b"]) is None
+    with pytest.raises(ValueError, match="separated by ';'; pass sep=';'"):
+        load_csv_series(f, "v")

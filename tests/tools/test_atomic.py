@@ -28,3 +28,18 @@ def test_the_file_gets_ordinary_permissions_not_mkstemps_private_ones(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "r.html").stat().st_mode & 0o777 == 0o644
+
+
+def test_errors_name_the_requested_file_not_the_temporary_one(tmp_path):
+    import pytest
+
+    from rnnkit.tools.atomic import write_text
+    target = tmp_path / "missing" / "out.csv"
+    with pytest.raises(FileNotFoundError) as e:
+        write_text(target, "x")
+    assert str(target) in str(e.value) and ".tmp" not in str(e.value)
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(OSError) as e:
+        write_text(tmp_path / "adir", "x")
+    assert "adir" in str(e.value) and ".tmp" not in str(e.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir"]   # no temporary file left

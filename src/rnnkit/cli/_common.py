@@ -10,12 +10,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Optional
+from dataclasses import dataclass
+from typing import List, Optional
+
+import numpy as np
 
 from rnnkit.kernels.threads import between_fits, pinned
 
-__all__ = ["CliError", "USER_ERRORS", "add_data_args", "add_quiet", "add_threads",
-           "load_series_args", "load_forecaster", "progress_bar", "positive_int",
+__all__ = ["CliError", "USER_ERRORS", "TASKS", "add_task", "add_data_args", "add_quiet",
+           "add_threads", "SeriesInput", "load_series_args", "cli_message", "prepare",
+           "load_forecaster", "progress_bar", "positive_int",
            "positive_float", "torch_threads"]
 
 
@@ -66,49 +70,164 @@ def torch_threads(n: Optional[int]):
     return between_fits(1) if n is None else pinned(n)
 
 
+TASKS = ("forecast", "classify")
+DEFAULT_EPOCHS = 80   # `compare` and `train` alike, so that train reproduces compare's runs
+
+
+def add_task(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", choices=TASKS, default="forecast",
+                   help="forecast one series (default) or classify labelled sequences")
+
+
 def add_data_args(p: argparse.ArgumentParser, window_default: Optional[int] = None) -> None:
     g = p.add_argument_group("data (a bundled dataset, or a CSV file)")
     g.add_argument("--dataset", metavar="NAME",
                    help="a bundled time series: sunspots, airline or ecg (see `rnnkit datasets`)")
     g.add_argument("--data", metavar="FILE.csv", help="a UTF-8 CSV file with a header row")
-    g.add_argument("--target", metavar="COL", help="the CSV column to predict (with --data)")
+    g.add_argument("--target", metavar="COL",
+                   help="the CSV column to predict (may be omitted when the file has one "
+                        "numeric column)")
     g.add_argument("--features", metavar="COL", nargs="+",
                    help="input columns (default: the target alone)")
+    g.add_argument("--time", metavar="COL",
+                   help="the column of dates or indices that labels the rows (default: the "
+                        "first column, when it is not the target or a feature); used in plots "
+                        "and in predict's output")
+    g.add_argument("--sep", default=",", metavar="CHAR",
+                   help="field separator of the CSV file (default ','; e.g. ';')")
     g.add_argument("--nan", choices=("raise", "drop", "fill"), default="raise",
                    help="rows with blank/NaN values: report them (default), drop them, or "
                         "fill them with the last valid value")
     g.add_argument("--window", type=positive_int, default=window_default, metavar="N",
-                   help="input steps per sample (default: the dataset's, 20 for a CSV)")
+                   help="input steps per sample (default: the dataset's; for a CSV one "
+                        "season found by autocorrelation on the training part, 20 without "
+                        "one, between 8 and 200)")
     g.add_argument("--horizon", type=positive_int, default=1, metavar="K",
-                   help="future steps predicted per sample (default 1)")
+                   help="future steps predicted per sample, directly (default 1)")
+    g.add_argument("--preprocess", choices=("auto", "level", "diff"), default="auto",
+                   help="feed the network standardised levels, or changes from each window's "
+                        "last value (diff); auto (default) chooses with a Dickey-Fuller test "
+                        "on the training part")
 
 
-def load_series_args(args):
-    """(values (T, F), target (T,), columns, target_name, window) from --dataset/--data."""
-    from rnnkit.tools.forecast import load_series
+@dataclass
+class SeriesInput:
+    values: np.ndarray              # (T, F)
+    target: np.ndarray              # (T,)
+    columns: List[str]
+    target_name: str
+    window: Optional[int]           # None: choose from the data
+    time: Optional[np.ndarray]      # (T,) labels, or None
+    time_name: Optional[str]
+    source: str
+
+
+def load_series_args(args) -> SeriesInput:
+    """The series named by --dataset or --data/--target/--features/--time/--sep/--nan."""
+    from rnnkit.tools.forecast import load_series, series_time
 
     if (args.dataset is None) == (args.data is None):
         raise CliError("give exactly one of --dataset NAME or --data FILE.csv")
     if args.dataset is not None:
-        if args.target or args.features:
-            raise CliError("--target/--features go with --data FILE.csv, not --dataset")
+        if args.target or args.features or args.time:
+            raise CliError("--target/--features/--time go with --data FILE.csv, not --dataset")
         values, target, name, window = load_series(args.dataset)
-        return values, target, [name], name, args.window or window
-    if not args.target:
-        raise CliError("--data needs --target COL (the column to predict)")
-    series = read_csv_series(args.data, args.target, args.features, args.nan)
-    return series.values, series.target, series.columns, args.target, args.window or 20
+        time, time_name = series_time(args.dataset)
+        return SeriesInput(values, target, [name], name, args.window or window, time, time_name,
+                           args.dataset)
+    target = args.target or _only_numeric_column(args.data, args.sep)
+    time = args.time or _default_time_column(args.data, args.sep, target, args.features)
+    series = read_csv_series(args.data, target, args.features, args.nan, args.sep, time)
+    if series.time is not None:
+        check_time_order(series.time, series.lines, time, explicit=bool(args.time))
+    return SeriesInput(series.values, series.target, series.columns, target, args.window,
+                       series.time, series.time_name, args.data)
 
 
-def read_csv_series(path, target, features, nan):
+def check_time_order(labels, lines, name: str, explicit: bool) -> None:
+    """The rows of a series must be in strictly increasing time order: a forecaster reads
+    them in file order.  An explicit --time column must be numbers or dates."""
+    from rnnkit.data.csv_loader import parse_time
+
+    t = parse_time(labels)
+    if t is None:
+        if explicit:
+            raise CliError(f"--time: column {name!r} holds neither numbers nor dates (e.g. "
+                           f"{str(labels[0])!r}), so the rows cannot be checked to be in "
+                           f"time order")
+        return                                   # the guessed first column: labels only
+    bad = np.flatnonzero(~(t[1:] > t[:-1]))
+    if len(bad):
+        i = int(bad[0])
+        what = "repeats" if t[i + 1] == t[i] else "comes before"
+        raise CliError(f"--time: the rows must be in increasing time order, but {name!r} on "
+                       f"line {int(lines[i + 1])} ({labels[i + 1]}) {what} line "
+                       f"{int(lines[i])} ({labels[i]}); sort the file by {name!r} first")
+
+
+def _header(path, sep):
+    from rnnkit.data.csv_loader import _read_frame
+
+    try:
+        return [str(c) for c in _read_frame(existing_file(path, "data"), sep).columns]
+    except ValueError as e:
+        raise CliError(cli_message(str(e))) from None
+
+
+def _only_numeric_column(path, sep) -> str:
+    from rnnkit.data import numeric_columns
+
+    header = _header(path, sep)
+    cols = numeric_columns(path, sep)
+    if len(cols) == 1:
+        return cols[0]
+    hint = ""
+    if len(header) == 1 and sep != ";" and ";" in header[0]:
+        hint = "; the header looks separated by ';': pass --sep ';'"
+    raise CliError(f"--data has {len(cols)} numeric columns {cols}; pass --target COL to name "
+                   f"the one to predict{hint}")
+
+
+def _default_time_column(path, sep, target, features) -> Optional[str]:
+    header = _header(path, sep)
+    used = {target, *(features or [])}
+    return header[0] if len(header) > 1 and header[0] not in used else None
+
+
+def cli_message(text: str) -> str:
+    """A library message in the command line's words: option names, not argument names."""
+    for lib, cli in (("pass nan_policy='drop' or 'fill'", "pass --nan drop or --nan fill"),
+                     ("nan_policy='drop'", "--nan drop"), ("pass sep=", "pass --sep "),
+                     ("path: ", ""), ("target: ", "--target: "), ("features: ", "--features: "),
+                     ("time: ", "--time: "), ("preprocess: ", "--preprocess: ")):
+        text = text.replace(lib, cli)
+    for arg in ("window", "horizon"):               # the library's "window: ..." messages
+        if text.startswith(f"{arg}: "):
+            text = f"--{text}"
+    return text
+
+
+def prepare(s: "SeriesInput", args):
+    """``prepare_forecast`` for the command line: its errors in the options' words."""
+    from rnnkit.tools.forecast import prepare_forecast
+
+    try:
+        return prepare_forecast(s.values, s.target, s.window, args.horizon, columns=s.columns,
+                                target_name=s.target_name, preprocess=args.preprocess,
+                                time=s.time, time_name=s.time_name)
+    except ValueError as e:
+        raise CliError(cli_message(str(e))) from None
+
+
+def read_csv_series(path, target, features, nan, sep=",", time=None):
     from rnnkit.data import load_csv_series
 
     try:
-        return load_csv_series(path, target=target, features=features, nan_policy=nan)
+        return load_csv_series(path, target=target, features=features, nan_policy=nan, sep=sep,
+                               time=time)
     except ValueError as e:
-        # the library speaks Python; on the command line the option is --nan
-        raise CliError(str(e).replace("pass nan_policy='drop' or 'fill'",
-                                      "pass --nan drop or --nan fill")) from None
+        # the library speaks Python; on the command line the options are --nan, --sep ...
+        raise CliError(cli_message(str(e))) from None
 
 
 def existing_file(path, what: str = "model") -> str:

@@ -22,12 +22,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
         description="Check parity with torch.nn, then time rnnkit and torch.nn in alternating "
                     "rounds; print the machine and a table of median speed-ups.",
         epilog="example: rnnkit bench --suite streaming --threads 1")
-    p.add_argument("--quick", action="store_true", default=True,
-                   help="the short suite, under 30 s: one training point per cell family "
-                        "and the streaming cells (the default)")
-    p.add_argument("--suite", nargs="+", choices=SUITES, metavar="SUITE",
-                   help=f"run these suites instead of --quick: {', '.join(SUITES)} "
-                        "(quick takes a few minutes, grid much longer)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--quick", action="store_true",
+                       help="the quick suite, a few minutes: exactly --suite quick (without "
+                            "either flag: the short suite, under 30 s, one training point per "
+                            "cell family and the streaming cells)")
+    which.add_argument("--suite", nargs="+", choices=SUITES, metavar="SUITE",
+                       help=f"run these suites: {', '.join(SUITES)} (default short, under "
+                            f"30 s; quick takes a few minutes, grid much longer)")
     p.add_argument("--family", nargs="+", choices=("lstm", "gru", "rnn"), metavar="CELL",
                    help="only these cell families (lstm, gru, rnn; default all)")
     p.add_argument("--threads", type=positive_int, default=1, metavar="N",
@@ -51,7 +53,7 @@ def run(args) -> int:
     from rnnkit.tools.threads import torch_threads
 
     table = suites(samples=args.samples)
-    chosen = args.suite or ["short"]
+    chosen = ["quick"] if args.quick else (args.suite or ["short"])
     work = [w for s in chosen for w in table[s]
             if args.family is None or w.family in args.family]
     failed = 0

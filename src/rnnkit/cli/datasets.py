@@ -30,15 +30,17 @@ def run(args) -> int:
                 value = ", ".join(value)
             print(textwrap.fill(f"{key}: {value}", width=100, subsequent_indent="    "))
         return 0
-    rows = [(i.name, i.task, i.size, i.licence_id) for i in infos]
-    widths = [max(len(r[k]) for r in rows + [("name", "task", "size", "licence")])
-              for k in range(4)]
+    # name, size and licence in columns; the task and source wrapped beneath, so that the
+    # table fits in 100 columns
+    rows = [(i.name, i.size, i.licence_id) for i in infos]
+    widths = [max(len(r[k]) for r in rows + [("name", "size", "licence")]) for k in range(3)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    print(fmt.format("name", "task", "size", "licence"))
+    print(fmt.format("name", "size", "licence").rstrip())
     print(fmt.format(*("-" * w for w in widths)))
     for info, r in zip(infos, rows):
-        print(fmt.format(*r))
-        print(textwrap.fill(f"source: {info.source}", width=100, initial_indent="    ",
-                            subsequent_indent="      "))
+        print(fmt.format(*r).rstrip())
+        for label, text in (("task", info.task), ("source", info.source)):
+            print(textwrap.fill(f"{label}: {text}", width=100, initial_indent="    ",
+                                subsequent_indent="      "))
     print("\nDetails (description, citation, full licence): rnnkit datasets NAME")
     return 0

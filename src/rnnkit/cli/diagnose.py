@@ -34,8 +34,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", nargs="?", metavar="MODEL.rnnkit", help="a model from `rnnkit train`")
     p.add_argument("--data", metavar="FILE.csv", help="CSV with the model's columns")
-    p.add_argument("--nan", choices=("raise", "drop", "fill"), default="raise",
-                   help="rows with blank/NaN values: report them (default), drop, or fill")
+    p.add_argument("--nan", choices=("raise", "drop", "fill"), default=None,
+                   help="rows with blank/NaN values: report them, drop, or fill (default: "
+                        "the model's, as in training)")
     p.add_argument("--task", choices=("adding",), help="a synthetic long-memory task")
     p.add_argument("--length", type=positive_int, default=100,
                    help="sequence length T of the adding problem (default 100)")
@@ -94,13 +95,13 @@ def run(args) -> int:
 
 def _model(args) -> int:
     from rnnkit.cli._common import load_forecaster, read_csv_series
-    from rnnkit.data import scaler_from_dict
     from rnnkit.tools.gradflow import gradient_flow
 
     fc = load_forecaster(args.model)
-    s = read_csv_series(args.data, fc.meta["target"], fc.meta["features"], args.nan)
-    X, truth, _ = fc.windows_with_truth(s.values, s.target)
-    y = scaler_from_dict(fc.meta["scaler_y"]).transform(truth)
+    s = read_csv_series(args.data, fc.meta["target"], fc.meta["features"],
+                        args.nan or fc.meta.get("nan", "raise"), fc.meta.get("sep", ","))
+    X, truth, start = fc.windows_with_truth(s.values, s.target)
+    y = fc.norm.targets(truth, s.target[start - 1])                    # (N, K) network units
     flow = gradient_flow(fc.model, X[-256:], y[-256:])
     name = fc.meta.get("cell") or type(fc.model.layers[0]).__name__.lower()
     print(f"‖∂L/∂h_t‖ of {name} over its {fc.window}-step window "

@@ -9,9 +9,13 @@ and feature columns (or the vocabulary) travel in the file's JSON metadata, so
 from __future__ import annotations
 
 import argparse
+import sys
 
-from rnnkit.cli._common import (add_data_args, add_quiet, add_threads, load_series_args,
-                                positive_float, positive_int, progress_bar, torch_threads)
+import numpy as np
+
+from rnnkit.cli._common import (DEFAULT_EPOCHS, CliError, add_data_args, add_quiet, add_task,
+                                add_threads, load_series_args, positive_float, positive_int,
+                                prepare, progress_bar, torch_threads)
 from rnnkit.cli import classify
 
 
@@ -27,6 +31,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                "--cell gru --out sales.rnnkit\n  rnnkit train --text book.txt --epochs 3 "
                "--out book.rnnkit",
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_task(p)
     add_data_args(p)
     p.add_argument("--text", metavar="FILE.txt",
                    help="train a character language model on this UTF-8 text instead")
@@ -40,13 +45,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
     m.add_argument("--units", type=positive_int, default=None,
                    help="hidden units (default 32; 128 with --text)")
     m.add_argument("--layers", type=positive_int, default=1, help="stacked layers (default 1)")
-    m.add_argument("--epochs", type=positive_int, default=None, help="default 30 (3 with --text)")
+    m.add_argument("--epochs", type=positive_int, default=None,
+                   help=f"default {DEFAULT_EPOCHS}, as in `rnnkit compare` (3 with --text)")
     m.add_argument("--patience", type=positive_int, default=None, metavar="N",
                    help="stop after N epochs without a better validation loss (default: run "
                         "every epoch); the best validation epoch's weights are kept either way")
     m.add_argument("--batch-size", type=positive_int, default=32, help="default 32")
     m.add_argument("--lr", type=positive_float, default=3e-3, help="Adam learning rate (3e-3)")
     m.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    m.add_argument("--seeds", type=positive_int, default=1, metavar="K",
+                   help="train K models, seeds SEED..SEED+K-1; the best on validation is the "
+                        "model, all K are kept for `predict --future` intervals (default 1)")
     p.add_argument("--out", metavar="MODEL.rnnkit", default="model.rnnkit",
                    help="where to save the model (default model.rnnkit)")
     add_threads(p)
@@ -58,8 +67,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     if args.task == "classify":
         return classify.train(args)
-    from rnnkit.cli._common import CliError
-
     if args.text is not None:
         if args.data or args.dataset:
             raise CliError("--text trains a language model; don't combine it with --data/--dataset")
@@ -75,37 +82,65 @@ def run(args) -> int:
 
 def _train_forecaster(args) -> int:
     from rnnkit import set_random_seed
+    from rnnkit.tools.baselines import baseline_forecasts
     from rnnkit.tools.fitting import fit_regressor
-    from rnnkit.tools.forecast import persistence_forecast, prepare_forecast, rmse
-    from rnnkit.tools.forecaster import Forecaster
+    from rnnkit.tools.forecast import rmse
+    from rnnkit.tools.forecaster import Forecaster, encode_weights
     from rnnkit.tools.stacks import build_regressor
 
-    args.epochs = args.epochs or 30
-    values, target, columns, name, window = load_series_args(args)
-    data = prepare_forecast(values, target, window, args.horizon, columns=columns,
-                            target_name=name)
-    set_random_seed(args.seed)
+    if args.task != "forecast":
+        raise CliError(f"--task {args.task} is not available in this build")
+    args.epochs = args.epochs or DEFAULT_EPOCHS
+    s = load_series_args(args)
+    data = prepare(s, args)
     units = args.units or 32
-    model = build_regressor(args.cell, (window, values.shape[1]), units, args.layers,
-                            args.horizon)
-    with progress_bar(args.epochs, f"train {args.cell}", args.quiet) as bar:
-        hist = fit_regressor(model, data.X["train"], data.y["train"], data.X["val"],
-                             data.y["val"], epochs=args.epochs, batch_size=args.batch_size,
-                             lr=args.lr, patience=args.patience,
-                             on_epoch=lambda e, logs: bar.update(1))
+    truth_val, truth = data.truth("val"), data.truth("test")
+    runs = []                                   # (val RMSE, seed, model, history)
+    with progress_bar(args.epochs * args.seeds, f"train {args.cell}", args.quiet) as bar:
+        for seed in range(args.seed, args.seed + args.seeds):
+            set_random_seed(seed)
+            model = build_regressor(args.cell, (data.window, s.values.shape[1]), units,
+                                    args.layers, args.horizon)
+            hist = fit_regressor(model, data.X["train"], data.y["train"], data.X["val"],
+                                 data.y["val"], epochs=args.epochs, batch_size=args.batch_size,
+                                 lr=args.lr, patience=args.patience,
+                                 on_epoch=lambda e, logs: bar.update(1))
+            val = rmse(data.unscale(model.predict(data.X["val"], batch_size=256), "val"),
+                       truth_val)
+            runs.append((val, seed, model, hist))
+    runs.sort(key=lambda r: r[0])               # the file's own model: the best on validation
+    val, seed, model, hist = runs[0]
+    base = baseline_forecasts(data)
+    ar = next((k for k in base if k.startswith("AR(")), None)
     fc = Forecaster(model, data.meta())
-    truth = data.truth("test")
-    test = rmse(data.unscale(fc.predict_scaled(data.X["test"])), truth)
-    base = rmse(persistence_forecast(data.target, data.start["test"], data.horizon), truth)
+    test = rmse(data.unscale(fc.predict_scaled(data.X["test"]), "test"), truth)
+    base_val = {k: rmse(f.val, truth_val) for k, f in base.items()}
+    base_test = {k: rmse(f.test, truth) for k, f in base.items()}
     ran = len(hist["loss"])
-    fc.meta.update(source=args.dataset or args.data, cell=args.cell, units=units,
-                   layers=args.layers, test_rmse=test, persistence_rmse=base,
-                   best_epoch=hist["best_epoch"], epochs=ran, seed=args.seed)
+    fc.meta.update(
+        source=s.source, cell=args.cell, units=units, layers=args.layers, seed=seed,
+        seeds=args.seeds, nan=args.nan, sep=args.sep, time=s.time_name,
+        choices=data.choice, val_rmse=val, test_rmse=test,
+        persistence_rmse=base_test["persistence"],
+        baselines_val=base_val, baselines_test=base_test, best_epoch=hist["best_epoch"],
+        epochs=ran, train_mean=float(np.mean(data.target[:data.bounds[0]])),
+        ar_coef=None if ar is None else base[ar].params["coef"],
+        ensemble=[encode_weights(r[2].get_weights()) for r in runs[1:]])
     fc.save(args.out)
     stopped = f" (stopped early after {ran})" if ran < args.epochs else ""
+    seeds = f"; best of {args.seeds} seeds (seed {seed})" if args.seeds > 1 else ""
     print(f"trained {args.cell} ({model.count_params()} parameters) on {fc.meta['source']}: "
-          f"best validation epoch {hist['best_epoch']}/{args.epochs}{stopped}")
-    print(f"test RMSE {test:.4f} (persistence baseline {base:.4f}) on "
-          f"{len(data.X['test'])} windows")
+          f"window {data.window}, pre-processing {data.norm.mode}{seeds}")
+    print(f"best validation epoch {hist['best_epoch']}/{args.epochs}{stopped}; "
+          f"validation RMSE {val:.4g}")
+    print(f"test RMSE {test:.4g} on {len(data.X['test'])} windows (persistence "
+          f"{base_test['persistence']:.4g}" + "".join(
+              f", {k} {v:.4g}" for k, v in base_test.items() if k != "persistence") + ")")
+    for name in ("persistence", "seasonal naive"):
+        if name in base_val and val >= base_val[name]:
+            print(f"warning: on the validation part the model (RMSE {val:.4g}) is no better "
+                  f"than the {name} baseline ({base_val[name]:.4g}); try `rnnkit compare`, "
+                  f"another --window or --preprocess, or use the baseline", file=sys.stderr)
     print(f"saved {args.out}")
     return 0
+

@@ -15,23 +15,26 @@ import numpy as np
 
 from rnnkit.data._checks import check_choice
 
-__all__ = ["CsvSeries", "load_csv_series"]
+__all__ = ["CsvSeries", "load_csv_series", "numeric_columns", "parse_time"]
 
 
 @dataclass(frozen=True)
 class CsvSeries:
     """``values`` (T, F) float64 holds the feature columns, in ``columns`` order;
     ``target`` (T,) float64 the target column (named ``target_name``);
-    ``lines`` (T,) the 1-based file line of each kept row."""
+    ``lines`` (T,) the 1-based file line of each kept row; ``time`` (T,) the
+    cells of the time column as written in the file (None without one)."""
 
     values: np.ndarray
     columns: List[str]
     target: np.ndarray
     target_name: str
     lines: np.ndarray
+    time: Optional[np.ndarray] = None
+    time_name: Optional[str] = None
 
 
-def _read_frame(path):
+def _read_frame(path, sep: str = ","):
     import pandas as pd
 
     if not isinstance(path, (str, os.PathLike)):
@@ -44,7 +47,7 @@ def _read_frame(path):
         # dtype=str keeps every cell verbatim, so we decide what is numeric ourselves;
         # skip_blank_lines=False keeps row i on file line i + 2 (header = line 1).
         return pd.read_csv(path, dtype=str, skip_blank_lines=False, keep_default_na=False,
-                           encoding="utf-8")
+                           encoding="utf-8", sep=sep)
     except pd.errors.EmptyDataError:
         raise ValueError(f"path: CSV file {os.fspath(path)!r} is empty (no header, no rows)") from None
     except UnicodeDecodeError as e:
@@ -71,8 +74,37 @@ def _to_float(frame, name: str, path) -> np.ndarray:
     return out
 
 
+def _numeric(frame, name: str) -> bool:
+    texts = [str(c).strip() for c in frame[name].tolist()]
+    seen = False
+    for t in texts:
+        if t.lower() in ("", "nan", "na", "n/a", "null", "none"):
+            continue
+        try:
+            float(t)
+        except ValueError:
+            return False
+        seen = True
+    return seen
+
+
+def numeric_columns(path, sep: str = ",") -> List[str]:
+    """Names of the columns of a CSV file whose every non-blank cell is a number."""
+    frame = _read_frame(path, sep)
+    return [str(c) for c in frame.columns if _numeric(frame, c)]
+
+
+def _sep_hint(header, sep: str) -> str:
+    for other in (";", "\t", "|"):
+        if other != sep and len(header) == 1 and other in header[0]:
+            shown = "\\t" if other == "\t" else other
+            return f" (the header looks separated by {shown!r}; pass sep={shown!r})"
+    return ""
+
+
 def load_csv_series(path, target: str, features: Optional[Sequence[str]] = None,
-                    nan_policy: str = "raise") -> CsvSeries:
+                    nan_policy: str = "raise", sep: str = ",",
+                    time: Optional[str] = None) -> CsvSeries:
     """Read ``target`` (and ``features``) from a CSV file as float64 arrays.
 
     Parameters
@@ -84,6 +116,9 @@ def load_csv_series(path, target: str, features: Optional[Sequence[str]] = None,
         ``'raise'`` (ValueError listing their line numbers), ``'drop'`` (remove the
         rows), ``'fill'`` (carry the last valid value forward; leading gaps take the
         first valid value; a column with no value at all still raises).
+    sep : the field separator (default ``","``).
+    time : the column that labels the steps (dates or an index), kept verbatim;
+        ``None``: none.  Rows must be in time order already; it is not parsed.
 
     Returns
     -------
@@ -96,13 +131,14 @@ def load_csv_series(path, target: str, features: Optional[Sequence[str]] = None,
     if not features or not all(isinstance(f, str) for f in features):
         raise TypeError(f"features: expected a non-empty list of column names, got {features!r}")
 
-    frame = _read_frame(path)
+    frame = _read_frame(path, sep)
     header = [str(c) for c in frame.columns]
-    for arg, names in (("target", [target]), ("features", features)):
+    for arg, names in (("target", [target]), ("features", features),
+                       ("time", [] if time is None else [time])):
         missing = [n for n in names if n not in header]
         if missing:
             raise ValueError(f"{arg}: column(s) {missing} not in {os.fspath(path)!r}; "
-                             f"expected one of {header}")
+                             f"expected one of {header}{_sep_hint(header, sep)}")
     if len(frame) == 0:
         raise ValueError(f"path: CSV file {os.fspath(path)!r} has a header but no data rows")
 
@@ -125,8 +161,13 @@ def load_csv_series(path, target: str, features: Optional[Sequence[str]] = None,
         else:
             table = _fill(table, used, path)
     pos = {n: k for k, n in enumerate(used)}
+    stamps = None
+    if time is not None:
+        stamps = np.asarray([str(c).strip() for c in frame[time].tolist()], dtype=object)
+        stamps = stamps[lines - 2]                              # the kept rows
     return CsvSeries(values=table[:, [pos[f] for f in features]], columns=features,
-                     target=table[:, pos[target]], target_name=target, lines=lines)
+                     target=table[:, pos[target]], target_name=target, lines=lines,
+                     time=stamps, time_name=time)
 
 
 def _fill(table: np.ndarray, names, path) -> np.ndarray:
@@ -143,3 +184,21 @@ def _fill(table: np.ndarray, names, path) -> np.ndarray:
         last[last < 0] = np.flatnonzero(ok)[0]
         out[:, j] = col[last]
     return out
+
+
+def parse_time(labels) -> Optional[np.ndarray]:
+    """Time labels (T,) as float64 numbers, else as datetime64 (pandas), else None."""
+    try:
+        return np.asarray(labels, dtype=np.float64)
+    except (TypeError, ValueError):
+        pass
+    import warnings
+
+    import pandas as pd
+
+    try:
+        with warnings.catch_warnings():   # "could not infer format": we only ask whether it parses
+            warnings.simplefilter("ignore", UserWarning)
+            return pd.to_datetime(pd.Series(list(labels)), errors="raise").to_numpy()
+    except (ValueError, TypeError, OverflowError):
+        return None

@@ -292,12 +292,12 @@ class Sequential(TrainingMixin, nn.Module):
             i += len(shapes)
 
     # --- description -----------------------------------------------------------------------
-    def summary(self, print_fn=None) -> str:
-        """Print a Keras-like table with ``print_fn`` (default ``print``) and return it."""
+    def summary(self, print_fn=None) -> None:
+        """Print a Keras-like table with ``print_fn`` (default ``print``); returns None, as
+        Keras's does (a returned string would be echoed a second time in a notebook).
+        The text itself: ``rnnkit.models.summary.format_summary(model)``."""
         self._need_built("summary")
-        text = format_summary(self)
-        (print_fn or print)(text)
-        return text
+        (print_fn or print)(format_summary(self))
 
     def get_config(self) -> dict:
         return {"name": self.name,

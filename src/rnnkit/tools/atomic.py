@@ -30,17 +30,30 @@ def atomic_path(path, suffix: str = "") -> Iterator[str]:
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=suffix + ".tmp",
-                               dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
+                                   suffix=suffix + ".tmp", dir=folder)
+    except OSError as e:
+        raise _about(e, path) from None
     os.close(fd)
     try:
         yield tmp
         os.chmod(tmp, _default_mode())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            raise _about(e, path) from None
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _about(e: OSError, path: str) -> OSError:
+    # the user asked for `path`; the temporary file's name would only confuse them
+    if e.filename is None:
+        return e                                  # nothing names the temporary file
+    return type(e)(e.errno, f"cannot write {path!r}: {e.strerror}")
 
 
 def write_bytes(path, data: bytes) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from rnnkit.callbacks import Callback, EarlyStopping
 
-__all__ = ["EpochTimer", "compile_regressor", "fit_regressor"]
+__all__ = ["EpochTimer", "compile_regressor", "fit_regressor", "sec_per_epoch"]
 
 
 class EpochTimer(Callback):
@@ -43,6 +43,19 @@ class EpochTimer(Callback):
         self.seconds.append(self._train_end - self._t0)
         if self.on_epoch is not None:
             self.on_epoch(epoch, logs or {})
+
+
+def sec_per_epoch(seconds) -> float:
+    """Seconds per epoch of a run: the median of its epochs after the first.
+
+    The first epoch is the warm-up and is not counted: it pays for one-off work
+    (building or loading the native kernel, the allocator's first requests, the
+    registry's choice caches) that would otherwise make whichever cell runs first
+    look slow.  The median keeps one slow epoch (another process on the machine)
+    from moving the figure.  NaN for a single-epoch run: nothing was timed.
+    """
+    t = np.asarray(seconds, dtype=np.float64)
+    return float(np.median(t[1:])) if len(t) >= 2 else float("nan")
 
 
 def compile_regressor(model, lr: float = 3e-3, clip: Optional[float] = 1.0) -> None:

@@ -3,28 +3,35 @@
 The recipe (shared by ``rnnkit train``, ``compare`` and the examples):
 
 1. cut the series in time order: train | val | test (70/15/15 by default);
-2. fit the scalers on the train part only (statistics of the whole series would
-   leak the test period's level into training);
-3. cut windows over the whole scaled series (``rnnkit.data.make_windows``) and give
+2. choose the pre-processing (level, or change from the last value) and the window
+   from the train part (:mod:`rnnkit.tools.seasonality`), and fit its statistics on
+   the train part only (statistics of the whole series would leak the test
+   period's level into training; :mod:`rnnkit.data.window_norm`);
+3. cut windows over the whole series (``rnnkit.data.make_windows``) and give
    each window to the part that holds *all* of its targets; windows whose
    targets straddle two parts are dropped.  Inputs may reach back into the
    previous part -- that is information a forecaster really has at that time.
 
-Baselines in original units: persistence (the last observed value, repeated),
-seasonal naive (the value one season earlier) and an AR(p) model fitted by least
-squares on the training part.
+Baseline forecasts in original units: the training mean, persistence (the last
+observed value, repeated), seasonal naive (the value one season earlier) and an
+AR(p) model fitted by least squares on the training part (see baselines.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 import numpy as np
 
-from rnnkit.data import StandardScaler, make_windows, split_sizes
+from rnnkit.data import make_windows, split_sizes
+from rnnkit.data._checks import check_choice
+from rnnkit.data.window_norm import MODES, WindowNorm
+from rnnkit.tools.seasonality import (ADF_CRITICAL_5PCT, choose_preprocessing, choose_window,
+                                      detect_season)
 
-__all__ = ["SERIES_DATASETS", "ForecastData", "prepare_forecast", "load_series",
-           "persistence_forecast", "seasonal_naive_forecast", "fit_ar", "ar_forecast",
+__all__ = ["SERIES_DATASETS", "ForecastData", "prepare_forecast", "load_series", "series_time",
+           "mean_forecast", "persistence_forecast", "seasonal_naive_forecast", "fit_ar",
+           "ar_forecast",
            "rmse", "mae"]
 
 # dataset name -> (key of the series in Dataset.data, default window, note)
@@ -34,6 +41,20 @@ SERIES_DATASETS: Dict[str, tuple] = {
     # first 20 s of the ECG, every 4th sample (90 Hz): enough beats, CPU-sized
     "ecg": ("ecg", 45, "90 Hz, first 20 s"),
 }
+
+
+_TIME_KEYS = {"sunspots": "year", "airline": "month"}     # the time axis of a bundled series
+
+
+def series_time(name: str):
+    """(labels (T,) as text, column name) of a bundled series' time axis, or (None, None)."""
+    from rnnkit import datasets
+
+    info = datasets.get_info(name)
+    key = _TIME_KEYS.get(info.name)
+    if key is None:
+        return None, None
+    return np.asarray([str(v) for v in datasets.load(info.name)[key]], dtype=object), key
 
 
 def load_series(name: str):
@@ -53,9 +74,11 @@ def load_series(name: str):
 
 @dataclass
 class ForecastData:
-    """Windows of one series, split and scaled.  X_* (N, W, F) and y_* (N, K) are in
-    scaled units (float32); ``start_*`` (N,) is the index of each window's first
-    target step in the series; ``target`` (T,) holds the original values."""
+    """Windows of one series, split and pre-processed.  X[part] (N, W, F) and y[part]
+    (N, K) are in network units (float32, see :class:`rnnkit.data.WindowNorm`);
+    ``start[part]`` (N,) is the index of each window's first target step in the
+    series; ``target`` (T,) holds the original values; ``time`` (T,) the labels of
+    the series' own time axis (dates or an index column; 0..T-1 when it has none)."""
 
     values: np.ndarray
     target: np.ndarray
@@ -64,14 +87,23 @@ class ForecastData:
     window: int
     horizon: int
     bounds: tuple                      # (n_train, n_val, n_test) steps
-    scaler_x: StandardScaler
-    scaler_y: StandardScaler
+    norm: WindowNorm
     X: Dict[str, np.ndarray]
     y: Dict[str, np.ndarray]
     start: Dict[str, np.ndarray]
+    season: Optional[int] = None       # dominant season of the training part, if any
+    choice: Dict[str, str] = field(default_factory=dict)   # how window/pre-processing were chosen
+    time: Optional[np.ndarray] = None  # (T,) labels of the time axis
+    time_name: Optional[str] = None
+    fractions: tuple = (0.15, 0.15)    # (val, test) shares of the steps
 
-    def unscale(self, y_scaled: np.ndarray) -> np.ndarray:
-        return self.scaler_y.inverse_transform(y_scaled)
+    def last(self, part: str) -> np.ndarray:
+        """y_T, the last observed target value before each window's targets, (N,)."""
+        return self.target[self.start[part] - 1]
+
+    def unscale(self, out: np.ndarray, part: str) -> np.ndarray:
+        """Network outputs (N, K) for the windows of ``part`` -> original units."""
+        return self.norm.inverse(out, self.last(part))
 
     def truth(self, part: str) -> np.ndarray:
         """Targets of ``part`` in original units, (N, K)."""
@@ -79,50 +111,101 @@ class ForecastData:
         return self.target[idx]
 
     def meta(self) -> dict:
-        """What is needed to window and scale new data the same way (JSON-able)."""
+        """What is needed to window and pre-process new data the same way (JSON-able)."""
         return {"window": self.window, "horizon": self.horizon, "target": self.target_name,
-                "features": list(self.columns), "scaler_x": self.scaler_x.to_dict(),
-                "scaler_y": self.scaler_y.to_dict()}
+                "features": list(self.columns), "preprocessing": self.norm.to_dict(),
+                "season": self.season, "split": {"val": self.fractions[0],
+                                                 "test": self.fractions[1]}}
 
 
-def prepare_forecast(values, target, window: int, horizon: int = 1, columns=None,
-                     target_name: str = "y", val: float = 0.15, test: float = 0.15
-                     ) -> ForecastData:
-    """Split, scale and window ``values`` (T, F) to predict ``target`` (T,)."""
+def prepare_forecast(values, target, window: Optional[int] = None, horizon: int = 1,
+                     columns=None, target_name: str = "y", val: float = 0.15,
+                     test: float = 0.15, preprocess: str = "auto", time=None,
+                     time_name: Optional[str] = None) -> ForecastData:
+    """Split, pre-process and window ``values`` (T, F) to predict ``target`` (T,).
+
+    ``window=None`` chooses it from the season of the training part and
+    ``preprocess="auto"`` chooses ``"level"`` or ``"diff"`` with the Dickey-Fuller
+    check of :mod:`rnnkit.tools.seasonality`; both use the training part only.
+    ``"diff"`` needs the target among the input columns (it is read at the end of
+    every window); ``"auto"`` falls back to ``"level"`` when it is not.
+    """
     values = np.asarray(values, dtype=np.float64)
     values = values[:, None] if values.ndim == 1 else values
     target = np.asarray(target, dtype=np.float64)
     T = len(values)
+    columns = list(columns) if columns is not None else [target_name]
     for arg, v in (("window", window), ("horizon", horizon)):
+        if v is None and arg == "window":
+            continue
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{arg}: expected a positive integer, got {v!r}")
-    if window + horizon > T:
-        raise ValueError(f"window: window + horizon ({window} + {horizon}) must be <= the "
-                         f"series length {T}, got window={window}")
+    check_choice("preprocess", preprocess, ("auto",) + MODES)
     n_tr, n_va, n_te = split_sizes(T, val, test)
-    if window + horizon > n_tr:
-        raise ValueError(f"window: window + horizon ({window} + {horizon}) must fit in the "
-                         f"training part ({n_tr} of {T} steps), got window={window}")
     if n_te < horizon or (val > 0 and n_va < horizon):
         raise ValueError(f"horizon: {horizon} steps do not fit in the validation/test parts "
                          f"({n_va}/{n_te} of {T} steps); use a longer series or a shorter horizon")
-    sx, sy = StandardScaler().fit(values[:n_tr]), StandardScaler().fit(target[:n_tr])
-    X_all, y_all = make_windows(sx.transform(values), window, horizon,
-                                target=sy.transform(target))          # (N, W, F), (N, K)
+    choice = {}
+    has_target = target_name in columns
+    if preprocess == "auto":
+        if has_target and n_tr >= 20:
+            preprocess, stat = choose_preprocessing(target[:n_tr])
+            choice["preprocess"] = (
+                f"{preprocess}: augmented Dickey-Fuller statistic {stat:.2f} on the training "
+                f"part is {'below' if preprocess == 'level' else 'above'} the 5% critical "
+                f"value {ADF_CRITICAL_5PCT} ("
+                + ("stationary around its mean" if preprocess == "level" else
+                   "the level wanders: the model predicts the change from the last value")
+                + ")")
+        else:
+            preprocess = "level"
+            choice["preprocess"] = ("level: the target is not an input column, so changes "
+                                    "from its last value cannot be read" if not has_target
+                                    else "level: too short a training part to test")
+    else:
+        if preprocess == "diff" and not has_target:
+            raise ValueError(f"preprocess: 'diff' predicts the change from the target's last "
+                             f"value, so the target {target_name!r} must be an input column; "
+                             f"got features {columns}")
+        choice["preprocess"] = f"{preprocess}: as requested"
+    season = detect_season(target[:n_tr], preprocess) if n_tr >= 12 else None
+    if window is None:
+        window = choose_window(season, n_tr, horizon)
+        choice["window"] = (f"{window} steps: covers the season of {season} steps found by "
+                            f"autocorrelation" if season else
+                            f"{window} steps: no season found by autocorrelation")
+    else:
+        choice["window"] = f"{window} steps: as requested"
+    if window + horizon > T:
+        raise ValueError(f"window: window + horizon ({window} + {horizon}) must be <= the "
+                         f"series length {T}, got window={window}")
+    if window + horizon > n_tr:
+        raise ValueError(f"window: window + horizon ({window} + {horizon}) must fit in the "
+                         f"training part ({n_tr} of {T} steps), got window={window}")
+    norm = WindowNorm(preprocess).fit(values[:n_tr], target[:n_tr])
+    X_all, y_all = make_windows(values, window, horizon, target=target)   # (N, W, F), (N, K)
     first = np.arange(len(X_all)) + window                                # first target index
     last = first + horizon - 1
     parts = {"train": (0, n_tr), "val": (n_tr, n_tr + n_va), "test": (n_tr + n_va, T)}
     X, y, start = {}, {}, {}
     for name, (a, b) in parts.items():
         sel = (first >= a) & (last < b)
-        X[name], y[name] = X_all[sel].astype(np.float32), y_all[sel].astype(np.float32)
+        X[name] = norm.inputs(X_all[sel]).astype(np.float32)
+        y[name] = norm.targets(y_all[sel], target[first[sel] - 1]).astype(np.float32)
         start[name] = first[sel]
-    columns = list(columns) if columns is not None else [target_name]
+    if time is not None and len(time) != T:
+        raise ValueError(f"time: expected one label per step ({T}), got {len(time)}")
     return ForecastData(values, target, columns, target_name, int(window), int(horizon),
-                        (n_tr, n_va, n_te), sx, sy, X, y, start)
+                        (n_tr, n_va, n_te), norm, X, y, start, season, choice,
+                        None if time is None else np.asarray(time), time_name, (val, test))
 
 
 # --- baselines and metrics (original units) --------------------------------------------
+def mean_forecast(train: np.ndarray, start: np.ndarray, horizon: int) -> np.ndarray:
+    """ŷ_{s+k} = mean of the training part, for every window: (N, K)."""
+    return np.full((len(start), horizon), float(np.mean(train)))
+
+
 def persistence_forecast(target: np.ndarray, start: np.ndarray, horizon: int) -> np.ndarray:
     """ŷ_{s+k} = y_{s-1} for k = 0..K-1: (N, K)."""
     return np.repeat(np.asarray(target)[start - 1][:, None], horizon, axis=1)
