@@ -30,16 +30,28 @@ from torch import Tensor, nn
 
 _LAYERS: dict[str, type] = {}
 
-# Keras arguments that rnnkit doesn't implement. Keras configs carry them as None,
-# so None is accepted (and dropped); anything else is refused rather than ignored.
+# Keras arguments that rnnkit doesn't implement on a given layer. Keras configs carry
+# them as None, so None is accepted (and dropped); anything else is refused rather
+# than ignored. A layer's own weights take {role}_regularizer / {role}_constraint
+# for the roles in its ``_weight_roles``.
 _KERAS_ONLY = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
                "activity_regularizer", "kernel_constraint", "recurrent_constraint",
                "bias_constraint", "embeddings_regularizer", "embeddings_constraint")
 
 
-def register_layer(cls: type) -> type:
-    _LAYERS[cls.__name__] = cls
-    return cls
+def register_layer(cls: type = None, *, name: Optional[str] = None):
+    """Register a layer class for ``layer_from_config`` under its Keras class name
+    (``name`` when it differs from the Python class name). Usable as a decorator,
+    with or without ``name=``; custom layers and cells register themselves the same way."""
+    def add(klass: type) -> type:
+        _LAYERS[name or klass.__name__] = klass
+        return klass
+    return add if cls is None else add(cls)
+
+
+def registered_layers() -> dict[str, type]:
+    """Keras class name -> rnnkit class, for readers of model configs."""
+    return dict(_LAYERS)
 
 
 def layer_from_config(spec: dict) -> "Layer":
@@ -47,7 +59,9 @@ def layer_from_config(spec: dict) -> "Layer":
     if name not in _LAYERS:
         close = difflib.get_close_matches(str(name), _LAYERS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown layer class {name!r}{hint}")
+        raise ValueError(f"unknown layer class {name!r}{hint}; rnnkit doesn't support it, or "
+                         "it is a custom layer that isn't registered (rnnkit.layers."
+                         "register_layer)")
     return _LAYERS[name].from_config(spec["config"])
 
 
@@ -79,47 +93,232 @@ def check_units(units, arg: str = "units") -> int:
 
 
 class Layer(nn.Module):
-    """Base class: lazy build, masks, Keras weights and configs."""
+    """Base class: lazy build, masks, Keras weights and configs.
+
+    Two ways to write a layer:
+
+    - rnnkit's way: ``build(input_shape)`` gets the shape WITHOUT the batch
+      axis, ``forward(x, mask=None)`` computes;
+    - Keras's way (custom layers ported from Keras): define ``call(inputs, ...)``
+      instead of ``forward``; ``build(input_shape)`` then gets Keras's shape WITH
+      the batch axis, ``(None, T, F)``, and ``add_weight`` creates the weights.
+
+    Either may be called eagerly on tensors or numpy arrays, or on symbolic
+    tensors (``rnnkit.Input``) to build a functional model.
+    """
+
+    # role -> (parameter names, stored transposed from Keras's layout): which
+    # `{role}_regularizer` / `{role}_constraint` arguments the layer takes.
+    _weight_roles: dict[str, tuple[tuple[str, ...], bool]] = {}
+    _keras_style = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._keras_style = cls.call is not Layer.call
 
     def __init__(self, *, name: Optional[str] = None, input_shape: Optional[Sequence[int]] = None,
                  trainable: bool = True, **kwargs: Any) -> None:
         super().__init__()
+        from rnnkit.layers.constraints import get_constraint
+        from rnnkit.layers.regularizers import get_regularizer
+
+        self._frozen: set[str] = set()  # add_weight(trainable=False)
+        self._regs: dict[str, Any] = {}  # role -> regularizer (configs)
+        self._cons: dict[str, Any] = {}  # role -> constraint
+        for role in self._weight_roles:
+            for key, table, get in ((f"{role}_regularizer", self._regs, get_regularizer),
+                                    (f"{role}_constraint", self._cons, get_constraint)):
+                value = kwargs.pop(key, None)
+                if value is not None:
+                    table[role] = get(value, key)
         for key in _KERAS_ONLY:
             if kwargs.get(key, None) is not None:
-                raise ValueError(f"`{key}` isn't supported by rnnkit layers, got {kwargs[key]!r}; "
-                                 "use the optimizer's weight_decay for L2 regularisation")
+                raise ValueError(f"`{key}` isn't supported by {type(self).__name__}, got "
+                                 f"{kwargs[key]!r}")
             kwargs.pop(key, None)
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {sorted(kwargs)}")
         self.name = name or snake_case(type(self).__name__)
         self.input_shape_arg = tuple(input_shape) if input_shape is not None else None
-        self.trainable = trainable
+        self._trainable = bool(trainable)
         self.built = False
+        self._inbound_nodes: list = []
+        self._penalties: list = []  # (parameter name, regularizer), add_weight's
+        self._param_cons: list = []  # (parameter name, constraint, transposed), add_weight's
 
     # --- building -------------------------------------------------------------------
     def build(self, input_shape: tuple) -> None:
-        """Create parameters for inputs of shape ``input_shape`` (no batch axis)."""
+        """Create parameters for inputs of shape ``input_shape`` (no batch axis;
+        with it for Keras-style layers that define ``call``)."""
         self.built = True
 
-    def maybe_build(self, input_shape: tuple) -> None:
+    def maybe_build(self, input_shape) -> None:
         if not self.built:
             # None stays None: input_shape=(None, 1) is Keras's variable-length series.
-            self.build(tuple(None if s is None else int(s) for s in input_shape))
-            if not self.trainable:
+            def clean(shape):
+                if isinstance(shape, list):
+                    return [clean(s) for s in shape]
+                shape = tuple(None if s is None else int(s) for s in shape)
+                return (None,) + shape if self._keras_style else shape
+            self.build(clean(input_shape))
+            self.built = True
+            if not self._trainable:
                 for p in self.parameters():
                     p.requires_grad_(False)
 
-    def __call__(self, x, *args, **kwargs):
+    def __call__(self, x=None, *args, **kwargs):
+        from rnnkit.layers.node import is_symbolic, symbolic_call
+
+        if is_symbolic((x,) + args, kwargs):
+            return symbolic_call(self, (x,) + args, kwargs)
         if isinstance(x, np.ndarray):
             x = torch.as_tensor(x)  # Keras layers take numpy arrays too
-        if isinstance(x, Tensor) and not self.built:
-            self.maybe_build(tuple(x.shape[1:]))
-            # A lazily built layer lives where its first input lives.
-            if x.device != torch.device("cpu"):
-                self.to(x.device)
+        elif isinstance(x, (list, tuple)) and any(isinstance(t, np.ndarray) for t in x):
+            x = type(x)(torch.as_tensor(t) if isinstance(t, np.ndarray) else t for t in x)
+        if not self.built:
+            if isinstance(x, Tensor):
+                self.maybe_build(tuple(x.shape[1:]))
+                # A lazily built layer lives where its first input lives.
+                if x.device != torch.device("cpu"):
+                    self.to(x.device)
+            elif isinstance(x, (list, tuple)) and x and all(isinstance(t, Tensor) for t in x):
+                self.maybe_build([tuple(t.shape[1:]) for t in x])
         return super().__call__(x, *args, **kwargs)
 
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
+    def call(self, *args, **kwargs):
+        """Keras-style layers define this instead of ``forward``."""
+        raise NotImplementedError(f"{type(self).__name__} defines neither forward nor call")
+
+    def forward(self, *args, **kwargs):
+        if not self._keras_style:
+            raise NotImplementedError(f"{type(self).__name__} defines neither forward nor call")
+        return self.call(*args, **kwargs)
+
+    # --- Keras's weight API -------------------------------------------------------------
+    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True,
+                   name: Optional[str] = None, regularizer=None, constraint=None) -> nn.Parameter:
+        """Create a weight as Keras's ``Layer.add_weight``: an ``nn.Parameter`` of
+        ``shape`` filled by ``initializer``, registered under ``name``;
+        ``trainable=False`` keeps it out of training; ``regularizer`` adds its
+        penalty to the training loss; ``constraint`` runs after each optimizer step."""
+        from rnnkit.layers.constraints import get_constraint
+        from rnnkit.layers.initializers import get_initializer
+        from rnnkit.layers.regularizers import get_regularizer
+
+        shape = () if shape is None else tuple(shape)
+        if any(d is None or isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0
+               for d in shape):
+            raise ValueError(f"`shape` of weight {name!r} in layer {self.name!r} must be a tuple "
+                             f"of non-negative ints, got {shape!r}")
+        base = re.sub(r"\W", "_", name or "variable")
+        pname, k = base, 1
+        while hasattr(self, pname):
+            pname, k = f"{base}_{k}", k + 1
+        init = get_initializer(initializer, "initializer")
+        value = init(shape) if shape else init((1,)).reshape(())
+        if dtype is not None:
+            value = value.to(getattr(torch, str(dtype).replace("torch.", "")))
+        p = nn.Parameter(value.clone(), requires_grad=bool(trainable) and self._trainable)
+        self.register_parameter(pname, p)
+        if not trainable:
+            self._frozen.add(pname)
+        if regularizer is not None:
+            self._penalties.append((pname, get_regularizer(regularizer, "regularizer")))
+        if constraint is not None:
+            self._param_cons.append((pname, get_constraint(constraint, "constraint"), False))
+        return p
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Freeze (False) or unfreeze the layer and every layer in it, as Keras."""
+        self._trainable = bool(value)
+        for m in self.modules():
+            if isinstance(m, Layer):
+                m._trainable = bool(value)
+                for pname, p in m.named_parameters(recurse=False):
+                    p.requires_grad_(bool(value) and pname not in m._frozen)
+
+    @property
+    def weights(self) -> list[nn.Parameter]:
+        return list(self.parameters())
+
+    @property
+    def trainable_weights(self) -> list[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[nn.Parameter]:
+        return [p for p in self.parameters() if not p.requires_grad]
+
+    @property
+    def losses(self) -> list[Tensor]:
+        """The regularisation penalties of this layer's weights (and its sublayers')."""
+        out = []
+        for m in self.modules():
+            if isinstance(m, Layer):
+                out += [reg(getattr(m, pname)) for pname, reg in m._all_penalties()]
+        return out
+
+    def _all_penalties(self) -> list:
+        pairs = list(self._penalties)
+        for role, reg in self._regs.items():
+            pairs += [(n, reg) for n in self._weight_roles[role][0]
+                      if getattr(self, n, None) is not None]
+        return pairs
+
+    def _all_constraints(self) -> list:
+        triples = list(self._param_cons)
+        for role, con in self._cons.items():
+            names, transposed = self._weight_roles[role]
+            triples += [(n, con, transposed) for n in names if getattr(self, n, None) is not None]
+        return triples
+
+    def apply_constraints(self) -> None:
+        """Project the weights with their constraints (the trainer calls this after
+        each optimizer step). Weights stored transposed from Keras's layout are
+        constrained in Keras's layout, so MaxNorm's axis means what it does in Keras."""
+        with torch.no_grad():
+            for pname, con, transposed in self._all_constraints():
+                p = getattr(self, pname)
+                if transposed:
+                    p.copy_(con(p.t()).t())
+                else:
+                    p.copy_(con(p))
+
+    # --- graph ----------------------------------------------------------------------------
+    def _only_node(self, what: str):
+        if not self._inbound_nodes:
+            raise ValueError(f"layer {self.name!r} has never been called on a symbolic tensor, "
+                             f"so it has no `{what}`")
+        if len(self._inbound_nodes) > 1:
+            raise ValueError(f"layer {self.name!r} has been called {len(self._inbound_nodes)} "
+                             f"times, so `{what}` is ambiguous; use get_{what}_at(node_index)")
+        return self._inbound_nodes[0]
+
+    @property
+    def input(self):
+        """The symbolic input of the layer's only call (Keras's ``layer.input``)."""
+        return self._only_node("input").first_input
+
+    @property
+    def output(self):
+        """The symbolic output(s) of the layer's only call (Keras's ``layer.output``)."""
+        return self._only_node("output").output_structure()
+
+    def get_input_at(self, node_index: int):
+        return self._inbound_nodes[node_index].first_input
+
+    def get_output_at(self, node_index: int):
+        return self._inbound_nodes[node_index].output_structure()
+
+    def compute_output_shape(self, input_shape: tuple):
+        if self._keras_style:
+            from rnnkit.layers.node import probe_output_shape
+            return probe_output_shape(self, input_shape)
         return tuple(input_shape)
 
     def compute_mask(self, x: Tensor, mask: Optional[Tensor]) -> Optional[Tensor]:
@@ -158,9 +357,16 @@ class Layer(nn.Module):
 
     # --- configs -----------------------------------------------------------------------
     def get_config(self) -> dict:
+        from rnnkit.layers.constraints import serialize_constraint
+        from rnnkit.layers.regularizers import serialize_regularizer
+
         cfg = {"name": self.name, "trainable": self.trainable}
         if self.input_shape_arg is not None:
             cfg["input_shape"] = list(self.input_shape_arg)
+        for role, reg in self._regs.items():
+            cfg[f"{role}_regularizer"] = serialize_regularizer(reg)
+        for role, con in self._cons.items():
+            cfg[f"{role}_constraint"] = serialize_constraint(con)
         return cfg
 
     @classmethod

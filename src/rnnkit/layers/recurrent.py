@@ -66,6 +66,9 @@ class RecurrentLayer(StepMixin, Layer):
 
     mode = ""
     _config_keys: tuple[str, ...] = ()
+    # Keras's kernel (I, G*u) is weight_ih transposed; constraints see Keras's layout.
+    _weight_roles = {"kernel": (("weight_ih",), True), "recurrent": (("weight_hh",), True),
+                     "bias": (("bias_ih", "bias_hh"), False)}
 
     def __init__(self, units: int, *, activation="tanh", recurrent_activation="sigmoid",
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
