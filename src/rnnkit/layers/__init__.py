@@ -14,12 +14,15 @@ from rnnkit.layers.lstm import LSTM
 from rnnkit.layers.masking import Masking
 from rnnkit.layers.recurrent import RecurrentLayer
 from rnnkit.layers.reshaping import Flatten, RepeatVector
+from rnnkit.layers.rnn import RNN
+from rnnkit.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnkit.layers.simple_rnn import SimpleRNN
 from rnnkit.layers.time_distributed import TimeDistributed
 
 __all__ = ["GRU", "LSTM", "Activation", "Bidirectional", "Dense", "Dropout", "Embedding", "Flatten",
-           "Input", "InputLayer", "Layer", "Masking", "RecurrentLayer", "RepeatVector",
-           "SimpleRNN", "TimeDistributed", "layer_from_config", "register_layer",
+           "GRUCell", "Input", "InputLayer", "LSTMCell", "Layer", "Masking", "RNN",
+           "RecurrentLayer", "RepeatVector", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells",
+           "TimeDistributed", "layer_from_config", "register_layer",
            "registered_layers"]
 # A Keras layer that rnnkit lacks: an error naming it, never a half-working object.
 __getattr__ = module_getattr("rnnkit.layers", __all__)
