@@ -11,18 +11,24 @@ from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.gru import GRU
 from rnnkit.layers.input_layer import Input, InputLayer
 from rnnkit.layers.lstm import LSTM
+from rnnkit.layers.lambda_layer import Lambda, register_function
 from rnnkit.layers.masking import Masking
+from rnnkit.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
+                                   Subtract, add, average, concatenate, dot, maximum, minimum,
+                                   multiply, subtract)
 from rnnkit.layers.recurrent import RecurrentLayer
-from rnnkit.layers.reshaping import Flatten, RepeatVector
+from rnnkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from rnnkit.layers.rnn import RNN
 from rnnkit.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnkit.layers.simple_rnn import SimpleRNN
 from rnnkit.layers.time_distributed import TimeDistributed
 
-__all__ = ["GRU", "LSTM", "Activation", "Bidirectional", "Dense", "Dropout", "Embedding", "Flatten",
-           "GRUCell", "Input", "InputLayer", "LSTMCell", "Layer", "Masking", "RNN",
-           "RecurrentLayer", "RepeatVector", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells",
-           "TimeDistributed", "layer_from_config", "register_layer",
-           "registered_layers"]
+__all__ = ["Activation", "Add", "Average", "Bidirectional", "Concatenate", "Dense", "Dot",
+           "Dropout", "Embedding", "Flatten", "GRU", "GRUCell", "Input", "InputLayer", "LSTM",
+           "LSTMCell", "Lambda", "Layer", "Masking", "Maximum", "Minimum", "Multiply", "Permute",
+           "RNN", "RecurrentLayer", "RepeatVector", "Reshape", "SimpleRNN", "SimpleRNNCell",
+           "StackedRNNCells", "Subtract", "TimeDistributed", "add", "average", "concatenate",
+           "dot", "layer_from_config", "maximum", "minimum", "multiply", "register_function",
+           "register_layer", "registered_layers", "subtract"]
 # A Keras layer that rnnkit lacks: an error naming it, never a half-working object.
 __getattr__ = module_getattr("rnnkit.layers", __all__)

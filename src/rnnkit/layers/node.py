@@ -246,7 +246,7 @@ def probe_output_shape(layer, input_shape):
     ``input_shape``, found as in :func:`symbolic_call` without recording a node."""
     shape = tuple(input_shape)
     if shape and shape[0] is None and layer._keras_style:
-        shape = shape[1:]
+        shape = shape[1:]  # Keras-style layers see the batch axis
     t = KerasTensor((None,) + shape)
     was_training = layer.training
     saved = _snapshot(layer)
@@ -259,5 +259,5 @@ def probe_output_shape(layer, input_shape):
         layer.train(was_training)
         for m, s in saved:
             m._states = s
-    return map_structure(lambda pair: pair, tuple(
-        d if out2.shape[k] == d else None for k, d in enumerate(out.shape)))[1:]
+    out_shape = tuple(d if out2.shape[k] == d else None for k, d in enumerate(out.shape))
+    return ((None,) + out_shape[1:]) if layer._keras_style else out_shape[1:]
