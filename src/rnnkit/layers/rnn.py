@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.layers.base import Layer, layer_from_config, register_layer
-from rnnkit.layers.node import _accepts
+from rnnkit.layers.node import _accepts, flatten
 from rnnkit.layers.rnn_cells import BUILTIN_CELLS, StackedRNNCells, state_sizes
 
 __all__ = ["RNN"]
@@ -100,16 +100,24 @@ class RNN(Layer):
         if not isinstance(x, Tensor) or x.dim() != 3:
             raise ValueError(f"`x` must be 3-D (batch, timesteps, features), got "
                              f"{getattr(x, 'shape', type(x).__name__)}")
-        if initial_state is not None:
-            initial_state = list(initial_state) if isinstance(initial_state, (list, tuple)) \
+        if initial_state is not None:  # flat, or one list per stacked cell (Keras)
+            initial_state = flatten(initial_state) if isinstance(initial_state, (list, tuple)) \
                 else [initial_state]
             if len(initial_state) != self._n_states():
                 raise ValueError(f"`initial_state` for layer {self.name!r} must hold "
                                  f"{self._n_states()} tensors (the cell's state_size "
                                  f"{self.cell.state_size}), got {len(initial_state)}")
-        if self._fused:
-            return self._run_fused(x, mask, initial_state, training)
-        return self._run_loop(x, mask, initial_state, training)
+        run = self._run_fused if self._fused else self._run_loop
+        out = run(x, mask, initial_state, training)
+        if self.return_state and isinstance(self.cell, StackedRNNCells):
+            # Keras returns the states per cell: (output, [h1, c1], [h2], ...)
+            flat, groups, k = list(out[1:]), [], 0
+            for c in self._cells:
+                n = len(state_sizes(c))
+                groups.append(flat[k:k + n])
+                k += n
+            return (out[0], *groups)
+        return out
 
     def _run_fused(self, x, mask, initial_state, training):
         if len(self._cells) == 1:
