@@ -27,24 +27,26 @@ def _int(name: str, value, minimum: int) -> int:
 
 class TimeseriesDataset:
     """Re-iterable batches ``(x, y)`` (or ``x`` without targets); ``len()`` is
-    the number of batches. With ``shuffle`` each pass draws a new order from a
-    generator seeded with ``seed``."""
+    the number of batches. ``shuffle`` permutes the windows once, with
+    ``numpy.random.RandomState(seed)`` as Keras does, so every pass (epoch)
+    sees the same order, and the order is Keras's for the same seed."""
 
     def __init__(self, data, targets, starts: np.ndarray, offsets: np.ndarray, batch_size: int,
                  shuffle: bool, seed: Optional[int]) -> None:
         self.data, self.targets = data, targets
         self.starts, self.offsets = starts, offsets
         self.batch_size, self.shuffle = batch_size, shuffle
-        self._rng = np.random.default_rng(seed)
+        if shuffle:
+            self.starts = starts.copy()
+            np.random.RandomState(np.random.randint(1e6) if seed is None else seed).shuffle(
+                self.starts)
 
     def __len__(self) -> int:
         return -(-len(self.starts) // self.batch_size)
 
     def __iter__(self) -> Iterator:
-        order = self._rng.permutation(len(self.starts)) if self.shuffle else \
-            np.arange(len(self.starts))
-        for b in range(0, len(order), self.batch_size):
-            starts = self.starts[order[b:b + self.batch_size]]
+        for b in range(0, len(self.starts), self.batch_size):
+            starts = self.starts[b:b + self.batch_size]
             x = self.data[starts[:, None] + self.offsets[None, :]]  # (B, L, ...)
             if self.targets is None:
                 yield x
