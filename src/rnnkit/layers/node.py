@@ -112,7 +112,8 @@ class Node:
     def __init__(self, layer, args: tuple, kwargs: dict, outputs: list, structure,
                  auto_mask: bool, mask_out: bool) -> None:
         self.layer, self.args, self.kwargs = layer, args, kwargs
-        self.inputs = [t for t in flatten(list(args)) + flatten(kwargs) if isinstance(t, KerasTensor)]
+        self.inputs = [t for t in flatten(list(args)) + flatten(kwargs)
+                       if isinstance(t, KerasTensor)]
         self.outputs, self.structure = outputs, structure
         self.auto_mask, self.mask_out = auto_mask, mask_out
 
@@ -188,8 +189,8 @@ def symbolic_call(layer, args: tuple, kwargs: dict):
     if not args:
         raise TypeError(f"{where} must be called with its inputs as the first argument")
     first = args[0]
-    if not isinstance(first, KerasTensor) and not (
-            isinstance(first, (list, tuple, dict)) and any(isinstance(t, KerasTensor) for t in flatten(first))):
+    if not isinstance(first, KerasTensor) and not any(
+            isinstance(t, KerasTensor) for t in flatten(first)):
         raise TypeError(f"{where}: the first argument must be a symbolic tensor (or a list of "
                         f"them) when other arguments are symbolic, got {type(first).__name__}")
     # Masks pass automatically unless the call gives mask= (Keras's rule).

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.layers.base import Layer, register_layer, snake_case
-from rnnkit.layers.node import KerasTensor, flatten, is_symbolic, symbolic_call
+from rnnkit.layers.node import KerasTensor, is_symbolic, symbolic_call
 from rnnkit.models import graph
 from rnnkit.models.functional_training import FunctionalTrainingMixin
 from rnnkit.models.summary import format_functional_summary

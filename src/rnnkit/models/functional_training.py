@@ -153,8 +153,10 @@ class FunctionalTrainingMixin(TrainingMixin):
             shapes, arg = data.sample_shape, "x"
         for k, (t, shape) in enumerate(zip(self._inputs, shapes)):
             want = t.shape[1:]
-            where = f"`{arg}[{k}]` (input {self.input_names[k]!r})" if len(shapes) > 1 else f"`{arg}`"
-            if len(shape) != len(want) or any(w is not None and w != s for w, s in zip(want, shape)):
+            where = (f"`{arg}[{k}]` (input {self.input_names[k]!r})" if len(shapes) > 1
+                     else f"`{arg}`")
+            if len(shape) != len(want) or any(w is not None and w != s
+                                              for w, s in zip(want, shape)):
                 raise ValueError(f"{where} has samples of shape {tuple(shape)} but the model's "
                                  f"input expects {tuple(want)} (None: any size)")
         if for_training:
