@@ -86,7 +86,15 @@ def map_structure(fn, structure):
 
 
 def is_symbolic(args, kwargs) -> bool:
-    return any(isinstance(leaf, KerasTensor) for leaf in flatten(list(args)) + flatten(kwargs))
+    """Whether any argument holds a symbolic tensor (checked on every layer call,
+    so plain tensors and None are recognised without flattening)."""
+    for v in (*args, *kwargs.values()):
+        if v is None or type(v) is Tensor:
+            continue
+        if isinstance(v, KerasTensor) or (isinstance(v, (list, tuple, dict)) and any(
+                isinstance(leaf, KerasTensor) for leaf in flatten(v))):
+            return True
+    return False
 
 
 def _accepts(layer, arg: str) -> bool:
