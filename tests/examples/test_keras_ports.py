@@ -153,7 +153,7 @@ def test_timeseries_forecasting():
     model = keras.Model(inputs=inputs, outputs=outputs)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.005), loss="mse")
     es_callback = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=0, patience=5)
-    history = model.fit(dataset_train, epochs=12, validation_data=dataset_val,
+    history = model.fit(dataset_train, epochs=8, validation_data=dataset_val,
                         callbacks=[es_callback], verbose=0)
     _learns(history, factor=0.3)
     assert min(history.history["val_loss"]) < 0.3 * history.history["val_loss"][0]
