@@ -50,3 +50,30 @@ def test_non_json_call_arguments_and_foreign_inputs_cant_be_saved():
         part.get_config()
     with pytest.raises(ValueError, match="a 'functional' model config|'layers' list"):
         keras.Model.from_config({"name": "x"})
+
+
+def test_a_registered_custom_layer_round_trips_through_a_file(tmp_path):
+    @layers.register_layer
+    class ScaleShift(layers.Layer):  # written the Keras way
+        def __init__(self, shift=0.0, **kwargs):
+            super().__init__(**kwargs)
+            self.shift = shift
+
+        def build(self, input_shape):
+            self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones",
+                                         name="scale")
+
+        def call(self, inputs):
+            return inputs * self.scale + self.shift
+
+        def get_config(self):
+            return {**super().get_config(), "shift": self.shift}
+
+    x = keras.Input((3,))
+    layer = ScaleShift(shift=0.5)
+    model = keras.Model(x, layer(x))
+    with torch.no_grad():
+        layer.scale.copy_(torch.tensor([1.0, 2.0, 3.0]))
+    model.save(tmp_path / "c.rnnkit")
+    loaded = keras.models.load_model(tmp_path / "c.rnnkit")
+    np.testing.assert_array_equal(loaded.predict(np.ones((1, 3), "float32")), [[1.5, 2.5, 3.5]])
