@@ -45,8 +45,8 @@ def test_keras_only_arguments_accepted_as_none_refused_otherwise():
     L.Dense(3, kernel_regularizer="l2")  # a Dense kernel takes regularizers now
     with pytest.raises(ValueError, match="`recurrent_regularizer` isn't supported by Dense"):
         L.Dense(3, recurrent_regularizer="l2")
-    with pytest.raises(ValueError, match="`activity_regularizer` isn't supported"):
-        L.LSTM(3, activity_regularizer="l2")
+    with pytest.raises(ValueError, match="`embeddings_constraint` isn't supported by LSTM"):
+        L.LSTM(3, embeddings_constraint="non_neg")
 
 
 def test_lazy_build_from_first_input_and_numpy_inputs():

@@ -37,7 +37,7 @@ _LAYERS: dict[str, type] = {}
 # than ignored. A layer's own weights take {role}_regularizer / {role}_constraint
 # for the roles in its ``_weight_roles``.
 _KERAS_ONLY = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-               "activity_regularizer", "kernel_constraint", "recurrent_constraint",
+               "kernel_constraint", "recurrent_constraint",
                "bias_constraint", "embeddings_regularizer", "embeddings_constraint")
 
 
@@ -94,6 +94,18 @@ def check_units(units, arg: str = "units") -> int:
     return int(units)
 
 
+def _record_activity(layer: "Layer", inputs, output) -> None:
+    """Keras's activity regularization: penalty(output) / batch size, for each
+    tensor the call returns (keras/src/layers/layer.py, ``__call__``)."""
+    from rnnkit.layers.node import flatten
+
+    for out in flatten(output):
+        if isinstance(out, Tensor) and out.is_floating_point():
+            loss = layer.activity_regularizer(out)
+            layer._activity_losses.append(loss / out.shape[0] if out.dim() else loss)
+    del layer._activity_losses[:-16]  # calls outside training (predict) don't pile up
+
+
 class Layer(KerasWeightsMixin, nn.Module):
     """Base class: lazy build, masks, Keras weights and configs.
 
@@ -127,6 +139,7 @@ class Layer(KerasWeightsMixin, nn.Module):
         self._frozen: set[str] = set()  # add_weight(trainable=False)
         self._regs: dict[str, Any] = {}  # role -> regularizer (configs)
         self._cons: dict[str, Any] = {}  # role -> constraint
+        activity = kwargs.pop("activity_regularizer", None)
         for role in self._weight_roles:
             for key, table, get in ((f"{role}_regularizer", self._regs, get_regularizer),
                                     (f"{role}_constraint", self._cons, get_constraint)):
@@ -148,6 +161,12 @@ class Layer(KerasWeightsMixin, nn.Module):
         self._inbound_nodes: list = []
         self._penalties: list = []  # (parameter name, regularizer), add_weight's
         self._param_cons: list = []  # (parameter name, constraint, transposed), add_weight's
+        self._activity_losses: list = []
+        self.activity_regularizer = None
+        if activity is not None:
+            self.activity_regularizer = get_regularizer(activity, "activity_regularizer")
+            # A hook, so that calls from a functional graph's replay are seen too.
+            self.register_forward_hook(_record_activity)
 
     # --- building -------------------------------------------------------------------
     def build(self, input_shape: tuple) -> None:
@@ -275,6 +294,8 @@ class Layer(KerasWeightsMixin, nn.Module):
             cfg[f"{role}_regularizer"] = serialize_regularizer(reg)
         for role, con in self._cons.items():
             cfg[f"{role}_constraint"] = serialize_constraint(con)
+        if self.activity_regularizer is not None:
+            cfg["activity_regularizer"] = serialize_regularizer(self.activity_regularizer)
         return cfg
 
     @classmethod

@@ -85,10 +85,12 @@ class KerasWeightsMixin:
 
     @property
     def losses(self) -> list[Tensor]:
-        """The regularisation penalties of this layer's weights (and its sublayers')."""
+        """The regularisation penalties of this layer's weights (and its sublayers'),
+        and the activity penalties of its calls since the trainer last collected them."""
         out = []
         for m in self.modules():
             if isinstance(m, KerasWeightsMixin):
+                out += list(m._activity_losses)
                 out += [reg(getattr(m, pname)) for pname, reg in m._all_penalties()]
         return out
 
