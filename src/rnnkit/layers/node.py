@@ -150,8 +150,17 @@ def _probe_mask(t: KerasTensor, unknown: int, batch: int) -> Optional[Tensor]:
 
 
 def _snapshot(layer) -> list:
-    """Stateful layers' carried states, to put back after a probe."""
-    return [(m, m._states) for m in layer.modules() if hasattr(m, "_states")]
+    """What a probe must not change: stateful layers' carried states and the
+    activity penalties recorded so far."""
+    saved = [(m, "_states", m._states) for m in layer.modules() if hasattr(m, "_states")]
+    saved += [(m, "_activity_losses", list(m._activity_losses)) for m in layer.modules()
+              if getattr(m, "_activity_losses", None) is not None]
+    return saved
+
+
+def _restore(saved: list) -> None:
+    for m, attr, value in saved:
+        setattr(m, attr, value)
 
 
 def _describe(args) -> str:
@@ -225,8 +234,7 @@ def symbolic_call(layer, args: tuple, kwargs: dict):
         raise cls(f"{where} can't be called on {_describe(args)}: {e}") from e
     finally:
         layer.train(was_training)
-        for m, s in saved:
-            m._states = s
+        _restore(saved)
     single = isinstance(out, Tensor)
     outs, outs2 = flatten(out), flatten(out2)
     masks = flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outs)
@@ -266,7 +274,6 @@ def probe_output_shape(layer, input_shape):
             out2 = _probe(layer, (t,), {}, None, _PROBE2, _BATCH)[0]
     finally:
         layer.train(was_training)
-        for m, s in saved:
-            m._states = s
+        _restore(saved)
     out_shape = tuple(d if out2.shape[k] == d else None for k, d in enumerate(out.shape))
     return ((None,) + out_shape[1:]) if layer._keras_style else out_shape[1:]
