@@ -6,6 +6,7 @@ under which test modules can't import one another.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -125,3 +126,12 @@ def load_toys():
 @pytest.fixture(scope="session")
 def toys():
     return load_toys()
+
+
+# --- the ``keras`` fixture: Keras 3 on its torch backend, the oracle of the Keras-style API
+os.environ.setdefault("KERAS_BACKEND", "torch")  # must be set before keras is imported
+
+
+@pytest.fixture(scope="session")
+def keras():
+    return pytest.importorskip("keras")

@@ -41,9 +41,12 @@ def test_unexpected_keyword_is_a_type_error():
 
 
 def test_keras_only_arguments_accepted_as_none_refused_otherwise():
-    L.Dense(3, kernel_regularizer=None, bias_constraint=None)
-    with pytest.raises(ValueError, match="`kernel_regularizer` isn't supported"):
-        L.Dense(3, kernel_regularizer="l2")
+    L.Dense(3, kernel_regularizer=None, bias_constraint=None, recurrent_regularizer=None)
+    L.Dense(3, kernel_regularizer="l2")  # a Dense kernel takes regularizers now
+    with pytest.raises(ValueError, match="`recurrent_regularizer` isn't supported by Dense"):
+        L.Dense(3, recurrent_regularizer="l2")
+    with pytest.raises(ValueError, match="`embeddings_constraint` isn't supported by LSTM"):
+        L.LSTM(3, embeddings_constraint="non_neg")
 
 
 def test_lazy_build_from_first_input_and_numpy_inputs():
@@ -112,3 +115,4 @@ def test_every_exported_layer_is_registered():
 def test_default_names_are_keras_snake_case(cls, name):
     from rnnkit.layers.base import snake_case
     assert snake_case(cls) == name
+

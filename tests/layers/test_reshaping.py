@@ -1,4 +1,5 @@
 """Flatten and RepeatVector."""
+import numpy as np
 import pytest
 import torch
 
@@ -23,3 +24,22 @@ def test_repeat_vector():
         r(torch.zeros(2, 3, 2))
     with pytest.raises(ValueError, match="argument `n`, expected a positive integer, got 0"):
         L.RepeatVector(0)
+
+
+@pytest.mark.parametrize("cls,arg", [("Reshape", (2, 10)), ("Reshape", (-1, 5)),
+                                     ("Permute", (2, 1)), ("Permute", (1, 2))])
+def test_reshape_and_permute_match_keras(keras, cls, arg):
+    x = np.arange(2 * 4 * 5, dtype="float32").reshape(2, 4, 5)
+    got = getattr(L, cls)(arg)(torch.from_numpy(x))
+    want = np.asarray(getattr(keras.layers, cls)(arg)(x))
+    np.testing.assert_array_equal(got.numpy(), want)
+    assert getattr(L, cls)(arg).compute_output_shape((4, 5)) == want.shape[1:]
+
+
+def test_reshape_and_permute_bad_arguments():
+    with pytest.raises(ValueError, match="`target_shape`"):
+        L.Reshape((-1, -1))
+    with pytest.raises(ValueError, match=r"can't reshape samples of shape \(4, 5\) \(20 values\)"):
+        L.Reshape((3, 7))(torch.zeros(2, 4, 5))
+    with pytest.raises(ValueError, match="`dims`, expected a permutation of 1..n"):
+        L.Permute((0, 1))

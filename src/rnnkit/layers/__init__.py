@@ -1,20 +1,37 @@
 """Keras-style layers: Keras 3's names, arguments, defaults, masks and weight
 layouts, running on rnnkit's kernels. See :mod:`rnnkit.layers.base` for the
-contract and :mod:`rnnkit.layers.keras_layout` for the weight order."""
+contract, :mod:`rnnkit.layers.keras_layout` for the weight order, and
+:mod:`rnnkit.layers.node` for calls on symbolic tensors (the Functional API).
+``register_layer`` is the registry by Keras class name that configs are read
+with; a Keras layer name that rnnkit lacks raises an error naming it."""
+from rnnkit._unsupported import module_getattr
 from rnnkit.layers.activations import Activation
-from rnnkit.layers.base import Layer, layer_from_config, register_layer
+from rnnkit.layers.base import Layer, layer_from_config, register_layer, registered_layers
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.dropout import Dropout
 from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.gru import GRU
+from rnnkit.layers.input_layer import Input, InputLayer
 from rnnkit.layers.lstm import LSTM
+from rnnkit.layers.lambda_layer import Lambda, register_function
 from rnnkit.layers.masking import Masking
+from rnnkit.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
+                                   Subtract, add, average, concatenate, dot, maximum, minimum,
+                                   multiply, subtract)
 from rnnkit.layers.recurrent import RecurrentLayer
-from rnnkit.layers.reshaping import Flatten, RepeatVector
+from rnnkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
+from rnnkit.layers.rnn import RNN
+from rnnkit.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnkit.layers.simple_rnn import SimpleRNN
 from rnnkit.layers.time_distributed import TimeDistributed
 
-__all__ = ["GRU", "LSTM", "Activation", "Bidirectional", "Dense", "Dropout", "Embedding", "Flatten", "Layer",
-           "Masking", "RecurrentLayer", "RepeatVector", "SimpleRNN", "TimeDistributed",
-           "layer_from_config", "register_layer"]
+__all__ = ["Activation", "Add", "Average", "Bidirectional", "Concatenate", "Dense", "Dot",
+           "Dropout", "Embedding", "Flatten", "GRU", "GRUCell", "Input", "InputLayer", "LSTM",
+           "LSTMCell", "Lambda", "Layer", "Masking", "Maximum", "Minimum", "Multiply", "Permute",
+           "RNN", "RecurrentLayer", "RepeatVector", "Reshape", "SimpleRNN", "SimpleRNNCell",
+           "StackedRNNCells", "Subtract", "TimeDistributed", "add", "average", "concatenate",
+           "dot", "layer_from_config", "maximum", "minimum", "multiply", "register_function",
+           "register_layer", "registered_layers", "subtract"]
+# A Keras layer that rnnkit lacks: an error naming it, never a half-working object.
+__getattr__ = module_getattr("rnnkit.layers", __all__)

@@ -28,18 +28,32 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from rnnkit.layers.keras_weights import KerasWeightsMixin
+
 _LAYERS: dict[str, type] = {}
 
-# Keras arguments that rnnkit doesn't implement. Keras configs carry them as None,
-# so None is accepted (and dropped); anything else is refused rather than ignored.
+# Keras arguments that rnnkit doesn't implement on a given layer. Keras configs carry
+# them as None, so None is accepted (and dropped); anything else is refused rather
+# than ignored. A layer's own weights take {role}_regularizer / {role}_constraint
+# for the roles in its ``_weight_roles``.
 _KERAS_ONLY = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-               "activity_regularizer", "kernel_constraint", "recurrent_constraint",
+               "kernel_constraint", "recurrent_constraint",
                "bias_constraint", "embeddings_regularizer", "embeddings_constraint")
 
 
-def register_layer(cls: type) -> type:
-    _LAYERS[cls.__name__] = cls
-    return cls
+def register_layer(cls: type = None, *, name: Optional[str] = None):
+    """Register a layer class for ``layer_from_config`` under its Keras class name
+    (``name`` when it differs from the Python class name). Usable as a decorator,
+    with or without ``name=``; custom layers and cells register themselves the same way."""
+    def add(klass: type) -> type:
+        _LAYERS[name or klass.__name__] = klass
+        return klass
+    return add if cls is None else add(cls)
+
+
+def registered_layers() -> dict[str, type]:
+    """Keras class name -> rnnkit class, for readers of model configs."""
+    return dict(_LAYERS)
 
 
 def layer_from_config(spec: dict) -> "Layer":
@@ -47,7 +61,9 @@ def layer_from_config(spec: dict) -> "Layer":
     if name not in _LAYERS:
         close = difflib.get_close_matches(str(name), _LAYERS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown layer class {name!r}{hint}")
+        raise ValueError(f"unknown layer class {name!r}{hint}; rnnkit doesn't support it, or "
+                         "it is a custom layer that isn't registered (rnnkit.layers."
+                         "register_layer)")
     return _LAYERS[name].from_config(spec["config"])
 
 
@@ -78,48 +94,158 @@ def check_units(units, arg: str = "units") -> int:
     return int(units)
 
 
-class Layer(nn.Module):
-    """Base class: lazy build, masks, Keras weights and configs."""
+def _record_activity(layer: "Layer", inputs, output) -> None:
+    """Keras's activity regularization: penalty(output) / batch size, for each
+    tensor the call returns (keras/src/layers/layer.py, ``__call__``)."""
+    from rnnkit.layers.node import flatten
+
+    for out in flatten(output):
+        if isinstance(out, Tensor) and out.is_floating_point():
+            loss = layer.activity_regularizer(out)
+            layer._activity_losses.append(loss / out.shape[0] if out.dim() else loss)
+    del layer._activity_losses[:-16]  # calls outside training (predict) don't pile up
+
+
+class Layer(KerasWeightsMixin, nn.Module):
+    """Base class: lazy build, masks, Keras weights and configs.
+
+    Two ways to write a layer:
+
+    - rnnkit's way: ``build(input_shape)`` gets the shape WITHOUT the batch
+      axis, ``forward(x, mask=None)`` computes;
+    - Keras's way (custom layers ported from Keras): define ``call(inputs, ...)``
+      instead of ``forward``; ``build(input_shape)`` then gets Keras's shape WITH
+      the batch axis, ``(None, T, F)``, and ``add_weight`` creates the weights.
+
+    Either may be called eagerly on tensors or numpy arrays, or on symbolic
+    tensors (``rnnkit.Input``) to build a functional model.
+    """
+
+    # role -> (parameter names, stored transposed from Keras's layout): which
+    # `{role}_regularizer` / `{role}_constraint` arguments the layer takes.
+    _weight_roles: dict[str, tuple[tuple[str, ...], bool]] = {}
+    _keras_style = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._keras_style = cls.call is not Layer.call
 
     def __init__(self, *, name: Optional[str] = None, input_shape: Optional[Sequence[int]] = None,
                  trainable: bool = True, **kwargs: Any) -> None:
         super().__init__()
+        from rnnkit.layers.constraints import get_constraint
+        from rnnkit.layers.regularizers import get_regularizer
+
+        self._frozen: set[str] = set()  # add_weight(trainable=False)
+        self._regs: dict[str, Any] = {}  # role -> regularizer (configs)
+        self._cons: dict[str, Any] = {}  # role -> constraint
+        activity = kwargs.pop("activity_regularizer", None)
+        for role in self._weight_roles:
+            for key, table, get in ((f"{role}_regularizer", self._regs, get_regularizer),
+                                    (f"{role}_constraint", self._cons, get_constraint)):
+                value = kwargs.pop(key, None)
+                if value is not None:
+                    table[role] = get(value, key)
         for key in _KERAS_ONLY:
             if kwargs.get(key, None) is not None:
-                raise ValueError(f"`{key}` isn't supported by rnnkit layers, got {kwargs[key]!r}; "
-                                 "use the optimizer's weight_decay for L2 regularisation")
+                raise ValueError(f"`{key}` isn't supported by {type(self).__name__}, got "
+                                 f"{kwargs[key]!r}")
             kwargs.pop(key, None)
         if kwargs:
-            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {sorted(kwargs)}")
+            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) "
+                            f"{sorted(kwargs)}")
         self.name = name or snake_case(type(self).__name__)
         self.input_shape_arg = tuple(input_shape) if input_shape is not None else None
-        self.trainable = trainable
+        self._trainable = bool(trainable)
         self.built = False
+        self._inbound_nodes: list = []
+        self._penalties: list = []  # (parameter name, regularizer), add_weight's
+        self._param_cons: list = []  # (parameter name, constraint, transposed), add_weight's
+        self._activity_losses: list = []
+        self.activity_regularizer = None
+        if activity is not None:
+            self.activity_regularizer = get_regularizer(activity, "activity_regularizer")
+            # A hook, so that calls from a functional graph's replay are seen too.
+            self.register_forward_hook(_record_activity)
 
     # --- building -------------------------------------------------------------------
     def build(self, input_shape: tuple) -> None:
-        """Create parameters for inputs of shape ``input_shape`` (no batch axis)."""
+        """Create parameters for inputs of shape ``input_shape`` (no batch axis;
+        with it for Keras-style layers that define ``call``)."""
         self.built = True
 
-    def maybe_build(self, input_shape: tuple) -> None:
+    def maybe_build(self, input_shape) -> None:
         if not self.built:
             # None stays None: input_shape=(None, 1) is Keras's variable-length series.
-            self.build(tuple(None if s is None else int(s) for s in input_shape))
-            if not self.trainable:
+            def clean(shape):
+                if isinstance(shape, list):
+                    return [clean(s) for s in shape]
+                shape = tuple(None if s is None else int(s) for s in shape)
+                return (None,) + shape if self._keras_style else shape
+            self.build(clean(input_shape))
+            self.built = True
+            if not self._trainable:
                 for p in self.parameters():
                     p.requires_grad_(False)
 
-    def __call__(self, x, *args, **kwargs):
+    def __call__(self, x=None, *args, **kwargs):
+        from rnnkit.layers.node import is_symbolic, symbolic_call
+
+        if is_symbolic((x,) + args, kwargs):
+            return symbolic_call(self, (x,) + args, kwargs)
         if isinstance(x, np.ndarray):
             x = torch.as_tensor(x)  # Keras layers take numpy arrays too
-        if isinstance(x, Tensor) and not self.built:
-            self.maybe_build(tuple(x.shape[1:]))
-            # A lazily built layer lives where its first input lives.
-            if x.device != torch.device("cpu"):
-                self.to(x.device)
+        elif isinstance(x, (list, tuple)) and any(isinstance(t, np.ndarray) for t in x):
+            x = type(x)(torch.as_tensor(t) if isinstance(t, np.ndarray) else t for t in x)
+        if not self.built:
+            if isinstance(x, Tensor):
+                self.maybe_build(tuple(x.shape[1:]))
+                # A lazily built layer lives where its first input lives.
+                if x.device != torch.device("cpu"):
+                    self.to(x.device)
+            elif isinstance(x, (list, tuple)) and x and all(isinstance(t, Tensor) for t in x):
+                self.maybe_build([tuple(t.shape[1:]) for t in x])
         return super().__call__(x, *args, **kwargs)
 
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
+    def call(self, *args, **kwargs):
+        """Keras-style layers define this instead of ``forward``."""
+        raise NotImplementedError(f"{type(self).__name__} defines neither forward nor call")
+
+    def forward(self, *args, **kwargs):
+        if not self._keras_style:
+            raise NotImplementedError(f"{type(self).__name__} defines neither forward nor call")
+        return self.call(*args, **kwargs)
+
+    # --- graph ----------------------------------------------------------------------------
+    def _only_node(self, what: str):
+        if not self._inbound_nodes:
+            raise ValueError(f"layer {self.name!r} has never been called on a symbolic tensor, "
+                             f"so it has no `{what}`")
+        if len(self._inbound_nodes) > 1:
+            raise ValueError(f"layer {self.name!r} has been called {len(self._inbound_nodes)} "
+                             f"times, so `{what}` is ambiguous; use get_{what}_at(node_index)")
+        return self._inbound_nodes[0]
+
+    @property
+    def input(self):
+        """The symbolic input of the layer's only call (Keras's ``layer.input``)."""
+        return self._only_node("input").first_input
+
+    @property
+    def output(self):
+        """The symbolic output(s) of the layer's only call (Keras's ``layer.output``)."""
+        return self._only_node("output").output_structure()
+
+    def get_input_at(self, node_index: int):
+        return self._inbound_nodes[node_index].first_input
+
+    def get_output_at(self, node_index: int):
+        return self._inbound_nodes[node_index].output_structure()
+
+    def compute_output_shape(self, input_shape: tuple):
+        if self._keras_style:
+            from rnnkit.layers.node import probe_output_shape
+            return probe_output_shape(self, input_shape)
         return tuple(input_shape)
 
     def compute_mask(self, x: Tensor, mask: Optional[Tensor]) -> Optional[Tensor]:
@@ -158,9 +284,18 @@ class Layer(nn.Module):
 
     # --- configs -----------------------------------------------------------------------
     def get_config(self) -> dict:
+        from rnnkit.layers.constraints import serialize_constraint
+        from rnnkit.layers.regularizers import serialize_regularizer
+
         cfg = {"name": self.name, "trainable": self.trainable}
         if self.input_shape_arg is not None:
             cfg["input_shape"] = list(self.input_shape_arg)
+        for role, reg in self._regs.items():
+            cfg[f"{role}_regularizer"] = serialize_regularizer(reg)
+        for role, con in self._cons.items():
+            cfg[f"{role}_constraint"] = serialize_constraint(con)
+        if self.activity_regularizer is not None:
+            cfg["activity_regularizer"] = serialize_regularizer(self.activity_regularizer)
         return cfg
 
     @classmethod

@@ -33,6 +33,8 @@ class Dense(Layer):
         torch.Size([4, 1])
     """
 
+    _weight_roles = {"kernel": (("kernel",), False), "bias": (("bias",), False)}
+
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  **kwargs: Any) -> None:

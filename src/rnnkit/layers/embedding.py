@@ -33,6 +33,8 @@ class Embedding(Layer):
         torch.Size([1, 3, 3])
     """
 
+    _weight_roles = {"embeddings": (("embeddings",), False)}
+
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
                  mask_zero: bool = False, input_length: Optional[int] = None,
                  **kwargs: Any) -> None:

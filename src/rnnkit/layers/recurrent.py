@@ -66,6 +66,9 @@ class RecurrentLayer(StepMixin, Layer):
 
     mode = ""
     _config_keys: tuple[str, ...] = ()
+    # Keras's kernel (I, G*u) is weight_ih transposed; constraints see Keras's layout.
+    _weight_roles = {"kernel": (("weight_ih",), True), "recurrent": (("weight_hh",), True),
+                     "bias": (("bias_ih", "bias_hh"), False)}
 
     def __init__(self, units: int, *, activation="tanh", recurrent_activation="sigmoid",
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
@@ -208,15 +211,17 @@ class RecurrentLayer(StepMixin, Layer):
                              f"got {tuple(mask.shape)}")
         return mask.bool()
 
-    def _initial_state(self, initial_state, x: Tensor) -> tuple[Tensor, ...]:
+    def _initial_state(self, initial_state, x: Tensor, owner=None) -> tuple[Tensor, ...]:
+        owner = self if owner is None else owner  # the layer whose flags and states count
         B = x.shape[0]
         if initial_state is None:
-            if self.stateful and self._states is not None:
-                if self._states[0].shape[0] != B:
-                    raise ValueError(f"stateful layer {self.name!r} carries state for batch size "
-                                     f"{self._states[0].shape[0]} but `x` has batch size {B}; "
-                                     "call reset_states() between streams of different sizes")
-                return self._states
+            if owner.stateful and owner._states is not None:
+                if owner._states[0].shape[0] != B:
+                    raise ValueError(f"stateful layer {owner.name!r} carries state for batch "
+                                     f"size {owner._states[0].shape[0]} but `x` has batch size "
+                                     f"{B}; call reset_states() between streams of different "
+                                     "sizes")
+                return owner._states
             return tuple(x.new_zeros(B, self.units) for _ in range(self._n_states))
         return self._given_states(initial_state, x, "initial_state")
 
@@ -243,24 +248,30 @@ class RecurrentLayer(StepMixin, Layer):
 
         Returns (B, T, u) with return_sequences, else (B, u); with return_state
         a tuple (output, h) or (output, h, c)."""
+        return self._sequence(self, self.spec, x, mask, initial_state, training)
+
+    def _sequence(self, owner, spec: RecurrentSpec, x: Tensor, mask, initial_state, training):
+        """The whole sequence through the registry with this layer's weights and
+        ``owner``'s flags (return_sequences, return_state, stateful, ...): the
+        layer itself, or an ``RNN`` wrapping this layer as its cell."""
         x = self._check_input(x)
         B, T, _ = x.shape
         m = self._check_mask(mask, B, T, x.device)
-        hx = tuple(s.unsqueeze(0) for s in self._initial_state(initial_state, x))  # (1, B, u)
+        hx = tuple(s.unsqueeze(0) for s in self._initial_state(initial_state, x, owner))  # (1, B, u)
         training = self.training if training is None else bool(training)
         m_tf = None if m is None else m.t()  # (T, B)
-        out, state, self.last_choice = registry.run(
-            self.spec, [self.cell_weights()], x.transpose(0, 1), hx, m_tf, training=training,
+        out, state, owner.last_choice = registry.run(
+            spec, [self.cell_weights()], x.transpose(0, 1), hx, m_tf, training=training,
             backend=self.backend, generator=self._dropout_generator(x.device))
         # out (T, B, u) in processing order
         state = tuple(s[0] for s in state)  # each (B, u)
-        if self.stateful:
+        if owner.stateful:
             # Truncated BPTT: carry the values, not the graph, into the next batch.
-            self._states = tuple(s.detach() for s in state)
-        if m_tf is not None and not self.zero_output_for_mask:
-            out = carry_forward(out, m_tf.flip(0) if self.go_backwards else m_tf)
-        output = out.transpose(0, 1) if self.return_sequences else out[-1]
-        return (output, *state) if self.return_state else output
+            owner._states = tuple(s.detach() for s in state)
+        if m_tf is not None and not owner.zero_output_for_mask:
+            out = carry_forward(out, m_tf.flip(0) if spec.go_backwards else m_tf)
+        output = out.transpose(0, 1) if owner.return_sequences else out[-1]
+        return (output, *state) if owner.return_state else output
 
     def _dropout_generator(self, device: torch.device) -> Optional[torch.Generator]:
         """The seeded generator of the dropout masks, on the device they are drawn on."""

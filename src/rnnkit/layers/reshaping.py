@@ -1,4 +1,4 @@
-"""Keras 3's shape-only layers: Flatten and RepeatVector."""
+"""Keras 3's shape-only layers: Flatten, RepeatVector, Reshape and Permute."""
 from __future__ import annotations
 
 import math
@@ -64,4 +64,76 @@ class RepeatVector(Layer):
     def get_config(self) -> dict:
         cfg = super().get_config()
         cfg["n"] = self.n
+        return cfg
+
+
+@register_layer
+class Reshape(Layer):
+    """(B, ...) -> (B, *target_shape); one entry of target_shape may be -1
+    (inferred), as in Keras. Consumes any mask.
+
+    Example::
+
+        >>> Reshape((3, 4))(torch.zeros(2, 12)).shape
+        torch.Size([2, 3, 4])
+    """
+
+    def __init__(self, target_shape, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        target = tuple(target_shape) if isinstance(target_shape, (list, tuple)) else None
+        if not target or any(isinstance(d, bool) or not isinstance(d, int) or (d <= 0 and d != -1)
+                             for d in target) or target.count(-1) > 1:
+            raise ValueError("Received an invalid value for argument `target_shape`, expected a "
+                             "tuple of positive ints with at most one -1, got "
+                             f"{target_shape!r}")
+        self.target_shape = target
+
+    def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+        n = math.prod(x.shape[1:])
+        known = math.prod(d for d in self.target_shape if d != -1)
+        if (-1 in self.target_shape and n % known) or (-1 not in self.target_shape and n != known):
+            raise ValueError(f"Reshape layer {self.name!r} can't reshape samples of shape "
+                             f"{tuple(x.shape[1:])} ({n} values) to {self.target_shape}")
+        return x.reshape(x.shape[0], *self.target_shape)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        if -1 not in self.target_shape:
+            return self.target_shape
+        if any(d is None for d in input_shape):
+            return tuple(None if d == -1 else d for d in self.target_shape)
+        known = math.prod(d for d in self.target_shape if d != -1)
+        return tuple(math.prod(input_shape) // known if d == -1 else d for d in self.target_shape)
+
+    def get_config(self) -> dict:
+        cfg = super().get_config()
+        cfg["target_shape"] = list(self.target_shape)
+        return cfg
+
+
+@register_layer
+class Permute(Layer):
+    """Permute the non-batch axes: ``dims`` counts from 1, so ``Permute((2, 1))``
+    swaps time and features: (B, T, F) -> (B, F, T). Consumes any mask."""
+
+    def __init__(self, dims, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        dims = tuple(dims) if isinstance(dims, (list, tuple)) else None
+        if not dims or sorted(dims) != list(range(1, len(dims) + 1)):
+            raise ValueError("Received an invalid value for argument `dims`, expected a "
+                             "permutation of 1..n (the batch axis is 0 and not permuted), got "
+                             f"{dims!r}")
+        self.dims = dims
+
+    def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+        if x.dim() != len(self.dims) + 1:
+            raise ValueError(f"Permute layer {self.name!r} with dims={self.dims} needs "
+                             f"{len(self.dims) + 1}-D inputs, got shape {tuple(x.shape)}")
+        return x.permute(0, *self.dims)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape[d - 1] for d in self.dims)
+
+    def get_config(self) -> dict:
+        cfg = super().get_config()
+        cfg["dims"] = list(self.dims)
         return cfg

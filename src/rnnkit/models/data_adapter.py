@@ -103,8 +103,67 @@ def check_finite(t: Tensor, arg: str) -> None:
                              f"first at index {first}; clean or impute the data first")
 
 
-def _n(t: Tensor) -> int:
+def _n(t) -> int:
+    if isinstance(t, tuple):  # several inputs / outputs: they share the sample count
+        return _n(next(u for u in t if u is not None))
     return int(t.shape[0])
+
+
+def _pick(t, idx):
+    if t is None:
+        return None
+    if isinstance(t, tuple):
+        return tuple(_pick(u, idx) for u in t)
+    return t[idx]
+
+
+def to_tensors(value, names: list[str], arg: str, allow_missing: bool = False
+               ) -> tuple[tuple, Optional[tuple]]:
+    """Several arrays for a model with several inputs (or outputs) named ``names``:
+    a list/tuple in that order or a dict by name. Returns (tensors, masks or None),
+    every array checked to hold the same number of samples."""
+    n = len(names)
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        missing = [k for k in names if k not in value]
+        if unknown or (missing and not allow_missing):
+            raise ValueError(f"`{arg}` must be a dict with keys {names}, got keys "
+                             f"{sorted(value)}" + (f" (unknown: {unknown})" if unknown else ""))
+        parts = [value.get(k) for k in names]
+    elif isinstance(value, (list, tuple)) and n > 1:
+        if len(value) != n:
+            raise ValueError(f"`{arg}` must hold {n} arrays, one for each of {names}, got "
+                             f"{len(value)}")
+        parts = list(value)
+    elif (n == 1 and isinstance(value, list) and len(value) == 1
+          and (isinstance(value[0], (np.ndarray, Tensor)) or _is_pandas(value[0]))):
+        parts = list(value)
+    else:
+        if n != 1:
+            raise ValueError(f"the model has {n} {'inputs' if arg.endswith('x') else 'outputs'} "
+                             f"{names}; `{arg}` must be a list of {n} arrays or a dict by name, "
+                             f"got one {type(value).__name__}")
+        parts = [value]
+    tensors, masks = [], []
+    first = None
+    for k, (name, part) in enumerate(zip(names, parts)):
+        where = f"{arg}[{k}] ({name!r})" if n > 1 else arg
+        if part is None:
+            if not allow_missing:
+                raise ValueError(f"`{where}` is None")
+            tensors.append(None)
+            masks.append(None)
+            continue
+        t, m = to_tensor(part, where)
+        check_finite(t, where)
+        if first is None:
+            first = (where, _n(t))
+        elif _n(t) != first[1]:
+            raise ValueError(f"`{where}` has {_n(t)} samples but `{first[0]}` has {first[1]}; "
+                             "every input and target array needs the same number of samples")
+        tensors.append(t)
+        masks.append(m)
+    return tuple(tensors), (tuple(masks) if any(m is not None for m in masks) else None)
 
 
 def class_weights_to_sample_weights(y: Tensor, class_weight: dict) -> Tensor:
@@ -138,15 +197,17 @@ class ArrayData:
         return _n(self.x)
 
     @property
-    def sample_shape(self) -> tuple:
+    def sample_shape(self):
+        if isinstance(self.x, tuple):
+            return tuple(tuple(t.shape[1:]) for t in self.x)
         return tuple(self.x.shape[1:])
 
     def steps(self, batch_size: int) -> int:
         return math.ceil(len(self) / batch_size)
 
     def take(self, idx) -> "ArrayData":
-        pick = (lambda t: None if t is None else t[idx])
-        return ArrayData(self.x[idx], pick(self.y), pick(self.sample_weight), pick(self.mask))
+        return ArrayData(_pick(self.x, idx), _pick(self.y, idx), _pick(self.sample_weight, idx),
+                         _pick(self.mask, idx))
 
     def split(self, validation_split: float) -> tuple["ArrayData", "ArrayData"]:
         """Keras: the LAST ``validation_split`` fraction (before any shuffling) validates."""
@@ -171,8 +232,10 @@ class ArrayData:
 class BatchStream:
     """Batches from a DataLoader / iterable, or a map-style Dataset batched here."""
 
-    def __init__(self, source, arg: str = "x", has_targets: bool = True) -> None:
+    def __init__(self, source, arg: str = "x", has_targets: bool = True,
+                 x_names: Optional[list] = None, y_names: Optional[list] = None) -> None:
         self.source, self.arg, self.has_targets = source, arg, has_targets
+        self.x_names, self.y_names = x_names, y_names  # a functional model's inputs / outputs
         self.peeked: Optional[Batch] = None
         self._pending = False  # the peeked batch still has to be yielded (one-shot iterators)
 
@@ -205,10 +268,20 @@ class BatchStream:
         if self.has_targets and len(parts) not in (2, 3):
             raise ValueError(f"{arg}: expected a tuple (x, y) or (x, y, sample_weight), got "
                              f"{len(parts)} element(s)")
-        x, mask = to_tensor(parts[0], f"{arg}: x")
-        check_finite(x, f"{arg}: x")
+        if self.x_names is not None:
+            x, mask = to_tensors(parts[0], self.x_names, f"{arg}: x")
+        else:
+            x, mask = to_tensor(parts[0], f"{arg}: x")
+            check_finite(x, f"{arg}: x")
         out = [x, None, None, mask]
+        if self.y_names is not None and len(parts) > 1 and parts[1] is not None:
+            y, _ = to_tensors(parts[1], self.y_names, f"{arg}: y", allow_missing=True)
+            if _n(y) != _n(x):
+                raise ValueError(f"{arg}: x has {_n(x)} samples but y has {_n(y)}")
+            out[1] = y
         for j, name in ((1, "y"), (2, "sample_weight")):
+            if j == 1 and self.y_names is not None:
+                continue
             if len(parts) > j and parts[j] is not None:
                 t, _ = to_tensor(parts[j], f"{arg}: {name}")
                 check_finite(t, f"{arg}: {name}")
@@ -251,8 +324,10 @@ def is_batch_stream(x) -> bool:
 
 
 def adapt(x, y=None, sample_weight=None, class_weight=None, *, prefix: str = "",
-          need_y: bool = True):
-    """ArrayData or BatchStream for ``x`` (and ``y``, weights), fully validated."""
+          need_y: bool = True, x_names: Optional[list] = None, y_names: Optional[list] = None):
+    """ArrayData or BatchStream for ``x`` (and ``y``, weights), fully validated.
+    With ``x_names`` / ``y_names`` (a functional model's inputs / outputs), x / y
+    are tuples of tensors in that order (see :func:`to_tensors`)."""
     ax, ay, asw = f"{prefix}x", f"{prefix}y", f"{prefix}sample_weight"
     if x is None:
         raise ValueError(f"`{ax}` is required, got None")
@@ -261,26 +336,37 @@ def adapt(x, y=None, sample_weight=None, class_weight=None, *, prefix: str = "",
             if v is not None:
                 raise ValueError(f"`{name}` must be None when `{ax}` is a DataLoader / iterable of "
                                  f"batches (put it in the batches), got {type(v).__name__}")
-        return BatchStream(x, ax, has_targets=need_y)
-    xt, mask = to_tensor(x, ax)
+        return BatchStream(x, ax, has_targets=need_y, x_names=x_names, y_names=y_names)
+    if x_names is not None:
+        xt, mask = to_tensors(x, x_names, ax)
+    else:
+        xt, mask = to_tensor(x, ax)
+        check_finite(xt, ax)
     if _n(xt) == 0:
-        raise ValueError(f"`{ax}` is empty: it has 0 samples (shape {tuple(xt.shape)})")
-    check_finite(xt, ax)
+        raise ValueError(f"`{ax}` is empty: it has 0 samples")
     data = ArrayData(xt, mask=mask)
     if y is None:
         if need_y:
             raise ValueError(f"`{ay}` is required with array input `{ax}`, got None")
         return data
-    yt, _ = to_tensor(y, ay)
-    check_finite(yt, ay)
+    if y_names is not None:
+        yt, _ = to_tensors(y, y_names, ay, allow_missing=True)
+    else:
+        yt, _ = to_tensor(y, ay)
+        check_finite(yt, ay)
     if _n(yt) != _n(xt):
+        shape = (lambda t: [tuple(u.shape) for u in t if u is not None] if isinstance(t, tuple)
+                 else tuple(t.shape))
         raise ValueError(f"`{ax}` and `{ay}` must have the same number of samples; got "
-                         f"{_n(xt)} in {ax} (shape {tuple(xt.shape)}) and {_n(yt)} in {ay} "
-                         f"(shape {tuple(yt.shape)})")
+                         f"{_n(xt)} in {ax} (shape {shape(xt)}) and {_n(yt)} in {ay} "
+                         f"(shape {shape(yt)})")
     data = replace(data, y=yt)
     if sample_weight is not None and class_weight is not None:
         raise ValueError("pass either `sample_weight` or `class_weight`, not both")
     if class_weight is not None:
+        if isinstance(yt, tuple):
+            raise ValueError("`class_weight` isn't supported for models with several outputs "
+                             "(nor in Keras); pass `sample_weight` instead")
         data = replace(data, sample_weight=class_weights_to_sample_weights(yt, class_weight))
     elif sample_weight is not None:
         sw, _ = to_tensor(sample_weight, asw, allow_ragged=False)

@@ -6,8 +6,10 @@ The file is a plain safetensors file. Its tensors are the model's ``state_dict``
 
     format          "rnnkit-model"   (shared with the ``rnnkit`` command's model files)
     format_version  "1"
-    kind            "sequential" (whole model) | "sequential-weights" (save_weights)
-    config          JSON: Sequential.get_config() -- the layers' class names and configs
+    kind            "sequential" | "functional" (whole model), "sequential-weights" |
+                    "functional-weights" (save_weights)
+    config          JSON: the model's get_config() -- the layers' class names and configs
+                    (and, for a functional model, the graph: see models/graph_config.py)
     meta            JSON: {"compile": compile config or null, "optimizer": the
                     optimizer state's structure, "rnnkit_version": ...,
                     "metadata": the caller's JSON dict or null}
@@ -86,16 +88,22 @@ def _write(model, path, kind: str, with_optimizer: bool, metadata=None) -> None:
     write_state_file(path, tensors, FORMAT, header)
 
 
+def _kind(model) -> str:
+    from rnnkit.models.functional import Model
+    return "functional" if isinstance(model, Model) else "sequential"
+
+
 def save_model(model, filepath, overwrite: bool = True, metadata: dict | None = None) -> None:
     """Write ``model`` (architecture, weights, compile config, optimizer state) and
     ``metadata``, a dict of JSON values (None: no metadata)."""
-    _write(model, _check_target(filepath, overwrite), "sequential", with_optimizer=True,
+    _write(model, _check_target(filepath, overwrite), _kind(model), with_optimizer=True,
            metadata=metadata)
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
     """Write only the weights (and the architecture, to check them on loading)."""
-    _write(model, _check_target(filepath, overwrite), "sequential-weights", with_optimizer=False)
+    _write(model, _check_target(filepath, overwrite), _kind(model) + "-weights",
+           with_optimizer=False)
 
 
 def _read(path) -> tuple[str, dict, dict, dict]:
@@ -105,10 +113,10 @@ def _read(path) -> tuple[str, dict, dict, dict]:
         raise ValueError(f"{p!r} has format version {header.get('format_version')!r}; this "
                          f"rnnkit reads version {FORMAT_VERSION}")
     kind = header.get("kind")
-    if kind not in ("sequential", "sequential-weights"):
+    if kind not in ("sequential", "sequential-weights", "functional", "functional-weights"):
         raise ValueError(f"{p!r} is an rnnkit model file of kind {kind!r} (written by an older "
-                         "rnnkit command line), not a Sequential model; expected kind "
-                         "'sequential'")
+                         "rnnkit command line), not a Sequential model nor a functional one; "
+                         "expected kind 'sequential' or 'functional'")
     return kind, json_field(header, "config", p, WHAT), json_field(header, "meta", p, WHAT), tensors
 
 
@@ -140,17 +148,23 @@ def load_model(filepath, compile: bool = True):
     from rnnkit.models.sequential import Sequential
     from rnnkit.training.optimizers import deserialize_optimizer
 
+    from rnnkit.models.functional import Model
+
     kind, config, meta, tensors = _read(filepath)
-    model = Sequential.from_config(config)
+    whole = kind in ("sequential", "functional")
+    model = (Model if kind.startswith("functional") else Sequential).from_config(config)
     if not model.built:
         raise ValueError(f"{os.fspath(filepath)!r} holds an unbuilt model (no input shape); "
                          "nothing to load")
     _load_state(model, tensors, filepath)
-    model.metadata = meta.get("metadata") if kind == "sequential" else None
-    cc = meta.get("compile") if kind == "sequential" else None
+    model.metadata = meta.get("metadata") if whole else None
+    cc = meta.get("compile") if whole else None
     if compile and cc is not None and cc.get("loss") is not None:
         optimizer = deserialize_optimizer(cc["optimizer"], model.parameters())
-        model.compile(optimizer=optimizer, loss=cc["loss"], metrics=cc.get("metrics") or None)
+        if isinstance(model, Model):
+            model._compile_from_config(cc, optimizer)
+        else:
+            model.compile(optimizer=optimizer, loss=cc["loss"], metrics=cc.get("metrics") or None)
         if meta.get("optimizer") is not None:
             model.optimizer.load_state_dict(unpack(meta["optimizer"], tensors))
     return model
@@ -158,7 +172,10 @@ def load_model(filepath, compile: bool = True):
 
 def load_weights(model, filepath) -> None:
     """Load weights saved by ``save_weights`` (or ``save``) into a built ``model``."""
-    _, config, _, tensors = _read(filepath)
+    kind, config, _, tensors = _read(filepath)
+    if kind.split("-")[0] != _kind(model):
+        raise ValueError(f"{os.fspath(filepath)!r} holds a {kind.split('-')[0]} model's weights, "
+                         f"but the model is {_kind(model)}")
     if not model.built and config.get("build_input_shape") is not None:
         model._build_sample_shape(tuple(config["build_input_shape"]))
     model._need_built("load_weights")

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from rnnkit.layers.base import Layer, layer_from_config, snake_case
+from rnnkit.layers.base import Layer, layer_from_config, register_layer, snake_case
 from rnnkit.models.summary import format_summary
 from rnnkit.models.trainer import TrainingMixin
 
@@ -75,6 +75,7 @@ class Sequential(TrainingMixin, nn.Module):
         self._shapes: list[tuple] = []  # input shape, then every layer's output shape
         self._target_device: Optional[torch.device] = None
         self._target_dtype: Optional[torch.dtype] = None
+        self._inbound_nodes: list = []  # calls on symbolic tensors (a model used as a layer)
         if isinstance(layers, Layer):
             layers = [layers]
         for layer in layers or []:
@@ -82,7 +83,18 @@ class Sequential(TrainingMixin, nn.Module):
 
     # --- structure ---------------------------------------------------------------------------
     def add(self, layer: Layer) -> None:
-        """Append ``layer``; builds it right away when the model is built."""
+        """Append ``layer``; builds it right away when the model is built. Keras 3's
+        ``add(keras.Input(shape))`` (or an InputLayer) sets the input shape."""
+        from rnnkit.layers.node import KerasTensor
+
+        if isinstance(layer, KerasTensor) and type(layer.node.layer).__name__ == "InputLayer":
+            layer = layer.node.layer
+        if type(layer).__name__ == "InputLayer":
+            if len(self.layers):
+                raise ValueError("an Input can only start a Sequential model; it has layers "
+                                 f"{[la.name for la in self.layers]} already")
+            self._build_sample_shape(layer.shape)
+            return
         if not isinstance(layer, Layer):
             raise TypeError(f"`layer` must be an rnnkit layer (rnnkit.layers.Layer), got "
                             f"{type(layer).__name__}; wrap torch modules in a Layer subclass")
@@ -138,6 +150,23 @@ class Sequential(TrainingMixin, nn.Module):
         except Exception:
             self.built, self._build_input_shape, self._shapes = before
             raise
+
+    def __call__(self, *args, **kwargs):
+        from rnnkit.layers.node import is_symbolic, symbolic_call
+
+        if is_symbolic(args, kwargs):  # a Sequential used as a layer of a functional model
+            return symbolic_call(self, args, kwargs)
+        return super().__call__(*args, **kwargs)
+
+    def maybe_build(self, input_shape) -> None:
+        if not self.built:
+            self._build_sample_shape(tuple(input_shape))
+
+    def _graph_call(self, x, mask):
+        return self._forward_with_mask(x, mask)
+
+    def compute_mask(self, x, mask=None):
+        return None
 
     def reset_states(self) -> None:
         """Keras's ``model.reset_states()``: forget the state of every stateful layer."""
@@ -333,3 +362,6 @@ class Sequential(TrainingMixin, nn.Module):
     def load_weights(self, filepath) -> None:
         from rnnkit.models.saving import load_weights
         load_weights(self, filepath)
+
+
+register_layer(Sequential)  # a Sequential inside a functional model, in configs

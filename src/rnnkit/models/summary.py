@@ -48,3 +48,58 @@ def format_summary(model) -> str:
             f" Trainable params: {trainable:,}",
             f" Non-trainable params: {total - trainable:,}"]
     return "\n".join(out)
+
+
+def _shape_full(shape) -> str:
+    if isinstance(shape, list):
+        return ", ".join(_shape_full(s) for s in shape)
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def format_functional_summary(model) -> str:
+    """Keras's functional table: one row per layer, its output shape, its
+    parameters and the tensors it is ``Connected to`` (``layer[node][tensor]``)."""
+    own = {id(n) for n in model._nodes}
+    node_index = {}  # node -> its index among its layer's calls in this model
+    for layer in model.layers:
+        k = 0
+        for node in getattr(layer, "_inbound_nodes", []):
+            if id(node) in own:
+                node_index[id(node)] = k
+                k += 1
+    rows = []
+    for layer in model.layers:
+        nodes = [n for n in getattr(layer, "_inbound_nodes", []) if id(n) in own]
+        if not nodes:  # an InputLayer
+            shape = _shape_full(layer.output.shape)
+            links = ""
+        else:
+            outs = [t.shape for t in nodes[0].outputs]
+            shape = _shape_full(outs[0] if len(outs) == 1 else outs)
+            links = ", ".join(
+                f"{t.node.layer.name}[{node_index.get(id(t.node), 0)}][{t.index}]"
+                for n in nodes for t in n.inputs)
+        count = sum(p.numel() for p in layer.parameters())
+        rows.append((f"{layer.name} ({type(layer).__name__})", shape, f"{count:,}", links))
+    head = ("Layer (type)", "Output Shape", "Param #", "Connected to")
+    widths = [max([len(head[i])] + [len(r[i]) for r in rows]) for i in range(4)]
+
+    def line(cells, header=False) -> str:
+        parts = [cells[0].ljust(widths[0]), cells[1].ljust(widths[1]),
+                 cells[2].ljust(widths[2]) if header else cells[2].rjust(widths[2]),
+                 cells[3].ljust(widths[3])]
+        return "│ " + " │ ".join(parts) + " │"
+
+    def rule(left: str, mid: str, right: str) -> str:
+        return left + mid.join("─" * (w + 2) for w in widths) + right
+
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    out = [f'Model: "{model.name}"', rule("┌", "┬", "┐"), line(head, header=True),
+           rule("├", "┼", "┤")]
+    out += [line(r) for r in rows]
+    out += [rule("└", "┴", "┘"),
+            f" Total params: {total:,}",
+            f" Trainable params: {trainable:,}",
+            f" Non-trainable params: {total - trainable:,}"]
+    return "\n".join(out)

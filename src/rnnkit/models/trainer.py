@@ -30,6 +30,8 @@ from torch import Tensor
 from rnnkit.kernels.threads import for_model as thread_policy
 from rnnkit.models.compile import CompileMixin, NotCompiledError
 from rnnkit.models.data_adapter import ArrayData, BatchStream, adapt
+from rnnkit.layers.constraints import apply_all as apply_constraints, has_constraints
+from rnnkit.layers.regularizers import clear_activity, has_penalties, total_penalty
 from rnnkit.training.callbacks import CallbackList, History, TerminateOnNaN
 from rnnkit.training.progress import ProgbarLogger, resolve_verbose
 
@@ -80,7 +82,41 @@ class TrainingMixin(CompileMixin):
         return data.steps(batch_size)
 
     def _compute_loss(self, y, y_pred, w, m_out) -> Tensor:
-        return self.loss(y, y_pred, sample_weight=w, mask=m_out)
+        return self._add_penalties(self.loss(y, y_pred, sample_weight=w, mask=m_out))
+
+    def _clear_activity(self) -> None:
+        if not getattr(self, "_penalty_free", False):
+            clear_activity(self)
+
+    def _add_penalties(self, loss: Tensor) -> Tensor:
+        """Keras adds the layers' weight regularizers to the loss it trains on and
+        reports, in fit and evaluate alike."""
+        if getattr(self, "_penalty_free", None) is None:
+            self._penalty_free = not has_penalties(self)
+        if self._penalty_free:
+            return loss
+        penalty = total_penalty(self)
+        return loss if penalty is None else loss + penalty
+
+    def _batch_len(self, x) -> int:
+        return int(x.shape[0])
+
+    def _adapt(self, x, y=None, sample_weight=None, class_weight=None, *, prefix: str = "",
+               need_y: bool = True):
+        return adapt(x, y, sample_weight, class_weight, prefix=prefix, need_y=need_y)
+
+    def _update_metrics(self, y, y_pred, w, m_out) -> None:
+        for metric in self.compiled_metrics:
+            metric.update_state(y, y_pred, sample_weight=w, mask=m_out)
+
+    def _metric_values(self, logs: dict) -> list:
+        return [logs[m.name] for m in self.compiled_metrics]
+
+    def _to_numpy(self, y_pred):
+        return y_pred.detach().cpu().numpy()
+
+    def _join_predictions(self, outs: list):
+        return np.concatenate(outs, axis=0)
 
     def _logs(self, loss_total: float, count: float) -> dict:
         logs = {"loss": loss_total / count if count else float("nan")}
@@ -105,7 +141,9 @@ class TrainingMixin(CompileMixin):
         verbose = resolve_verbose(verbose)
         if not isinstance(validation_split, numbers.Real) or not 0.0 <= validation_split < 1.0:
             raise ValueError(f"`validation_split` must be a float in [0, 1), got {validation_split!r}")
-        train = adapt(x, y, sample_weight, class_weight)
+        self._penalty_free = None  # layers may have changed since the last fit
+        self._constrained = has_constraints(self)
+        train = self._adapt(x, y, sample_weight, class_weight)
         if batch_size is not None:
             batch_size = _check_int("batch_size", batch_size, 1)
             if isinstance(train, BatchStream) and not train.batches_here:
@@ -120,14 +158,14 @@ class TrainingMixin(CompileMixin):
             train, val = train.split(float(validation_split))
         elif validation_data is not None:
             if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
-                val = adapt(validation_data[0], validation_data[1],
+                val = self._adapt(validation_data[0], validation_data[1],
                             validation_data[2] if len(validation_data) == 3 else None,
                             prefix="validation_data: ")
             elif isinstance(validation_data, (tuple, list)):
                 raise ValueError(f"`validation_data` must be (x_val, y_val) or (x_val, y_val, "
                                  f"sample_weight), got {len(validation_data)} elements")
             else:
-                val = adapt(validation_data, prefix="validation_data: ")
+                val = self._adapt(validation_data, prefix="validation_data: ")
         self._prepare(train, batch_size, for_training=True)
         if val is not None:
             self._prepare(val, batch_size)
@@ -183,6 +221,7 @@ class TrainingMixin(CompileMixin):
             cbs.on_train_batch_begin(step)
             x, y, w, m = self._batch_to_device(batch)
             self.optimizer.zero_grad()
+            self._clear_activity()
             y_pred, m_out = self._forward_with_mask(x, m)
             loss = self._compute_loss(y, y_pred, w, m_out)
             value = float(loss.detach())
@@ -199,11 +238,12 @@ class TrainingMixin(CompileMixin):
                 break
             loss.backward()
             self.optimizer.step()
-            n = float(x.shape[0])
+            if self._constrained:
+                apply_constraints(self)  # Keras: after each update
+            n = float(self._batch_len(x))
             total += value * n
             count += n
-            for metric in self.compiled_metrics:
-                metric.update_state(y, y_pred.detach(), sample_weight=w, mask=m_out)
+            self._update_metrics(y, y_pred, w, m_out)
             logs = self._logs(total, count)
             cbs.on_train_batch_end(step, logs)
             if self.stop_training:
@@ -236,12 +276,12 @@ class TrainingMixin(CompileMixin):
                 if cbs:
                     cbs.on_test_batch_begin(step)
                 x, y, w, m = self._batch_to_device(batch)
+                self._clear_activity()
                 y_pred, m_out = self._forward_with_mask(x, m)
-                n = float(x.shape[0])
+                n = float(self._batch_len(x))
                 total += float(self._compute_loss(y, y_pred, w, m_out)) * n
                 count += n
-                for metric in self.compiled_metrics:
-                    metric.update_state(y, y_pred, sample_weight=w, mask=m_out)
+                self._update_metrics(y, y_pred, w, m_out)
                 logs = self._logs(total, count)
                 if cbs:
                     cbs.on_test_batch_end(step, logs)
@@ -254,7 +294,7 @@ class TrainingMixin(CompileMixin):
         self._require_compiled("evaluate")
         verbose = resolve_verbose(verbose)
         batch_size = _check_int("batch_size", batch_size, 1) if batch_size is not None else 32
-        data = adapt(x, y, sample_weight)
+        data = self._adapt(x, y, sample_weight)
         self._prepare(data, batch_size)
         cbs = CallbackList(callbacks, model=self, progbar=ProgbarLogger(verbose) if verbose else None,
                            params={"steps": self._steps(data, batch_size), "verbose": verbose,
@@ -265,7 +305,7 @@ class TrainingMixin(CompileMixin):
         cbs.on_test_end(logs)
         if return_dict:
             return logs
-        values = [logs["loss"]] + [logs[m.name] for m in self.compiled_metrics]
+        values = [logs["loss"]] + self._metric_values(logs)
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size: Optional[int] = None, verbose=0, callbacks=None) -> np.ndarray:
@@ -273,7 +313,7 @@ class TrainingMixin(CompileMixin):
         (verbose defaults to 0 here; Keras's "auto" shows a bar.)"""
         verbose = resolve_verbose(verbose)
         batch_size = _check_int("batch_size", batch_size, 1) if batch_size is not None else 32
-        data = adapt(x, need_y=False)
+        data = self._adapt(x, need_y=False)
         self._prepare(data, batch_size)
         cbs = CallbackList(callbacks, model=self, progbar=ProgbarLogger(verbose) if verbose else None,
                            params={"steps": self._steps(data, batch_size), "verbose": verbose,
@@ -285,10 +325,10 @@ class TrainingMixin(CompileMixin):
                 cbs.on_predict_batch_begin(step)
                 x_b, _, _, m = self._batch_to_device(batch)
                 y_pred, _ = self._forward_with_mask(x_b, m)
-                outs.append(y_pred.detach().cpu().numpy())
+                outs.append(self._to_numpy(y_pred))
                 cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
         cbs.on_predict_end()
-        return np.concatenate(outs, axis=0)
+        return self._join_predictions(outs)
 
     def predict_on_batch(self, x) -> np.ndarray:
         return self.predict(x, batch_size=max(len(x), 1))
