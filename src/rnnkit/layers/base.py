@@ -20,8 +20,10 @@ that rnnkit.models.Sequential relies on.
 """
 from __future__ import annotations
 
+import contextvars
 import difflib
 import re
+from contextlib import contextmanager
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -35,6 +37,27 @@ _LAYERS: dict[str, type] = {}
 _KERAS_ONLY = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
                "activity_regularizer", "kernel_constraint", "recurrent_constraint",
                "bias_constraint", "embeddings_regularizer", "embeddings_constraint")
+
+
+_SHAPES_ONLY = contextvars.ContextVar("rnnkit_shapes_only", default=False)
+
+
+@contextmanager
+def shapes_only():
+    """Build layers on torch's meta device and skip their initialisation: the
+    parameter names and shapes of a model, at no cost in memory or time. Used to
+    check a model file's declared architecture against its tensors before the
+    real model is allocated (a crafted ``units=20000`` must not take minutes)."""
+    token = _SHAPES_ONLY.set(True)
+    try:
+        with torch.device("meta"):
+            yield
+    finally:
+        _SHAPES_ONLY.reset(token)
+
+
+def _no_init() -> None:
+    return None
 
 
 def register_layer(cls: type) -> type:
@@ -103,8 +126,18 @@ class Layer(nn.Module):
 
     def maybe_build(self, input_shape: tuple) -> None:
         if not self.built:
-            # None stays None: input_shape=(None, 1) is Keras's variable-length series.
-            self.build(tuple(None if s is None else int(s) for s in input_shape))
+            shape = tuple(None if s is None else int(s) for s in input_shape)
+            if _SHAPES_ONLY.get():
+                # An instance attribute shadows the method: build() allocates on the
+                # meta device and skips the initialisers, which need real values.
+                self.reset_parameters = _no_init
+                try:
+                    self.build(shape)
+                finally:
+                    del self.reset_parameters
+            else:
+                # None stays None: input_shape=(None, 1) is Keras's variable-length series.
+                self.build(shape)
             if not self.trainable:
                 for p in self.parameters():
                     p.requires_grad_(False)

@@ -25,6 +25,37 @@ KIND = "forecaster"   # metadata["kind"] of files made by `rnnkit train --data/-
 _NEEDED = ("window", "horizon", "target", "features", "scaler_x", "scaler_y")
 
 
+def _check_meta(meta: dict, model, path) -> None:
+    """The metadata of a forecaster file is untrusted input too: InvalidModelFile
+    unless it has the types and sizes that forecast() relies on."""
+    from rnnkit.errors import InvalidModelFile
+
+    def positive(k):
+        v = meta[k]
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 < v < 2 ** 31:
+            raise InvalidModelFile(path, f"its metadata {k!r} must be a positive int, got {v!r}")
+
+    positive("window")
+    positive("horizon")
+    feats = meta["features"]
+    if not (isinstance(feats, list) and feats and all(isinstance(f, str) for f in feats)) or \
+            not isinstance(meta["target"], str):
+        raise InvalidModelFile(path, "its metadata needs 'features' (a list of column names) "
+                                     "and 'target' (a column name)")
+    shape = getattr(model, "_build_input_shape", None)
+    if shape is not None and tuple(shape) != (meta["window"], len(feats)):
+        raise InvalidModelFile(path, f"its model reads windows of shape {tuple(shape)} but its "
+                                     f"metadata says ({meta['window']}, {len(feats)})")
+    for key, n in (("scaler_x", len(feats)), ("scaler_y", None)):
+        try:
+            scaler = scaler_from_dict(meta[key])
+        except (ValueError, TypeError, KeyError) as e:
+            raise InvalidModelFile(path, f"its metadata {key!r} is not a scaler: {e}") from None
+        if n is not None and scaler.offset_.reshape(-1).size != n:
+            raise InvalidModelFile(path, f"its metadata {key!r} has {scaler.offset_.size} "
+                                         f"features; the model reads {n}")
+
+
 @dataclass
 class Forecaster:
     model: Any               # rnnkit.models.Sequential: (N, W, F) scaled -> (N, K) scaled
@@ -53,6 +84,7 @@ class Forecaster:
                 "a Sequential model without a forecaster's window and scalers"
             raise ValueError(f"model: {os.fspath(path)!r} is {what}; expected a forecaster "
                              f"(made by `rnnkit train --data/--dataset`)")
+        _check_meta(meta, model, path)
         model.eval()
         return cls(model, dict(meta))
 
