@@ -9,8 +9,10 @@ keeps working), whose message names the file and says what is wrong, on one line
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from typing import Iterator
 
-__all__ = ["InvalidModelFile"]
+__all__ = ["InvalidModelFile", "invalid_file"]
 
 
 class InvalidModelFile(ValueError):
@@ -29,3 +31,17 @@ class InvalidModelFile(ValueError):
 
     def __reduce__(self):  # pickling (multiprocessing) rebuilds it from its two fields
         return (type(self), (self.path, self.problem))
+
+
+@contextmanager
+def invalid_file(path, what: str) -> Iterator[None]:
+    """Re-raise what building from a file's contents raises as InvalidModelFile: a
+    constructor refusing a config value, a missing key, a wrong type are properties
+    of the file, and the caller sees the one error type."""
+    try:
+        yield
+    except InvalidModelFile:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
+            RuntimeError, OverflowError, NotImplementedError) as e:
+        raise InvalidModelFile(path, f"{what}: {type(e).__name__}: {e}") from None

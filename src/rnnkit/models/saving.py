@@ -29,12 +29,12 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from contextlib import contextmanager
 
 import torch
 
-from rnnkit.errors import InvalidModelFile
-from rnnkit.training.safefile import DEFAULT_MAX_PARAMS, max_bytes_for
+from rnnkit.errors import InvalidModelFile, invalid_file
+from rnnkit.training.safefile import (DEFAULT_MAX_PARAMS, check_weights_fit, exact_weights,
+                                      max_bytes_for, model_weights)
 from rnnkit.training.state import json_field, pack, read_state_file, unpack, write_state_file
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights"]
@@ -147,58 +147,6 @@ def _check_config(config, path) -> None:
                                      f"nulls, got {shape!r}")
 
 
-@contextmanager
-def _as_invalid(path, what: str):
-    """Whatever rebuilding from the file's config raises is a property of the file."""
-    try:
-        yield
-    except InvalidModelFile:
-        raise
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
-            RuntimeError, OverflowError, NotImplementedError) as e:
-        raise InvalidModelFile(path, f"{what}: {type(e).__name__}: {e}") from None
-
-
-def _weights(tensors: dict) -> dict:
-    return {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
-
-
-def _check_fit(own: dict, weights: dict, path) -> None:
-    """Names and shapes of the file's weights against a model's state_dict ``own``."""
-    missing = sorted(set(own) - set(weights))
-    extra = sorted(set(weights) - set(own))
-    if missing or extra:
-        raise InvalidModelFile(path, f"it doesn't fit this model: missing weights {missing}, "
-                                     f"unexpected weights {extra}")
-    for k, mine in own.items():  # in the model's order, so the first mismatch is reported
-        if tuple(weights[k].shape) != tuple(mine.shape):
-            raise InvalidModelFile(path, f"it doesn't fit this model: weight {k!r} has shape "
-                                         f"{tuple(weights[k].shape)} in the file but "
-                                         f"{tuple(mine.shape)} in the model")
-
-
-def _converted(own: dict, weights: dict, path) -> dict:
-    """The file's weights in the model's dtypes: equal dtypes, or a conversion that
-    changes no value (float64 holding float32 values); anything else is refused."""
-    out = {}
-    for k, mine in own.items():
-        t = weights[k]
-        if t.dtype == mine.dtype:
-            out[k] = t
-            continue
-        if not (t.is_floating_point() and mine.is_floating_point()):
-            raise InvalidModelFile(path, f"weight {k!r} is stored as {t.dtype} but the model "
-                                         f"holds {mine.dtype}; rnnkit doesn't cast weights "
-                                         "between integer, bool and float types")
-        c = t.to(mine.dtype)
-        if not torch.equal(c.to(t.dtype), t):
-            raise InvalidModelFile(path, f"weight {k!r} is stored as {t.dtype}, and its values "
-                                         f"don't fit the model's {mine.dtype} exactly; convert "
-                                         f"the model first (model.to({t.dtype}))")
-        out[k] = c
-    return out
-
-
 def _file_dtype(weights: dict):
     """The one floating dtype of the file's weights, or None when they differ."""
     kinds = {t.dtype for t in weights.values() if t.is_floating_point()}
@@ -231,7 +179,7 @@ def load_model(filepath, compile: bool = True, *, max_params: int = DEFAULT_MAX_
 
     max_params = _check_max_params(max_params)
     kind, config, meta, tensors = _read(filepath, max_bytes_for(max_params))
-    weights = _weights(tensors)
+    weights = model_weights(tensors)
     n = sum(t.numel() for t in weights.values())
     if n > max_params:
         raise InvalidModelFile(filepath, f"it holds {n:,} parameters, more than max_params="
@@ -239,27 +187,27 @@ def load_model(filepath, compile: bool = True, *, max_params: int = DEFAULT_MAX_
                                          "to load larger models")
     # First the architecture on the meta device (no memory, no initialisation): its
     # names and shapes must be the file's before a real model is allocated.
-    with _as_invalid(filepath, "its config does not rebuild a model"), shapes_only():
+    with invalid_file(filepath, "its config does not rebuild a model"), shapes_only():
         skeleton = Sequential.from_config(config)
     if not skeleton.built:
         raise InvalidModelFile(filepath, "it holds an unbuilt model (no input shape); nothing "
                                          "to load")
-    _check_fit(skeleton.state_dict(), weights, filepath)
-    with _as_invalid(filepath, "its config does not rebuild a model"):
+    check_weights_fit(skeleton.state_dict(), weights, filepath)
+    with invalid_file(filepath, "its config does not rebuild a model"):
         model = Sequential.from_config(config)
     dtype = _file_dtype(weights)
     if dtype is not None and dtype != torch.float32:
         model.to(dtype)
     own = model.state_dict()
-    model.load_state_dict(_converted(own, weights, filepath), strict=True)
+    model.load_state_dict(exact_weights(own, weights, filepath), strict=True)
     model.metadata = meta.get("metadata") if kind == "sequential" else None
     cc = meta.get("compile") if kind == "sequential" else None
     if compile and cc is not None and cc.get("loss") is not None:
-        with _as_invalid(filepath, "its compile config is refused"):
+        with invalid_file(filepath, "its compile config is refused"):
             optimizer = deserialize_optimizer(cc["optimizer"], model.parameters())
             model.compile(optimizer=optimizer, loss=cc["loss"], metrics=cc.get("metrics") or None)
         if meta.get("optimizer") is not None:
-            with _as_invalid(filepath, "its optimizer state doesn't fit the model"):
+            with invalid_file(filepath, "its optimizer state doesn't fit the model"):
                 model.optimizer.load_state_dict(unpack(meta["optimizer"], tensors))
     return model
 
@@ -270,10 +218,10 @@ def load_weights(model, filepath) -> None:
     limit = max_bytes_for(max(DEFAULT_MAX_PARAMS, model.count_params() if model.built else 0))
     _, config, _, tensors = _read(filepath, limit)
     if not model.built and config.get("build_input_shape") is not None:
-        with _as_invalid(filepath, "its build_input_shape doesn't fit this model"):
+        with invalid_file(filepath, "its build_input_shape doesn't fit this model"):
             model._build_sample_shape(tuple(config["build_input_shape"]))
     model._need_built("load_weights")
-    weights = _weights(tensors)
+    weights = model_weights(tensors)
     own = model.state_dict()
-    _check_fit(own, weights, filepath)
-    model.load_state_dict(_converted(own, weights, filepath), strict=True)
+    check_weights_fit(own, weights, filepath)
+    model.load_state_dict(exact_weights(own, weights, filepath), strict=True)

@@ -33,7 +33,7 @@ from rnnkit.errors import InvalidModelFile
 
 __all__ = ["MAX_HEADER_BYTES", "MAX_JSON_DEPTH", "MAX_TENSORS", "DEFAULT_MAX_PARAMS",
            "BYTES_PER_PARAM", "max_bytes_for", "read_checked", "loads_checked", "checksum",
-           "CHECKSUM_KEY"]
+           "CHECKSUM_KEY", "model_weights", "check_weights_fit", "exact_weights"]
 
 MAX_HEADER_BYTES = 16 * 2 ** 20   # safetensors itself allows 100 MB; our headers are KBs
 MAX_JSON_DEPTH = 64               # a Sequential config is ~6 deep (Bidirectional adds 2)
@@ -203,3 +203,45 @@ def checksum(tensors: dict[str, Tensor], header: dict[str, str]) -> str:
         if t.numel():
             h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
+
+
+# --- weights against a model ---------------------------------------------------------
+def model_weights(tensors: dict) -> dict:
+    """The ``model/<name>`` tensors of a file, by state_dict name."""
+    return {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
+
+
+def check_weights_fit(own: dict, weights: dict, path) -> None:
+    """Names and shapes of the file's weights against a model's state_dict ``own``."""
+    missing = sorted(set(own) - set(weights))
+    extra = sorted(set(weights) - set(own))
+    if missing or extra:
+        raise InvalidModelFile(path, f"it doesn't fit this model: missing weights {missing}, "
+                                     f"unexpected weights {extra}")
+    for k, mine in own.items():  # in the model's order, so the first mismatch is reported
+        if tuple(weights[k].shape) != tuple(mine.shape):
+            raise InvalidModelFile(path, f"it doesn't fit this model: weight {k!r} has shape "
+                                         f"{tuple(weights[k].shape)} in the file but "
+                                         f"{tuple(mine.shape)} in the model")
+
+
+def exact_weights(own: dict, weights: dict, path) -> dict:
+    """The file's weights in the model's dtypes: equal dtypes, or a conversion that
+    changes no value (float64 holding float32 values); anything else is refused."""
+    out = {}
+    for k, mine in own.items():
+        t = weights[k]
+        if t.dtype == mine.dtype:
+            out[k] = t
+            continue
+        if not (t.is_floating_point() and mine.is_floating_point()):
+            raise InvalidModelFile(path, f"weight {k!r} is stored as {t.dtype} but the model "
+                                         f"holds {mine.dtype}; rnnkit doesn't cast weights "
+                                         "between integer, bool and float types")
+        c = t.to(mine.dtype)
+        if not torch.equal(c.to(t.dtype), t):
+            raise InvalidModelFile(path, f"weight {k!r} is stored as {t.dtype}, and its values "
+                                         f"don't fit the model's {mine.dtype} exactly; convert "
+                                         f"the model first (model.to({t.dtype}))")
+        out[k] = c
+    return out
