@@ -28,3 +28,25 @@ def test_the_file_gets_ordinary_permissions_not_mkstemps_private_ones(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "r.html").stat().st_mode & 0o777 == 0o644
+
+
+# --- issue #10: temporary files of killed writers ------------------------------------------
+def test_a_dead_writers_temporary_file_is_removed_by_the_next_save(tmp_path):
+    from rnnkit.tools.atomic import temp_prefix
+
+    p = tmp_path / "m.rnnkit"
+    dead = tmp_path / f"{temp_prefix(p)}{2 ** 22 + 1}-x.tmp"   # above Linux's pid_max: no such process
+    alive = tmp_path / f"{temp_prefix(p)}{os.getppid()}-y.tmp"  # a live writer's: kept
+    other = tmp_path / f"{temp_prefix(tmp_path / 'other')}{2 ** 22 + 1}-z.tmp"  # another file's
+    for f in (dead, alive, other):
+        f.write_bytes(b"partial")
+    write_text(p, "new")
+    assert sorted(os.listdir(tmp_path)) == sorted([alive.name, other.name, "m.rnnkit"])
+
+
+def test_temporary_files_carry_the_known_prefix_and_the_pid(tmp_path):
+    from rnnkit.tools.atomic import atomic_path, temp_prefix
+
+    with atomic_path(tmp_path / "a.txt") as tmp:
+        assert os.path.basename(tmp).startswith(f"{temp_prefix(tmp_path / 'a.txt')}{os.getpid()}-")
+        open(tmp, "w").write("x")

@@ -85,6 +85,19 @@ def check_rate(value, arg: str) -> float:
     return float(value)
 
 
+def check_mask_values(mask: Tensor, arg: str = "mask") -> Tensor:
+    """A (B, T) mask as bool: boolean already, or numbers that are exactly 0 or 1.
+    Anything else (0.3, -1, NaN) is refused: ``bool(0.3)`` is True, which would
+    silently keep a step the caller meant to weigh or drop."""
+    if mask.dtype == torch.bool:
+        return mask
+    if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
+        bad = mask[~((mask == 0) | (mask == 1))].reshape(-1)[:3].tolist()
+        raise ValueError(f"`{arg}` must be boolean (True = a real step) or hold exactly 0 and 1, "
+                         f"got dtype {mask.dtype} with values such as {bad}")
+    return mask.bool()
+
+
 def snake_case(class_name: str) -> str:
     """Keras's default layer names: SimpleRNN -> simple_rnn, TimeDistributed -> time_distributed."""
     s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", class_name)

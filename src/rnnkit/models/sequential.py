@@ -248,9 +248,11 @@ class Sequential(TrainingMixin, nn.Module):
                              f"the model was built for inputs of shape {_fmt_shape(built)} "
                              f"({len(built) + 1} axes){hint}")
         if self._wants_integer_input():
-            return  # token ids: any length
+            self._check_fixed_axes(shape, built, arg, upto=len(built))
+            return
         F = built[-1]
         if F is None or shape[-1] == F:
+            self._check_fixed_axes(shape, built, arg, upto=len(built) - 1)
             return
         if len(built) >= 2 and shape[-2] == F and built[-2] in (None, shape[-1]):
             raise ValueError(f"`{arg}` has shape {_fmt_shape(shape)} but the model was built for "
@@ -260,6 +262,19 @@ class Sequential(TrainingMixin, nn.Module):
         what = "features per step" if len(built) >= 2 else "features"
         raise ValueError(f"`{arg}` has {shape[-1]} {what} but the model was built for {F} "
                          f"(inputs of shape {_fmt_shape(built)})")
+
+    @staticmethod
+    def _check_fixed_axes(shape: tuple, built: tuple, arg: str, upto: int) -> None:
+        """Axes built with a fixed size take only that size (Keras's input spec); an axis
+        built as None (``input_shape=(None, F)``) takes any length."""
+        for axis in range(upto):
+            if built[axis] is not None and shape[axis] != built[axis]:
+                what = "time steps" if axis == len(built) - 2 or upto == 1 else \
+                    f"entries on axis {axis + 1}"
+                free = ", ".join(["None" if i == axis else str(d) for i, d in enumerate(built)])
+                raise ValueError(f"`{arg}` has {shape[axis]} {what} but the model was built for "
+                                 f"{built[axis]} (inputs of shape {_fmt_shape(built)}); build it "
+                                 f"with input_shape=({free}) to take any length there")
 
     # --- weights ---------------------------------------------------------------------------
     def count_params(self) -> int:
