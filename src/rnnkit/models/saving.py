@@ -34,7 +34,7 @@ import torch
 
 from rnnkit.errors import InvalidModelFile, invalid_file
 from rnnkit.training.safefile import (DEFAULT_MAX_PARAMS, check_weights_fit, exact_weights,
-                                      max_bytes_for, model_weights)
+                                      file_float_dtype, max_bytes_for, model_weights)
 from rnnkit.training.state import json_field, pack, read_state_file, unpack, write_state_file
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights"]
@@ -147,12 +147,6 @@ def _check_config(config, path) -> None:
                                      f"nulls, got {shape!r}")
 
 
-def _file_dtype(weights: dict):
-    """The one floating dtype of the file's weights, or None when they differ."""
-    kinds = {t.dtype for t in weights.values() if t.is_floating_point()}
-    return kinds.pop() if len(kinds) == 1 else None
-
-
 def _check_max_params(max_params) -> int:
     if isinstance(max_params, bool) or not isinstance(max_params, int) or max_params <= 0:
         raise ValueError(f"`max_params` must be a positive int, got {max_params!r}")
@@ -195,7 +189,7 @@ def load_model(filepath, compile: bool = True, *, max_params: int = DEFAULT_MAX_
     check_weights_fit(skeleton.state_dict(), weights, filepath)
     with invalid_file(filepath, "its config does not rebuild a model"):
         model = Sequential.from_config(config)
-    dtype = _file_dtype(weights)
+    dtype = file_float_dtype(weights)
     if dtype is not None and dtype != torch.float32:
         model.to(dtype)
     own = model.state_dict()

@@ -33,7 +33,7 @@ from rnnkit.errors import InvalidModelFile
 
 __all__ = ["MAX_HEADER_BYTES", "MAX_JSON_DEPTH", "MAX_TENSORS", "DEFAULT_MAX_PARAMS",
            "BYTES_PER_PARAM", "max_bytes_for", "read_checked", "loads_checked", "checksum",
-           "CHECKSUM_KEY", "model_weights", "check_weights_fit", "exact_weights"]
+           "CHECKSUM_KEY", "model_weights", "check_weights_fit", "exact_weights", "file_float_dtype"]
 
 MAX_HEADER_BYTES = 16 * 2 ** 20   # safetensors itself allows 100 MB; our headers are KBs
 MAX_JSON_DEPTH = 64               # a Sequential config is ~6 deep (Bidirectional adds 2)
@@ -245,3 +245,9 @@ def exact_weights(own: dict, weights: dict, path) -> dict:
                                          f"the model first (model.to({t.dtype}))")
         out[k] = c
     return out
+
+
+def file_float_dtype(weights: dict):
+    """The one floating dtype of a file's weights, or None when they differ."""
+    kinds = {t.dtype for t in weights.values() if t.is_floating_point()}
+    return kinds.pop() if len(kinds) == 1 else None
