@@ -185,3 +185,21 @@ def test_a_model_built_for_fixed_T_rejects_another_T():
     free = Sequential([LSTM(3, input_shape=(None, 2)), Dense(1)])
     for t in (3, 9):
         assert free.predict(np.zeros((2, t, 2), np.float32)).shape == (2, 1)
+
+
+def test_a_model_built_from_its_first_batch_keeps_T_free(tmp_path):
+    """No input_shape given: the first batch's T was never declared, so other lengths
+    still run (before and after a save/load round trip)."""
+    from rnnkit.layers import LSTM, Dense
+    from rnnkit.models import load_model
+
+    model = Sequential([LSTM(3), Dense(1)])
+    assert model.predict(np.zeros((2, 5, 2), np.float32)).shape == (2, 1)
+    assert model.predict(np.zeros((2, 9, 2), np.float32)).shape == (2, 1)
+    model.save(tmp_path / "m.rnnkit")
+    again = load_model(tmp_path / "m.rnnkit")
+    assert again.predict(np.zeros((2, 4, 2), np.float32)).shape == (2, 1)
+    declared = Sequential([LSTM(3, input_shape=(5, 2)), Dense(1)])
+    declared.save(tmp_path / "d.rnnkit")
+    with pytest.raises(ValueError, match="4 time steps"):
+        load_model(tmp_path / "d.rnnkit").predict(np.zeros((2, 4, 2), np.float32))

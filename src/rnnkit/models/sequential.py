@@ -72,6 +72,9 @@ class Sequential(TrainingMixin, nn.Module):
         self.history = None
         self.metadata: Optional[dict] = None  # JSON dict saved with the model (see save)
         self._build_input_shape: Optional[tuple] = None
+        # Built from the first batch (no input_shape given): its T was never declared, so
+        # other lengths stay accepted; a declared fixed T is checked (check_input_shape).
+        self._shape_from_data = False
         self._shapes: list[tuple] = []  # input shape, then every layer's output shape
         self._target_device: Optional[torch.device] = None
         self._target_dtype: Optional[torch.dtype] = None
@@ -218,6 +221,7 @@ class Sequential(TrainingMixin, nn.Module):
             x = torch.as_tensor(np.asarray(x))
         if not self.built:
             self._build_sample_shape(tuple(x.shape[1:]))
+            self._shape_from_data = True
         for layer in self.layers:
             out = layer(x, mask=mask)
             mask = layer.compute_mask(x, mask)  # Keras: computed from the layer's input
@@ -239,6 +243,7 @@ class Sequential(TrainingMixin, nn.Module):
         built = self._build_input_shape
         if built is None:
             return
+        fixed = 0 if self._shape_from_data else len(built)  # axes whose size was declared
         shape = tuple(shape)
         if len(shape) != len(built):
             hint = ""
@@ -248,11 +253,11 @@ class Sequential(TrainingMixin, nn.Module):
                              f"the model was built for inputs of shape {_fmt_shape(built)} "
                              f"({len(built) + 1} axes){hint}")
         if self._wants_integer_input():
-            self._check_fixed_axes(shape, built, arg, upto=len(built))
+            self._check_fixed_axes(shape, built, arg, upto=fixed)
             return
         F = built[-1]
         if F is None or shape[-1] == F:
-            self._check_fixed_axes(shape, built, arg, upto=len(built) - 1)
+            self._check_fixed_axes(shape, built, arg, upto=min(fixed, len(built) - 1))
             return
         if len(built) >= 2 and shape[-2] == F and built[-2] in (None, shape[-1]):
             raise ValueError(f"`{arg}` has shape {_fmt_shape(shape)} but the model was built for "
@@ -319,7 +324,8 @@ class Sequential(TrainingMixin, nn.Module):
                 "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
                            for layer in self.layers],
                 "build_input_shape": None if self._build_input_shape is None
-                else list(self._build_input_shape)}
+                else list(self._build_input_shape),
+                **({"shape_from_data": True} if self._shape_from_data else {})}
 
     @classmethod
     def from_config(cls, config: dict) -> "Sequential":
@@ -330,6 +336,7 @@ class Sequential(TrainingMixin, nn.Module):
             model.add(layer_from_config(spec))
         if config.get("build_input_shape") is not None and not model.built:
             model._build_sample_shape(tuple(config["build_input_shape"]))
+        model._shape_from_data = config.get("shape_from_data") is True
         return model
 
     # --- files ---------------------------------------------------------------------------------

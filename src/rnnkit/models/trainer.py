@@ -57,6 +57,7 @@ class TrainingMixin(CompileMixin):
         arg = data.arg if isinstance(data, BatchStream) else "x"
         if not self.built:
             self._build_sample_shape(shape)
+            self._shape_from_data = True
         self.check_input_shape(shape, arg)
         if for_training:
             self._build_optimizer()
