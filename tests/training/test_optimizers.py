@@ -209,3 +209,16 @@ def test_an_optimizer_state_of_another_shape_is_refused_before_loading():
         other.load_state_dict(nan_lr)
     with pytest.raises(ValueError, match="parameter 5"):
         other.load_state_dict({"state": {5: {}}, "param_groups": good["param_groups"]})
+
+
+def test_torch_optimizer_states_with_none_and_tensor_lr_load():
+    p = torch.nn.Parameter(torch.ones(3))
+    sgd = O.TorchOptimizer(torch.optim.SGD([p], lr=0.1))
+    p.grad = torch.ones(3)
+    sgd.step()
+    state = sgd.state_dict()
+    state["state"][0] = {"momentum_buffer": None}  # what torch's SGD may keep without momentum
+    O.TorchOptimizer(torch.optim.SGD([torch.nn.Parameter(torch.ones(3))], lr=0.1)).load_state_dict(state)
+    adam = O.TorchOptimizer(torch.optim.Adam([torch.nn.Parameter(torch.ones(3))],
+                                             lr=torch.tensor(0.01)))
+    adam.load_state_dict(adam.state_dict())

@@ -172,6 +172,8 @@ def check_optimizer_state(opt: torch.optim.Optimizer, state) -> None:
             if isinstance(v, float) and not math.isfinite(v):
                 raise ValueError(f"parameter group {i}: `{k}` is {v}; expected a finite number")
         lr = g.get("lr")
+        if isinstance(lr, torch.Tensor) and lr.numel() == 1:  # torch allows a tensor lr
+            lr = float(lr)
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
             raise ValueError(f"parameter group {i}: the learning rate must be a number > 0, "
                              f"got {lr!r}")
@@ -190,10 +192,11 @@ def check_optimizer_state(opt: torch.optim.Optimizer, state) -> None:
                 if not v.is_floating_point():
                     raise ValueError(f"the optimizer state `{k}` of parameter {idx} has dtype "
                                      f"{v.dtype}; expected a floating dtype")
-            elif isinstance(v, bool) or not isinstance(v, numbers.Real) or \
-                    not math.isfinite(v):
+            elif v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)
+                                    or not math.isfinite(v)):
+                # None: torch's SGD keeps momentum_buffer=None without momentum
                 raise ValueError(f"the optimizer state `{k}` of parameter {idx} is {v!r}; "
-                                 "expected a tensor or a finite number")
+                                 "expected a tensor, a finite number or None")
 
 
 class SGD(Optimizer):

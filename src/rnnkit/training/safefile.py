@@ -62,16 +62,16 @@ def _json_depth(text: str) -> int:
     quote, backslash = ord('"'), ord("\\")
     # A quote is escaped when an odd run of backslashes precedes it.
     is_bs = raw == backslash
-    run = np.zeros(len(raw), dtype=np.int64)
+    run = np.zeros(len(raw), dtype=np.int32)  # headers are < 2**31 bytes (MAX_HEADER_BYTES)
     if is_bs.any():
-        idx = np.arange(len(raw))
-        last_non_bs = np.maximum.accumulate(np.where(~is_bs, idx, -1))
+        idx = np.arange(len(raw), dtype=np.int32)
+        last_non_bs = np.maximum.accumulate(np.where(~is_bs, idx, np.int32(-1)))
         run[1:] = (idx[:-1] - last_non_bs[:-1])  # backslashes just before position i
     real_quote = (raw == quote) & (run % 2 == 0)
     inside = (np.cumsum(real_quote) - real_quote) % 2 == 1  # after an odd number of quotes
     opens = ((raw == ord("[")) | (raw == ord("{"))) & ~inside
     closes = ((raw == ord("]")) | (raw == ord("}"))) & ~inside
-    depth = np.cumsum(opens.astype(np.int64) - closes.astype(np.int64))
+    depth = np.cumsum(opens.astype(np.int32) - closes.astype(np.int32), dtype=np.int32)
     return int(depth.max()) if len(depth) else 0
 
 
