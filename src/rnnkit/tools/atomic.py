@@ -57,7 +57,7 @@ def remove_stale_temps(path) -> list[str]:
         try:
             os.remove(tmp)
             removed.append(tmp)
-        except FileNotFoundError:  # another process cleaned it first
+        except OSError:  # cleaned by another process first, or not ours to remove: the save stands
             pass
     return removed
 
