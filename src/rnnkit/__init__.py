@@ -11,6 +11,7 @@ import importlib
 
 from rnnkit._unsupported import NotSupportedError
 from rnnkit._version import __version__
+from rnnkit.errors import InvalidModelFile
 from rnnkit.seed import set_random_seed
 
 _NAMES = {"Input": ("rnnkit.layers.input_layer", "Input"),
@@ -23,7 +24,7 @@ _MODULES = ("layers", "models", "callbacks", "optimizers", "losses", "metrics", 
             "regularizers", "constraints", "utils", "preprocessing", "nn", "cells", "kernels",
             "data", "datasets", "tools", "training", "cli")
 
-__all__ = ["NotSupportedError", "__version__", "set_random_seed", "set_threads", *_NAMES, *_MODULES]
+__all__ = ["InvalidModelFile", "NotSupportedError", "__version__", "set_random_seed", "set_threads", *_NAMES, *_MODULES]
 
 
 def __getattr__(name: str):

@@ -93,3 +93,13 @@ def test_torch_function_names_resolve(name, expected):
     from rnnkit.cells.activations import resolve_activation
     _, fn = resolve_activation(name)
     assert fn(torch.tensor([0.5])).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_functions_that_draw_random_numbers_are_not_activations():
+    """A saved config naming `dropout` would make predict random (issue #10)."""
+    for name in ("dropout", "dropout1d"):  # training=True by default: random
+        with pytest.raises(ValueError, match="unknown activation"):
+            resolve_activation(name)
+    state = torch.get_rng_state()
+    resolve_activation("hardswish")  # deterministic names still resolve ...
+    assert torch.equal(state, torch.get_rng_state())  # ... and the probe left no trace

@@ -80,3 +80,22 @@ def test_errors():
         scaler_from_dict({"type": "Pickle"})
     with pytest.raises(ValueError, match="MinMaxScaler"):
         MinMaxScaler.from_dict(StandardScaler().fit([1.0, 2.0]).to_dict())
+
+
+# --- issue #10: statistics that overflow float64 ---------------------------------------------
+def test_non_finite_statistics_name_the_column_and_range():
+    data = np.array([[1.0, 1e308], [2.0, -1e308], [3.0, 0.0]])
+    with pytest.raises(ValueError, match=r"feature 1 .*spans \[-1e\+308, 1e\+308\]"):
+        MinMaxScaler().fit(data)   # max - min = 2e308 overflows
+    with pytest.raises(ValueError, match=r"feature 1 .*spans"):
+        StandardScaler().fit(data)  # the variance overflows
+    ok = StandardScaler().fit(np.array([[1.0, 1e150], [2.0, -1e150]]))  # large but finite
+    assert np.isfinite(ok.std_).all()
+
+
+def test_from_dict_refuses_non_finite_or_inconsistent_statistics():
+    good = StandardScaler().fit([[1.0, 10.0], [3.0, 30.0]]).to_dict()
+    for change in ({"scale": [1.0, float("inf")]}, {"offset": [float("nan"), 1.0]},
+                   {"scale": [1.0, 0.0]}, {"scale": [1.0]}, {"offset": "abc"}):
+        with pytest.raises(ValueError, match="offset"):
+            scaler_from_dict({**good, **change})

@@ -204,3 +204,48 @@ def test_an_unhashable_activation_is_chosen_for_every_call(core):
     ws, x, hx, _ = _inputs(spec, core)
     _, _, choice = registry.run(spec, ws, x, hx)
     assert choice.kernel == "reference"
+
+
+# --- issue #10: edge inputs, decided once at the registry for every kernel ------------------
+@pytest.mark.parametrize("mode", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("backend", ["auto", "reference", "cpu"])
+def test_an_empty_batch_gives_torch_nns_empty_outputs(mode, backend):
+    cls = {"rnn": (rnn.RNN, torch.nn.RNN), "lstm": (rnn.LSTM, torch.nn.LSTM),
+           "gru": (rnn.GRU, torch.nn.GRU)}[mode]
+    ours = cls[0](I, H, num_layers=2, bidirectional=True, backend=backend)
+    theirs = cls[1](I, H, num_layers=2, bidirectional=True)
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.zeros(T, 0, I, requires_grad=True)
+    out, state = ours(x)
+    ref_out, ref_state = theirs(x)
+    assert out.shape == ref_out.shape == (T, 0, 2 * H)
+    for a, b in zip(state if mode == "lstm" else (state,),
+                    ref_state if mode == "lstm" else (ref_state,)):
+        assert a.shape == b.shape == (4, 0, H)
+    out.sum().backward()  # the graph is intact: gradients of an empty batch are zeros
+    assert x.grad.shape == x.shape
+    assert all(p.grad is None or not p.grad.any() for p in ours.parameters())
+    assert "empty batch" in ours.kernel_report() or "kernel: reference" in ours.kernel_report()
+
+
+def test_zero_time_steps_is_a_clear_value_error():
+    with pytest.raises(RuntimeError):  # torch.nn refuses T=0 too
+        torch.nn.LSTM(I, H)(torch.zeros(0, B, I))
+    for module in (rnn.LSTM(I, H), rnn.GRU(I, H, batch_first=True)):
+        x = torch.zeros(B, 0, I) if module.batch_first else torch.zeros(0, B, I)
+        with pytest.raises(ValueError, match="0 time steps"):
+            module(x)
+
+
+def test_an_all_masked_batch_warns_once(monkeypatch):
+    monkeypatch.setattr(registry, "_ALL_MASKED_WARNED", False)
+    lstm = rnn.LSTM(I, H, batch_first=True)
+    x = torch.randn(B, T, I)
+    with pytest.warns(RuntimeWarning, match="every step of a batch is masked"):
+        out, (h, c) = lstm(x, mask=torch.zeros(B, T, dtype=torch.bool))
+    assert not out.any() and not h.any() and not c.any()  # the initial state, zero outputs
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lstm(x, mask=torch.zeros(B, T, dtype=torch.bool))             # once: no second warning
+        lstm(x, mask=torch.tensor([[True] * T, [False] * T]))        # one sample only: no warning

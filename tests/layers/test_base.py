@@ -116,3 +116,27 @@ def test_default_names_are_keras_snake_case(cls, name):
     from rnnkit.layers.base import snake_case
     assert snake_case(cls) == name
 
+
+# --- issue #10: shapes without memory; mask values ------------------------------------------
+def test_shapes_only_builds_on_the_meta_device_without_initialising():
+    import rnnkit.layers as L
+    from rnnkit.layers.base import shapes_only
+    from rnnkit.models import Sequential
+
+    with shapes_only():
+        m = Sequential([L.Bidirectional(L.LSTM(20000, return_sequences=True), input_shape=(5, 3)),
+                        L.GRU(7), L.Dense(2)])
+    assert {p.device.type for p in m.parameters()} == {"meta"}
+    assert m.layers[0].forward_layer.weight_hh.shape == (80000, 20000)
+    real = Sequential([L.LSTM(2, input_shape=(5, 3))])  # outside: real, initialised layers
+    assert real.layers[0].weight_ih.device.type == "cpu" and real.layers[0].weight_ih.abs().sum() > 0
+    assert "reset_parameters" not in vars(m.layers[1])  # the shadowing attribute is gone
+
+
+def test_check_mask_values():
+    from rnnkit.layers.base import check_mask_values
+
+    assert check_mask_values(torch.tensor([1.0, 0.0])).tolist() == [True, False]
+    assert check_mask_values(torch.tensor([True])).dtype == torch.bool
+    with pytest.raises(ValueError, match=r"`m` must be boolean .* values such as \[0.5\]"):
+        check_mask_values(torch.tensor([1.0, 0.5]), "m")

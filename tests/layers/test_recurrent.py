@@ -166,3 +166,18 @@ def test_bad_call_inputs(cls):
         layer(torch.randn(2, 4, 3), initial_state=[torch.zeros(2, 2)] * 3)
     with pytest.raises(ValueError, match="expects inputs of shape"):
         cls(2).maybe_build((3,))
+
+
+# --- issue #10: masks are boolean or exactly 0/1 ---------------------------------------------
+@pytest.mark.parametrize("cls", CLASSES)
+def test_masks_must_be_boolean_or_exactly_zero_one(cls):
+    layer = cls(3, return_sequences=True)
+    x = torch.randn(2, 4, 1)
+    bool_mask = torch.tensor([[True, False, True, True], [True, True, True, False]])
+    expected = layer(x, mask=bool_mask)
+    for numeric in (bool_mask.float(), bool_mask.long(), bool_mask.double().numpy()):
+        torch.testing.assert_close(layer(x, mask=numeric), expected, rtol=0, atol=0)
+    for bad in ([[1, 0.3, 1, 1], [1, 1, 1, 1]], [[1, 2, 1, 1], [1, 1, 1, 1]],
+                [[1, float("nan"), 1, 1], [1, 1, 1, 1]], [[-1, 1, 1, 1], [1, 1, 1, 1]]):
+        with pytest.raises(ValueError, match="exactly 0 and 1"):
+            layer(x, mask=torch.tensor(bad))

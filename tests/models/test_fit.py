@@ -252,3 +252,14 @@ def test_an_object_array_is_refused_as_non_numeric():
     model.compile(optimizer="adam", loss="mse")
     with pytest.raises(TypeError, match="`x` must be numeric.*object"):
         model.fit(np.array([[1, "a"], [2, "b"]], dtype=object), np.zeros((2, 1)), verbose=0)
+
+
+def test_weights_that_overflow_on_the_last_step_are_not_silent(toys):
+    """Issue #10: the loss of a step is computed before the step, so a last step that
+    overflows the weights to inf would end fit() with a finite-looking history."""
+    X = np.full((4, 3), 10.0, np.float32)
+    y = np.zeros((4, 1), np.float32)
+    model = toys.dense_model()
+    model.compile(optimizer=torch.optim.SGD(model.parameters(), lr=1e38), loss="mse")
+    with pytest.raises(FloatingPointError, match="hold NaN or inf although the losses were finite"):
+        model.fit(X, y, epochs=1, batch_size=4, shuffle=False, verbose=0)

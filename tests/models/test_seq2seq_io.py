@@ -61,3 +61,42 @@ def test_save_needs_a_json_config(tmp_path):
     assert not os.listdir(tmp_path)
     with pytest.raises(ValueError, match="`path`"):
         Seq2Seq(5, 6).save(tmp_path)
+
+
+def test_crafted_files_raise_invalid_model_file(tmp_path, monkeypatch):
+    """Issue #10: the config is rebuilt on the meta device first, so a file declaring a
+    huge model beside small tensors is refused without allocating it; float64 files
+    come back in float64."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from rnnkit import InvalidModelFile
+    from rnnkit.training.safefile import checksum
+
+    m = _model("gru", None)
+    m.save(tmp_path / "m.s2s")
+    with safe_open(str(tmp_path / "m.s2s"), framework="pt") as f:
+        meta, tensors = dict(f.metadata()), {k: f.get_tensor(k) for k in f.keys()}
+
+    def craft(name, **config):
+        h = {k: v for k, v in meta.items() if k != "sha256"}
+        h["config"] = json.dumps({**json.loads(meta["config"]), **config})
+        h["sha256"] = checksum(tensors, h)
+        save_file(tensors, str(tmp_path / name), metadata=h)
+        return tmp_path / name
+
+    made = []
+    real_init = Seq2Seq.__init__
+    monkeypatch.setattr(Seq2Seq, "__init__", lambda self, *a, **k: (
+        made.append((k.get("hidden_size"), torch.empty(0).device.type)), real_init(self, *a, **k))[1])
+    with pytest.raises(InvalidModelFile, match="doesn't fit"):
+        Seq2Seq.load(craft("huge.s2s", hidden_size=50_000))
+    assert made == [(50_000, "meta")]  # never built for real
+    with pytest.raises(InvalidModelFile, match="unexpected keyword"):
+        Seq2Seq.load(craft("kw.s2s", evil=1))
+    monkeypatch.undo()
+    m.to(torch.float64).save(tmp_path / "f64.s2s")
+    n = Seq2Seq.load(tmp_path / "f64.s2s")
+    assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), n.state_dict().values()))

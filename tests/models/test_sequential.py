@@ -110,7 +110,10 @@ def test_pop_and_config_round_trip(toys):
 
 def test_input_shape_checks(toys):
     model = Sequential([toys.ToyDense(4, input_shape=(100, 1)), toys.ToyMaskedMean()])
-    model.check_input_shape((50, 1))  # another length is fine for a recurrent model
+    with pytest.raises(ValueError, match="50 time steps but the model was built for 100"):
+        model.check_input_shape((50, 1))  # a fixed T is checked (issue #10) ...
+    free = Sequential([toys.ToyDense(4, input_shape=(None, 1)), toys.ToyMaskedMean()])
+    free.check_input_shape((50, 1))  # ... and a T built as None takes any length
     with pytest.raises(ValueError, match="time and feature axes look swapped"):
         model.check_input_shape((1, 100))
     with pytest.raises(ValueError, match="`x` has 3 features per step but the model was built "
@@ -167,3 +170,38 @@ def test_reset_states_resets_every_stateful_layer():
     assert not np.allclose(model.predict(x), first)  # the state carried over
     model.reset_states()
     np.testing.assert_allclose(model.predict(x), first, rtol=0, atol=1e-6)
+
+
+# --- issue #10: a fixed T is checked; None takes any length ----------------------------------
+def test_a_model_built_for_fixed_T_rejects_another_T():
+    from rnnkit.layers import LSTM, Dense
+
+    model = Sequential([LSTM(3, input_shape=(5, 2)), Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match=r"7 time steps but the model was built for 5") as e:
+        model.fit(np.zeros((4, 7, 2), np.float32), np.zeros((4, 1), np.float32), verbose=0)
+    assert "input_shape=(None, 2)" in str(e.value)
+    with pytest.raises(ValueError, match="7 time steps"):
+        model.predict(np.zeros((4, 7, 2), np.float32))
+    assert model.predict(np.zeros((4, 5, 2), np.float32)).shape == (4, 1)
+    free = Sequential([LSTM(3, input_shape=(None, 2)), Dense(1)])
+    for t in (3, 9):
+        assert free.predict(np.zeros((2, t, 2), np.float32)).shape == (2, 1)
+
+
+def test_a_model_built_from_its_first_batch_keeps_T_free(tmp_path):
+    """No input_shape given: the first batch's T was never declared, so other lengths
+    still run (before and after a save/load round trip)."""
+    from rnnkit.layers import LSTM, Dense
+    from rnnkit.models import load_model
+
+    model = Sequential([LSTM(3), Dense(1)])
+    assert model.predict(np.zeros((2, 5, 2), np.float32)).shape == (2, 1)
+    assert model.predict(np.zeros((2, 9, 2), np.float32)).shape == (2, 1)
+    model.save(tmp_path / "m.rnnkit")
+    again = load_model(tmp_path / "m.rnnkit")
+    assert again.predict(np.zeros((2, 4, 2), np.float32)).shape == (2, 1)
+    declared = Sequential([LSTM(3, input_shape=(5, 2)), Dense(1)])
+    declared.save(tmp_path / "d.rnnkit")
+    with pytest.raises(ValueError, match="4 time steps"):
+        load_model(tmp_path / "d.rnnkit").predict(np.zeros((2, 4, 2), np.float32))

@@ -43,3 +43,23 @@ def test_errors_name_the_requested_file_not_the_temporary_one(tmp_path):
         write_text(tmp_path / "adir", "x")
     assert "adir" in str(e.value) and ".tmp" not in str(e.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adir"]   # no temporary file left
+# --- issue #10: temporary files of killed writers ------------------------------------------
+def test_a_dead_writers_temporary_file_is_removed_by_the_next_save(tmp_path):
+    from rnnkit.tools.atomic import temp_prefix
+
+    p = tmp_path / "m.rnnkit"
+    dead = tmp_path / f"{temp_prefix(p)}{2 ** 22 + 1}-x.tmp"   # above Linux's pid_max: no such process
+    alive = tmp_path / f"{temp_prefix(p)}{os.getppid()}-y.tmp"  # a live writer's: kept
+    other = tmp_path / f"{temp_prefix(tmp_path / 'other')}{2 ** 22 + 1}-z.tmp"  # another file's
+    for f in (dead, alive, other):
+        f.write_bytes(b"partial")
+    write_text(p, "new")
+    assert sorted(os.listdir(tmp_path)) == sorted([alive.name, other.name, "m.rnnkit"])
+
+
+def test_temporary_files_carry_the_known_prefix_and_the_pid(tmp_path):
+    from rnnkit.tools.atomic import atomic_path, temp_prefix
+
+    with atomic_path(tmp_path / "a.txt") as tmp:
+        assert os.path.basename(tmp).startswith(f"{temp_prefix(tmp_path / 'a.txt')}{os.getpid()}-")
+        open(tmp, "w").write("x")

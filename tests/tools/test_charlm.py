@@ -63,3 +63,14 @@ def test_sample_is_repeatable_and_save_load_keeps_it(tmp_path):
         load_charlm(tmp_path / "plain.rnnkit")
     with pytest.raises(ValueError, match="temperature"):
         sample(model, vocab, "", 5, temperature=0)
+    # issue #10: the vocabulary in the metadata is untrusted input too
+    from rnnkit import InvalidModelFile
+    short = vocab.to_dict()
+    short["tokens"] = short["tokens"][:-1]
+    model.save(tmp_path / "short.rnnkit", metadata={**meta, "vocab": short})
+    with pytest.raises(InvalidModelFile, match=f"{len(vocab) - 1} tokens"):
+        load_charlm(tmp_path / "short.rnnkit")
+    model.save(tmp_path / "bad.rnnkit", metadata={**meta, "vocab": {"type": "Vocab",
+                                                                    "tokens": 5}})
+    with pytest.raises(InvalidModelFile, match="vocabulary is damaged"):
+        load_charlm(tmp_path / "bad.rnnkit")

@@ -95,3 +95,92 @@ def test_arguments_are_checked():
         BackupAndRestore("")
     with pytest.raises(ValueError, match="save_freq"):
         BackupAndRestore("x", save_freq=10)
+
+
+# --- issue #10: seeded layers, checksums, damaged backups -----------------------------------
+def _seeded_run(backup_dir, extra=(), epochs=3):
+    """LSTM input + recurrent dropout and GRU zoneout from the layers' private seeded
+    generators, and a seeded Dropout layer between them."""
+    from rnnkit.layers import GRU, LSTM, Dense, Dropout
+    from rnnkit.models import Sequential
+
+    set_random_seed(5)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(32, 5, 2)).astype(np.float32)
+    y = X[:, -1:, 0].astype(np.float32)
+    model = Sequential([LSTM(6, dropout=0.2, recurrent_dropout=0.2, seed=7, return_sequences=True,
+                             input_shape=(5, 2), backend="reference"),
+                        Dropout(0.3, seed=3), GRU(4, zoneout=0.2, seed=9, backend="reference"),
+                        Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(X, y, epochs=epochs, batch_size=8, callbacks=[BackupAndRestore(backup_dir)] +
+              list(extra), verbose=0)
+    return model
+
+
+def test_seeded_layers_resume_bit_identically(tmp_path):
+    ref = _seeded_run(tmp_path / "ref")
+    with pytest.raises(KeyboardInterrupt):
+        _seeded_run(tmp_path / "run", extra=[Crash(1)])
+    resumed = _seeded_run(tmp_path / "run")
+    for a, b in zip(resumed.get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_seeded_layers_need_their_generators_saved(tmp_path, monkeypatch):
+    """Negative control: a backup without the layers' private generators (as before
+    issue #10) resumes with other dropout masks, so the test above checks them."""
+    import rnnkit.training.backup as backup_module
+
+    ref = _seeded_run(tmp_path / "ref")
+    real = backup_module.BackupAndRestore._generators
+    monkeypatch.setattr(backup_module.BackupAndRestore, "_generators",
+                        lambda self, create=None: {k: g for k, g in real(self, create).items()
+                                                   if not k.startswith("layer/")})
+    with pytest.raises(KeyboardInterrupt):
+        _seeded_run(tmp_path / "run", extra=[Crash(1)])
+    resumed = _seeded_run(tmp_path / "run")
+    assert not all(np.array_equal(a, b) for a, b in zip(resumed.get_weights(), ref.get_weights()))
+
+
+def _crashed_backup(toys, tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        _run(toys, tmp_path, extra=[Crash(2)])
+    return tmp_path / "latest.safetensors"
+
+
+def test_a_flipped_bit_in_the_backup_refuses_to_resume(toys, tmp_path):
+    from rnnkit import InvalidModelFile
+
+    path = _crashed_backup(toys, tmp_path)
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0x01  # inside the last tensor's bytes: still a valid safetensors file
+    path.write_bytes(bytes(data))
+    with pytest.raises(InvalidModelFile, match="checksum does not match") as e:
+        _run(toys, tmp_path)
+    assert str(path) in str(e.value)
+
+
+def test_a_backup_without_checksum_is_refused(toys, tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from rnnkit import InvalidModelFile
+
+    path = _crashed_backup(toys, tmp_path)
+    with safe_open(str(path), framework="pt") as f:
+        meta = dict(f.metadata())
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    del meta["sha256"]
+    save_file(tensors, str(path), metadata=meta)
+    with pytest.raises(InvalidModelFile, match="no sha256 checksum"):
+        _run(toys, tmp_path)
+
+
+def test_a_dead_writers_temporary_file_is_removed_on_restore(toys, tmp_path):
+    path = _crashed_backup(toys, tmp_path)
+    # what a process killed inside the write leaves: pid 2**22 + 1 is above Linux's pid_max
+    stale = tmp_path / f".latest.safetensors.rnnkit-tmp-{2 ** 22 + 1}-abc.tmp"
+    stale.write_bytes(path.read_bytes())
+    _run(toys, tmp_path)
+    assert not tmp_path.exists()

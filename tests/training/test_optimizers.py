@@ -176,3 +176,49 @@ def test_update_rules_match_keras(name, kw):
         ours.step()
     np.testing.assert_allclose(p.detach().numpy(), np.asarray(keras.ops.convert_to_numpy(k_var)),
                                rtol=2e-5, atol=2e-6)
+
+
+# --- issue #10: non-finite hyperparameters, optimizer states from files ---------------------
+@pytest.mark.parametrize("cls", [O.SGD, O.Adam, O.AdamW, O.RMSprop, O.Adagrad])
+def test_nan_and_infinite_learning_rates_are_refused(cls):
+    for bad in (float("nan"), float("inf"), -1e-3):
+        with pytest.raises(ValueError, match="learning_rate"):
+            cls(learning_rate=bad)
+    opt = cls().build([torch.nn.Parameter(torch.zeros(2))])
+    with pytest.raises(ValueError, match="finite"):
+        opt.learning_rate = float("nan")
+    assert opt.learning_rate == cls().learning_rate
+
+
+def test_an_optimizer_state_of_another_shape_is_refused_before_loading():
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = O.Adam().build([p])
+    p.grad = torch.ones(3)
+    opt.step()
+    good = opt.state_dict()
+    fresh = O.Adam().build([torch.nn.Parameter(torch.ones(3))])
+    fresh.load_state_dict(good)  # the real one loads
+    bad = {"state": {0: {**good["state"][0], "m": torch.zeros(4)}},
+           "param_groups": good["param_groups"]}
+    other = O.Adam().build([torch.nn.Parameter(torch.ones(3))])
+    with pytest.raises(ValueError, match=r"has shape \(4,\); the parameter has \(3,\)"):
+        other.load_state_dict(bad)
+    assert not other.torch.state  # nothing was loaded
+    nan_lr = {"state": {}, "param_groups": [{**good["param_groups"][0], "lr": float("nan")}]}
+    with pytest.raises(ValueError, match="finite"):
+        other.load_state_dict(nan_lr)
+    with pytest.raises(ValueError, match="parameter 5"):
+        other.load_state_dict({"state": {5: {}}, "param_groups": good["param_groups"]})
+
+
+def test_torch_optimizer_states_with_none_and_tensor_lr_load():
+    p = torch.nn.Parameter(torch.ones(3))
+    sgd = O.TorchOptimizer(torch.optim.SGD([p], lr=0.1))
+    p.grad = torch.ones(3)
+    sgd.step()
+    state = sgd.state_dict()
+    state["state"][0] = {"momentum_buffer": None}  # what torch's SGD may keep without momentum
+    O.TorchOptimizer(torch.optim.SGD([torch.nn.Parameter(torch.ones(3))], lr=0.1)).load_state_dict(state)
+    adam = O.TorchOptimizer(torch.optim.Adam([torch.nn.Parameter(torch.ones(3))],
+                                             lr=torch.tensor(0.01)))
+    adam.load_state_dict(adam.state_dict())

@@ -50,7 +50,8 @@ def _elementwise(name: str) -> Optional[Callable]:
     shape; else None.
 
     Names come from saved model configs too, so nothing outside those two sets
-    qualifies (never e.g. ``torch.load`` or ``torch.manual_seed``).
+    qualifies (never e.g. ``torch.load`` or ``torch.manual_seed``), and nothing that
+    draws random numbers (``dropout``): an activation is deterministic.
     """
     if name.startswith("_") or name.endswith("_"):
         return None
@@ -61,11 +62,17 @@ def _elementwise(name: str) -> Optional[Callable]:
     for fn in candidates:
         if not callable(fn):
             continue
-        try:
-            out = fn(probe)
-        except Exception:  # noqa: BLE001 - anything that can't take one tensor is not an activation
-            continue
-        if isinstance(out, torch.Tensor) and out.shape == probe.shape and out.is_floating_point():
+        # A function that draws random numbers (dropout, rrelu in training, ...) would make
+        # predict random: it advances torch's global generator, which fork_rng then restores.
+        with torch.random.fork_rng(devices=[]):
+            before = torch.get_rng_state()
+            try:
+                out = fn(probe)
+            except Exception:  # noqa: BLE001 - anything that can't take one tensor is not an activation
+                continue
+            draws = not torch.equal(before, torch.get_rng_state())
+        if not draws and isinstance(out, torch.Tensor) and out.shape == probe.shape and \
+                out.is_floating_point():
             return fn
     return None
 

@@ -22,6 +22,18 @@ from rnnkit.data._checks import as_float_array, check_int
 __all__ = ["StandardScaler", "MinMaxScaler", "scaler_from_dict"]
 
 
+def _check_finite_stats(flat: np.ndarray, offset: np.ndarray, scale: np.ndarray) -> None:
+    """Values near the float64 limit (1e300) overflow mean, std or max - min to inf."""
+    bad = ~(np.isfinite(offset) & np.isfinite(scale))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        lo, hi = float(flat[:, j].min()), float(flat[:, j].max())
+        raise ValueError(f"data: feature {j} (column {j} of the last axis) spans [{lo:g}, "
+                         f"{hi:g}]; its statistics overflow float64 (offset {float(offset[j])}, "
+                         "scale {}). Rescale that column (e.g. divide it by a power of ten) "
+                         "before fitting the scaler".format(float(scale[j])))
+
+
 class _Scaler:
     """y = (x - offset) / scale, per feature.  Subclasses set offset and scale in fit."""
 
@@ -42,7 +54,9 @@ class _Scaler:
             raise ValueError("data: expected finite values (no NaN/inf) to fit a scaler, "
                              f"got {int((~np.isfinite(arr)).sum())} non-finite")
         flat = arr.reshape(-1, 1) if arr.ndim == 1 else arr.reshape(-1, arr.shape[-1])
-        offset, scale = self._fit_stats(flat)
+        with np.errstate(over="ignore", invalid="ignore"):
+            offset, scale = self._fit_stats(flat)
+        _check_finite_stats(flat, offset, scale)
         # a constant feature would divide by zero; leave it unscaled (as scikit-learn does)
         scale = np.where(scale > 0, scale, 1.0)
         if arr.ndim == 1:
@@ -97,8 +111,17 @@ class _Scaler:
             got = d.get("type") if isinstance(d, dict) else type(d).__name__
             raise ValueError(f"d: expected a dict from {cls.__name__}.to_dict(), got type {got!r}")
         obj = cls(**{k: v for k, v in d.items() if k not in ("type", "offset", "scale")})
-        obj.offset_ = np.asarray(d["offset"], dtype=np.float64)
-        obj.scale_ = np.asarray(d["scale"], dtype=np.float64)
+        try:
+            offset = np.asarray(d["offset"], dtype=np.float64)
+            scale = np.asarray(d["scale"], dtype=np.float64)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"d: 'offset' and 'scale' must be numbers or lists of numbers "
+                             f"({type(e).__name__}: {e})") from None
+        if offset.ndim > 1 or offset.shape != scale.shape or not (
+                np.isfinite(offset).all() and np.isfinite(scale).all() and (scale > 0).all()):
+            raise ValueError(f"d: 'offset' and 'scale' must be finite, of one shape, with "
+                             f"scale > 0; got offset {d.get('offset')!r}, scale {d.get('scale')!r}")
+        obj.offset_, obj.scale_ = offset, scale
         return obj
 
 

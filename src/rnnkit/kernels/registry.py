@@ -8,6 +8,7 @@ contract. Kernels are tried in registration priority order, fastest first.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -119,15 +120,55 @@ def run(spec: RecurrentSpec, weights: list[dict], x: Tensor, hx: tuple[Tensor, .
 
     ``go_backwards`` (Keras): the sequence is processed last step first and the
     outputs come back in that processing order. Returns (output, state, Choice).
+
+    Edge cases, decided here for every kernel:
+
+    - B = 0 returns empty outputs (T, 0, ·) and states (L*D, 0, ·), as torch.nn does
+      (the reference loop makes them: there is no step to compute);
+    - T = 0 raises ValueError, as torch.nn raises: with no step there is no last output;
+    - a batch whose every step is masked returns the initial state and zero
+      outputs, and warns once per process (a loss over it is 0, with no gradient).
     """
+    T, B = x.shape[0], x.shape[1]
+    if T == 0:
+        raise ValueError(f"`x` has 0 time steps (shape {tuple(x.shape)}, time-first); a recurrent "
+                         "layer needs at least one step (torch.nn refuses T=0 as well)")
     if spec.go_backwards:
         x = x.flip(0)
         mask = None if mask is None else mask.flip(0)
     threads.tick()  # the thread policy's load guard, inside fit/evaluate/predict only
+    if x.is_meta:
+        # a shapes-only build (a model file checked before it is allocated) has no values
+        # to choose a kernel by; the reference loop gives the output shapes
+        out, state = reference.run(spec, weights, x, hx, None, training=False)
+        return out, state, Choice("reference", backend, {})
+    if mask is not None and B > 0 and not bool(mask.any()):
+        _warn_all_masked(tuple(mask.shape))
     kernel, choice = choose(spec, backend, mask_kind=mask_kind(mask), training=training,
-                            device=x.device, dtype=x.dtype, batch=x.shape[1])
+                            device=x.device, dtype=x.dtype, batch=B)
+    if B == 0 and kernel.name != "reference":
+        out, state = reference.run(spec, weights, x, hx, mask, training=training,
+                                   generator=generator)
+        why = "an empty batch (B=0) has no step to compute; the reference loop returns the " \
+              "empty outputs"
+        return out, state, Choice("reference", backend, {**choice.rejected, kernel.name: why})
     out, state = kernel.run(spec, weights, x, hx, mask, training=training, generator=generator)
     return out, state, choice
+
+
+_ALL_MASKED_WARNED = False
+
+
+def _warn_all_masked(shape: tuple) -> None:
+    global _ALL_MASKED_WARNED
+    if _ALL_MASKED_WARNED:
+        return
+    _ALL_MASKED_WARNED = True
+    warnings.warn(f"every step of a batch is masked (mask of shape {shape}, time-first, all "
+                  "False): the recurrent layer returns its initial state and zero outputs, "
+                  "so a loss over this batch is 0 and trains nothing. Check the `mask`, "
+                  "`lengths` or Masking(mask_value=...). This warning is shown once.",
+                  RuntimeWarning, stacklevel=3)
 
 
 register(Kernel("reference", 0, lambda spec, **_: None, reference.run,

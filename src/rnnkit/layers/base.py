@@ -20,8 +20,10 @@ that rnnkit.models.Sequential relies on.
 """
 from __future__ import annotations
 
+import contextvars
 import difflib
 import re
+from contextlib import contextmanager
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -39,6 +41,27 @@ _LAYERS: dict[str, type] = {}
 _KERAS_ONLY = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
                "kernel_constraint", "recurrent_constraint",
                "bias_constraint", "embeddings_regularizer", "embeddings_constraint")
+
+
+_SHAPES_ONLY = contextvars.ContextVar("rnnkit_shapes_only", default=False)
+
+
+@contextmanager
+def shapes_only():
+    """Build layers on torch's meta device and skip their initialisation: the
+    parameter names and shapes of a model, at no cost in memory or time. Used to
+    check a model file's declared architecture against its tensors before the
+    real model is allocated (a crafted ``units=20000`` must not take minutes)."""
+    token = _SHAPES_ONLY.set(True)
+    try:
+        with torch.device("meta"):
+            yield
+    finally:
+        _SHAPES_ONLY.reset(token)
+
+
+def _no_init() -> None:
+    return None
 
 
 def register_layer(cls: type = None, *, name: Optional[str] = None):
@@ -76,6 +99,19 @@ def check_rate(value, arg: str) -> float:
         raise ValueError(f"Received an invalid value for argument `{arg}`, expected a float in "
                          f"[0, 1), got {value}")
     return float(value)
+
+
+def check_mask_values(mask: Tensor, arg: str = "mask") -> Tensor:
+    """A (B, T) mask as bool: boolean already, or numbers that are exactly 0 or 1.
+    Anything else (0.3, -1, NaN) is refused: ``bool(0.3)`` is True, which would
+    silently keep a step the caller meant to weigh or drop."""
+    if mask.dtype == torch.bool:
+        return mask
+    if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
+        bad = mask[~((mask == 0) | (mask == 1))].reshape(-1)[:3].tolist()
+        raise ValueError(f"`{arg}` must be boolean (True = a real step) or hold exactly 0 and 1, "
+                         f"got dtype {mask.dtype} with values such as {bad}")
+    return mask.bool()
 
 
 def snake_case(class_name: str) -> str:
@@ -182,7 +218,17 @@ class Layer(KerasWeightsMixin, nn.Module):
                     return [clean(s) for s in shape]
                 shape = tuple(None if s is None else int(s) for s in shape)
                 return (None,) + shape if self._keras_style else shape
-            self.build(clean(input_shape))
+            shape = clean(input_shape)
+            if _SHAPES_ONLY.get():
+                # An instance attribute shadows the method: build() allocates on the
+                # meta device and skips the initialisers, which need real values.
+                self.reset_parameters = _no_init
+                try:
+                    self.build(shape)
+                finally:
+                    del self.reset_parameters
+            else:
+                self.build(shape)
             self.built = True
             if not self._trainable:
                 for p in self.parameters():

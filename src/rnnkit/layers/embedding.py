@@ -61,7 +61,7 @@ class Embedding(Layer):
         if not isinstance(x, Tensor):
             raise TypeError(f"`x` must be a torch.Tensor or numpy array, got {type(x).__name__}")
         ids = x.long()  # Keras casts non-integer ids
-        if ids.numel():
+        if ids.numel() and not ids.is_meta:  # meta: a shapes-only build has no values
             lo, hi = int(ids.min()), int(ids.max())
             if lo < 0 or hi >= self.input_dim:
                 bad = lo if lo < 0 else hi

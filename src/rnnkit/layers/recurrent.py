@@ -32,7 +32,7 @@ from rnnkit.cells.base import GATES, param_shapes
 from rnnkit.kernels import registry
 from rnnkit.kernels.spec import RecurrentSpec
 from rnnkit.layers.activations import get_activation
-from rnnkit.layers.base import Layer, check_rate, check_units
+from rnnkit.layers.base import Layer, check_mask_values, check_rate, check_units
 from rnnkit.layers.initializers import get_initializer
 from rnnkit.layers.keras_layout import from_keras, to_keras
 from rnnkit.layers.recurrent_step import StepMixin
@@ -205,11 +205,11 @@ class RecurrentLayer(StepMixin, Layer):
     def _check_mask(self, mask, B: int, T: int, device) -> Optional[Tensor]:
         if mask is None:
             return None
-        mask = torch.as_tensor(mask, device=device)
+        mask = check_mask_values(torch.as_tensor(mask, device=device))
         if tuple(mask.shape) != (B, T):
             raise ValueError(f"`mask` must have shape (batch, timesteps) = {(B, T)}, "
                              f"got {tuple(mask.shape)}")
-        return mask.bool()
+        return mask
 
     def _initial_state(self, initial_state, x: Tensor, owner=None) -> tuple[Tensor, ...]:
         owner = self if owner is None else owner  # the layer whose flags and states count

@@ -12,6 +12,11 @@ import json
 import os
 from typing import Optional, TypeVar
 
+import torch
+
+from rnnkit.errors import InvalidModelFile, invalid_file
+from rnnkit.training.safefile import (check_weights_fit, exact_weights, file_float_dtype,
+                                      model_weights)
 from rnnkit.training.state import json_field, read_state_file, write_state_file
 
 __all__ = ["Seq2SeqSavingMixin", "FORMAT", "FORMAT_VERSION", "WHAT"]
@@ -40,18 +45,29 @@ class Seq2SeqSavingMixin:
 
     @classmethod
     def load(cls: type[_M], path) -> _M:
-        """The model saved at ``path``, in eval mode, with its ``metadata`` restored."""
+        """The model saved at ``path``, in eval mode, with its ``metadata`` restored.
+        The file is checked as :func:`rnnkit.models.load_model` checks a model file (the
+        architecture first on torch's meta device); anything wrong raises
+        :class:`rnnkit.InvalidModelFile`."""
+        from rnnkit.layers.base import shapes_only
+
         header, tensors = read_state_file(path, FORMAT, WHAT)
         if header.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{os.fspath(path)!r} has format version "
-                             f"{header.get('format_version')!r}; expected {FORMAT_VERSION}")
-        model = cls(**json_field(header, "config", path, WHAT))
-        weights = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
-        own = model.state_dict()
-        wrong = sorted(set(own) ^ set(weights)) + sorted(
-            k for k in own if k in weights and weights[k].shape != own[k].shape)
-        if wrong:
-            raise ValueError(f"{os.fspath(path)!r} doesn't fit its own config: {wrong}")
-        model.load_state_dict(weights)
+            raise InvalidModelFile(path, f"it has format version "
+                                         f"{header.get('format_version')!r}; expected "
+                                         f"{FORMAT_VERSION}")
+        config = json_field(header, "config", path, WHAT)
+        if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+            raise InvalidModelFile(path, "its config must be a JSON object")
+        weights = model_weights(tensors)
+        with invalid_file(path, "its config does not rebuild a Seq2Seq"), shapes_only():
+            skeleton = cls(**config)
+        check_weights_fit(skeleton.state_dict(), weights, path)
+        with invalid_file(path, "its config does not rebuild a Seq2Seq"):
+            model = cls(**config)
+        dtype = file_float_dtype(weights)
+        if dtype is not None and dtype != torch.float32:
+            model.to(dtype)  # saved in float64: computes in float64 again
+        model.load_state_dict(exact_weights(model.state_dict(), weights, path))
         model.metadata = json_field(header, "metadata", path, WHAT)
         return model.eval()

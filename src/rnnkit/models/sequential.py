@@ -72,6 +72,9 @@ class Sequential(TrainingMixin, nn.Module):
         self.history = None
         self.metadata: Optional[dict] = None  # JSON dict saved with the model (see save)
         self._build_input_shape: Optional[tuple] = None
+        # Built from the first batch (no input_shape given): its T was never declared, so
+        # other lengths stay accepted; a declared fixed T is checked (check_input_shape).
+        self._shape_from_data = False
         self._shapes: list[tuple] = []  # input shape, then every layer's output shape
         self._target_device: Optional[torch.device] = None
         self._target_dtype: Optional[torch.dtype] = None
@@ -247,6 +250,7 @@ class Sequential(TrainingMixin, nn.Module):
             x = torch.as_tensor(np.asarray(x))
         if not self.built:
             self._build_sample_shape(tuple(x.shape[1:]))
+            self._shape_from_data = True
         for layer in self.layers:
             out = layer(x, mask=mask)
             mask = layer.compute_mask(x, mask)  # Keras: computed from the layer's input
@@ -268,6 +272,7 @@ class Sequential(TrainingMixin, nn.Module):
         built = self._build_input_shape
         if built is None:
             return
+        fixed = 0 if self._shape_from_data else len(built)  # axes whose size was declared
         shape = tuple(shape)
         if len(shape) != len(built):
             hint = ""
@@ -277,9 +282,11 @@ class Sequential(TrainingMixin, nn.Module):
                              f"the model was built for inputs of shape {_fmt_shape(built)} "
                              f"({len(built) + 1} axes){hint}")
         if self._wants_integer_input():
-            return  # token ids: any length
+            self._check_fixed_axes(shape, built, arg, upto=fixed)
+            return
         F = built[-1]
         if F is None or shape[-1] == F:
+            self._check_fixed_axes(shape, built, arg, upto=min(fixed, len(built) - 1))
             return
         if len(built) >= 2 and shape[-2] == F and built[-2] in (None, shape[-1]):
             raise ValueError(f"`{arg}` has shape {_fmt_shape(shape)} but the model was built for "
@@ -289,6 +296,19 @@ class Sequential(TrainingMixin, nn.Module):
         what = "features per step" if len(built) >= 2 else "features"
         raise ValueError(f"`{arg}` has {shape[-1]} {what} but the model was built for {F} "
                          f"(inputs of shape {_fmt_shape(built)})")
+
+    @staticmethod
+    def _check_fixed_axes(shape: tuple, built: tuple, arg: str, upto: int) -> None:
+        """Axes built with a fixed size take only that size (Keras's input spec); an axis
+        built as None (``input_shape=(None, F)``) takes any length."""
+        for axis in range(upto):
+            if built[axis] is not None and shape[axis] != built[axis]:
+                what = "time steps" if axis == len(built) - 2 or upto == 1 else \
+                    f"entries on axis {axis + 1}"
+                free = ", ".join(["None" if i == axis else str(d) for i, d in enumerate(built)])
+                raise ValueError(f"`{arg}` has {shape[axis]} {what} but the model was built for "
+                                 f"{built[axis]} (inputs of shape {_fmt_shape(built)}); build it "
+                                 f"with input_shape=({free}) to take any length there")
 
     # --- weights ---------------------------------------------------------------------------
     def count_params(self) -> int:
@@ -333,7 +353,8 @@ class Sequential(TrainingMixin, nn.Module):
                 "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
                            for layer in self.layers],
                 "build_input_shape": None if self._build_input_shape is None
-                else list(self._build_input_shape)}
+                else list(self._build_input_shape),
+                **({"shape_from_data": True} if self._shape_from_data else {})}
 
     @classmethod
     def from_config(cls, config: dict) -> "Sequential":
@@ -344,6 +365,7 @@ class Sequential(TrainingMixin, nn.Module):
             model.add(layer_from_config(spec))
         if config.get("build_input_shape") is not None and not model.built:
             model._build_sample_shape(tuple(config["build_input_shape"]))
+        model._shape_from_data = config.get("shape_from_data") is True
         return model
 
     # --- files ---------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ class TrainingMixin(CompileMixin):
         arg = data.arg if isinstance(data, BatchStream) else "x"
         if not self.built:
             self._build_sample_shape(shape)
+            self._shape_from_data = True
         self.check_input_shape(shape, arg)
         if for_training:
             self._build_optimizer()
@@ -252,6 +253,15 @@ class TrainingMixin(CompileMixin):
             raise ValueError(f"`x` yielded no batches in epoch {epoch + 1}; a one-shot "
                              "iterator is used up after one epoch, pass a DataLoader or a "
                              "re-iterable object")
+        # A finite loss is computed before its step: the epoch's last step can still leave
+        # NaN/inf weights, which no later loss would reveal (no silent NaN training).
+        bad = [n for n, p in self.named_parameters() if not bool(torch.isfinite(p).all())]
+        if bad:
+            raise FloatingPointError(
+                f"training diverged: after epoch {epoch + 1} the weights {bad[:3]} hold NaN or "
+                f"inf although the losses were finite. Lower the learning rate (now "
+                f"{self.optimizer.learning_rate:g}), add clipnorm to the optimizer, or scale "
+                "the data")
         return dict(logs)
 
     # --- evaluate / predict ----------------------------------------------------------------------

@@ -111,7 +111,7 @@ def _seed_weights(model) -> list:
 def seed_parity(family: str, x, y, B: int) -> float:
     """One training step from identical weights: the loss and every updated weight,
     rnnkit's fit vs the plain loop (scaled max |difference|, see :func:`max_diff`)."""
-    model = seed_model(family)
+    model = seed_model(family, T=x.shape[1])  # the seed's model, built for these windows
     net = PlainSeed(model)
     hist = model.fit(x[:B], y[:B], batch_size=B, epochs=1, shuffle=False, verbose=0)
     loss = plain_epoch(net, [(torch.from_numpy(x[:B]), torch.from_numpy(y[:B]))],

@@ -175,5 +175,13 @@ def load_charlm(path):
             "a Sequential model without a vocabulary"
         raise ValueError(f"model: {os.fspath(path)!r} is {what}; expected a character "
                          f"language model (made by `rnnkit train --text`)")
+    from rnnkit.errors import InvalidModelFile, invalid_file
+
+    with invalid_file(path, "its vocabulary is damaged"):  # metadata is untrusted too
+        vocab = Vocab.from_dict(meta["vocab"])
+    sizes = {getattr(model.layers[0], "input_dim", None), model.output_shape[-1]}
+    if sizes != {len(vocab)}:
+        raise InvalidModelFile(path, f"its vocabulary has {len(vocab)} tokens but its model "
+                                     f"reads and predicts {sorted(sizes, key=str)}")
     model.eval()
-    return model, Vocab.from_dict(meta["vocab"]), meta
+    return model, vocab, meta

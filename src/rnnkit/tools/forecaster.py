@@ -23,7 +23,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from rnnkit.data import WindowNorm, make_windows, window_norm_from_dict
+from rnnkit.data import WindowNorm, make_windows, scaler_from_dict, window_norm_from_dict
 
 __all__ = ["Forecaster", "KIND", "encode_weights", "decode_weights"]
 
@@ -41,6 +41,51 @@ def encode_weights(weights: List[np.ndarray]) -> List[dict]:
 def decode_weights(items: List[dict]) -> List[np.ndarray]:
     return [np.frombuffer(base64.b64decode(d["f32"]), dtype="<f4").reshape(d["shape"]).copy()
             for d in items]
+
+
+def _check_meta(meta: dict, model, path) -> None:
+    """The metadata of a forecaster file is untrusted input too: InvalidModelFile
+    unless it has the types and sizes that forecast() relies on."""
+    from rnnkit.errors import InvalidModelFile
+
+    def positive(k):
+        v = meta[k]
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 < v < 2 ** 31:
+            raise InvalidModelFile(path, f"its metadata {k!r} must be a positive int, got {v!r}")
+
+    positive("window")
+    positive("horizon")
+    feats = meta["features"]
+    if not (isinstance(feats, list) and feats and all(isinstance(f, str) for f in feats)) or \
+            not isinstance(meta["target"], str):
+        raise InvalidModelFile(path, "its metadata needs 'features' (a list of column names) "
+                                     "and 'target' (a column name)")
+    shape = getattr(model, "_build_input_shape", None)
+    if shape is not None and tuple(shape) != (meta["window"], len(feats)):
+        raise InvalidModelFile(path, f"its model reads windows of shape {tuple(shape)} but its "
+                                     f"metadata says ({meta['window']}, {len(feats)})")
+    if "preprocessing" in meta:
+        try:
+            norm = window_norm_from_dict(meta["preprocessing"])
+            n_x = np.asarray(norm.offset_x).reshape(-1).size
+            finite = np.isfinite([*np.asarray(norm.offset_x, float).reshape(-1),
+                                  *np.asarray(norm.scale_x, float).reshape(-1),
+                                  norm.offset_y, norm.scale_y]).all()
+        except (ValueError, TypeError, KeyError) as e:
+            raise InvalidModelFile(path, f"its metadata 'preprocessing' is not a pre-processing "
+                                         f"record: {e}") from None
+        if n_x != len(feats) or not finite:
+            raise InvalidModelFile(path, f"its metadata 'preprocessing' has {n_x} features "
+                                         f"(finite: {bool(finite)}); the model reads {len(feats)}")
+        return
+    for key, n in (("scaler_x", len(feats)), ("scaler_y", None)):
+        try:
+            scaler = scaler_from_dict(meta[key])
+        except (ValueError, TypeError, KeyError) as e:
+            raise InvalidModelFile(path, f"its metadata {key!r} is not a scaler: {e}") from None
+        if n is not None and scaler.offset_.reshape(-1).size != n:
+            raise InvalidModelFile(path, f"its metadata {key!r} has {scaler.offset_.size} "
+                                         f"features; the model reads {n}")
 
 
 @dataclass
@@ -90,6 +135,7 @@ class Forecaster:
                 else "a Sequential model without a forecaster's window and scalers"
             raise ValueError(f"model: {os.path.basename(os.fspath(path))!r} is {what}; expected "
                              f"a forecaster (made by `rnnkit train --data/--dataset`)")
+        _check_meta(meta, model, path)
         model.eval()
         return cls(model, dict(meta))
 

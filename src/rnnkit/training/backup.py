@@ -6,13 +6,19 @@ At the end of every epoch the callback writes ONE file,
 - the model's ``state_dict`` and the optimizer's state (tensors in
   safetensors, structure in JSON: :mod:`rnnkit.training.state`);
 - the states of Python's, numpy's and torch's global RNGs (dropout draws from
-  torch's) and of ``fit``'s own shuffle generator;
+  torch's), of ``fit``'s own shuffle generator, and of every seeded layer's
+  private generator (``Dropout(rate, seed=)``, ``LSTM(..., dropout=, seed=)``:
+  their dropout, recurrent dropout and zoneout masks);
+- a sha256 checksum of all of it: a damaged backup (a flipped bit) is refused
+  with :class:`rnnkit.InvalidModelFile` instead of resuming from wrong values;
 - the epoch just finished and the history so far.
 
 When ``fit`` starts again with the same call and the file exists, everything
 is restored in ``on_train_begin`` and training continues with the next epoch,
 so the final weights are bit-identical to those of an uninterrupted run with the
-same seed. When training ends normally the file is deleted
+same seed, whether the process died mid-epoch, while writing the backup (the
+previous backup is intact: writes are atomic, and the next write removes the
+dead process's temporary file) or after the last epoch. When training ends normally the file is deleted
 (``delete_checkpoint=True``, as Keras).
 
 Not restored (as in Keras): the internal counters of other callbacks
@@ -22,8 +28,16 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Optional
 
+import torch
+
+from rnnkit.errors import InvalidModelFile, invalid_file
+from rnnkit.tools.atomic import remove_stale_temps
 from rnnkit.training.callbacks import Callback
+from rnnkit.training.optimizers import check_optimizer_state
+from rnnkit.training.safefile import (DEFAULT_MAX_PARAMS, check_weights_fit, exact_weights,
+                                      max_bytes_for, model_weights)
 from rnnkit.training.state import (capture_rng, json_field, pack, read_state_file,
                                    restore_rng, unpack, write_state_file)
 
@@ -55,40 +69,63 @@ class BackupAndRestore(Callback):
         self._epochs: list[int] = []
         self.restored_epoch = None  # the epoch the last restore resumed after
 
-    def _generators(self) -> dict:
+    def _generators(self, create: Optional[dict] = None) -> dict:
+        """Every generator training draws from besides the global ones: fit's shuffle
+        generator and each seeded layer's private one (Dropout(seed=), LSTM(seed=)).
+        ``create`` {key: device} makes the lazily created ones that a backup holds."""
+        gens = {}
         gen = getattr(self.model, "_shuffle_generator", None)
-        return {"shuffle": gen} if gen is not None else {}
+        if gen is not None:
+            gens["shuffle"] = gen
+        for name, module in self.model.named_modules():
+            if getattr(module, "seed", None) is None or not hasattr(module, "_generator"):
+                continue
+            key = f"layer/{name}"
+            if module._generator is None and create and key in create:
+                module._generator = torch.Generator(device=create[key]).manual_seed(module.seed)
+            if isinstance(module._generator, torch.Generator):
+                gens[key] = module._generator
+        return gens
 
     def _model_config(self) -> str:
         return json.dumps(self.model.get_config(), sort_keys=True)
 
     def on_train_begin(self, logs=None):
         self._history, self._epochs, self.restored_epoch = {}, [], None
-        if not os.path.exists(self.path):
+        remove_stale_temps(self.path)
+        if not os.path.lexists(self.path):
             return
         what = "an rnnkit BackupAndRestore file"
-        header, tensors = read_state_file(self.path, FORMAT, what)
+        params = sum(p.numel() for p in self.model.parameters())
+        header, tensors = read_state_file(self.path, FORMAT, what, require_checksum=True,
+                                          max_bytes=max_bytes_for(max(DEFAULT_MAX_PARAMS, params)))
         meta = {k: json_field(header, k, self.path, what)
-                for k in ("epoch", "optimizer", "rng", "history", "epochs")}
+                for k in ("epoch", "optimizer", "rng", "history", "epochs", "devices")}
         if header.get("model_config") != self._model_config():
-            raise ValueError(f"the backup {self.path!r} was written for a different model "
-                             f"architecture; delete it or use another `backup_dir`")
-        weights = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
-        try:
+            raise InvalidModelFile(self.path, "the backup was written for a different model "
+                                              "architecture; delete it or use another `backup_dir`")
+        weights = model_weights(tensors)
+        own = self.model.state_dict()
+        check_weights_fit(own, weights, self.path)
+        weights = exact_weights(own, weights, self.path)
+        with invalid_file(self.path, "its training state is damaged"):
+            epoch = meta["epoch"]
+            if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+                raise ValueError(f"`epoch` must be an int >= 0, got {epoch!r}")
+            opt_state = meta.get("optimizer")
+            opt_state = None if opt_state is None else unpack(opt_state, tensors)
+            if opt_state is not None:
+                self.model.optimizer._need_torch("restore")
+                check_optimizer_state(self.model.optimizer.torch, opt_state)
+            history, epochs = dict(meta["history"]), [int(e) for e in meta["epochs"]]
+            devices = {str(k): torch.device(v) for k, v in dict(meta["devices"]).items()}
+            # Everything checked: now change the model, its optimizer and the generators.
             self.model.load_state_dict(weights, strict=True)
-        except RuntimeError as e:
-            raise ValueError(f"the backup {self.path!r} doesn't fit this model: {e}") from None
-        opt_state = meta.get("optimizer")
-        if opt_state is not None:
-            try:
-                self.model.optimizer.load_state_dict(unpack(opt_state, tensors))
-            except (ValueError, KeyError, RuntimeError) as e:
-                raise ValueError(f"the backup {self.path!r} holds the state of another "
-                                 f"optimizer: {e}") from None
-        restore_rng(meta["rng"], tensors, self._generators())
-        self._history = meta.get("history", {})
-        self._epochs = list(meta.get("epochs", []))
-        self.restored_epoch = int(meta["epoch"])
+            if opt_state is not None:
+                self.model.optimizer.load_state_dict(opt_state)
+            restore_rng(meta["rng"], tensors, self._generators(create=devices))
+        self._history, self._epochs = history, epochs
+        self.restored_epoch = epoch
         # fit() reads this after on_train_begin: continue with the next epoch.
         self.model._resume = {"epoch": self.restored_epoch + 1, "history": self._history,
                               "epochs": self._epochs}
@@ -100,12 +137,14 @@ class BackupAndRestore(Callback):
         tensors = {f"model/{k}": v for k, v in self.model.state_dict().items()}
         opt = getattr(self.model, "optimizer", None)
         opt_tree = pack(opt.state_dict(), "optimizer", tensors) if opt is not None else None
-        rng_tree, rng_tensors = capture_rng(self._generators())
+        gens = self._generators()
+        rng_tree, rng_tensors = capture_rng(gens)
         tensors.update(rng_tensors)
         os.makedirs(self.backup_dir, exist_ok=True)
         header = {k: json.dumps(v) for k, v in (
             ("epoch", epoch), ("optimizer", opt_tree), ("rng", rng_tree),
-            ("history", self._history), ("epochs", self._epochs))}
+            ("history", self._history), ("epochs", self._epochs),
+            ("devices", {k: str(g.device) for k, g in gens.items()}))}
         header["model_config"] = self._model_config()
         write_state_file(self.path, tensors, FORMAT, header)
 

@@ -25,6 +25,7 @@ instead; it is wrapped in :class:`TorchOptimizer`.
 from __future__ import annotations
 
 import difflib
+import math
 import numbers
 from typing import Any, Optional
 
@@ -42,6 +43,8 @@ def _number(name: str, value, minimum: float = 0.0, allow_none: bool = False,
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):  # NaN compares False with everything: test it first
+        raise ValueError(f"`{name}` must be a finite number, got {value!r}")
     if value < minimum or (strict and value == minimum):
         bound = f"> {minimum}" if strict else f">= {minimum}"
         raise ValueError(f"`{name}` must be {bound}, got {value!r}")
@@ -117,7 +120,11 @@ class Optimizer:
         return self._need_torch("state_dict").state_dict()
 
     def load_state_dict(self, state: dict) -> None:
-        self._need_torch("load_state_dict").load_state_dict(state)
+        """Load a state from :meth:`state_dict`, checked against the parameters first
+        (a state from a file must not load and then fail inside ``fit``)."""
+        opt = self._need_torch("load_state_dict")
+        check_optimizer_state(opt, state)
+        opt.load_state_dict(state)
         self._learning_rate = float(self.torch.param_groups[0]["lr"])
 
     def _need_torch(self, what: str) -> torch.optim.Optimizer:
@@ -142,6 +149,54 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
+
+
+def check_optimizer_state(opt: torch.optim.Optimizer, state) -> None:
+    """ValueError unless ``state`` has ``opt``'s parameter groups, finite hyperparameters
+    (a learning rate > 0), and per-parameter tensors that are scalars or of the
+    parameter's shape."""
+    if not isinstance(state, dict) or not isinstance(state.get("state"), dict) or \
+            not isinstance(state.get("param_groups"), list):
+        raise ValueError("an optimizer state must be a dict with 'state' and 'param_groups'")
+    mine = opt.state_dict()["param_groups"]
+    groups = state["param_groups"]
+    if len(groups) != len(mine):
+        raise ValueError(f"the optimizer state has {len(groups)} parameter groups, the "
+                         f"optimizer {len(mine)}")
+    params = [p for g in opt.param_groups for p in g["params"]]
+    for i, (g, m) in enumerate(zip(groups, mine)):
+        if not isinstance(g, dict) or g.get("params") != m["params"]:
+            raise ValueError(f"parameter group {i} of the optimizer state lists other "
+                             f"parameters than the model's ({len(m['params'])})")
+        for k, v in g.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"parameter group {i}: `{k}` is {v}; expected a finite number")
+        lr = g.get("lr")
+        if isinstance(lr, torch.Tensor) and lr.numel() == 1:  # torch allows a tensor lr
+            lr = float(lr)
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
+            raise ValueError(f"parameter group {i}: the learning rate must be a number > 0, "
+                             f"got {lr!r}")
+    for idx, entry in state["state"].items():
+        if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < len(params):
+            raise ValueError(f"the optimizer state has an entry for parameter {idx!r}; the "
+                             f"model has {len(params)}")
+        if not isinstance(entry, dict):
+            raise ValueError(f"the optimizer state of parameter {idx} must be a dict")
+        shape = tuple(params[idx].shape)
+        for k, v in entry.items():
+            if isinstance(v, torch.Tensor):
+                if v.dim() and tuple(v.shape) != shape:
+                    raise ValueError(f"the optimizer state `{k}` of parameter {idx} has shape "
+                                     f"{tuple(v.shape)}; the parameter has {shape}")
+                if not v.is_floating_point():
+                    raise ValueError(f"the optimizer state `{k}` of parameter {idx} has dtype "
+                                     f"{v.dtype}; expected a floating dtype")
+            elif v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)
+                                    or not math.isfinite(v)):
+                # None: torch's SGD keeps momentum_buffer=None without momentum
+                raise ValueError(f"the optimizer state `{k}` of parameter {idx} is {v!r}; "
+                                 "expected a tensor, a finite number or None")
 
 
 class SGD(Optimizer):

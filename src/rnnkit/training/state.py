@@ -8,12 +8,13 @@ tuples stay tuples. :func:`unpack` inverts it exactly.
 
 :func:`write_state_file` / :func:`read_state_file` put both in ONE safetensors
 file (the JSON goes into the header's string metadata), written atomically.
-A reader checks the ``format`` key, so a foreign file (or a pickle) is refused
-with a ValueError naming it; nothing is ever unpickled.
+A reader checks the file as untrusted input (:mod:`rnnkit.training.safefile`:
+regular file, size, header, shapes, checksum) and the ``format`` key, so a foreign
+file (or a pickle) is refused with :class:`rnnkit.InvalidModelFile` naming it;
+nothing is ever unpickled.
 """
 from __future__ import annotations
 
-import json
 import os
 import random
 from typing import Any, Optional
@@ -22,7 +23,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rnnkit.errors import InvalidModelFile
 from rnnkit.tools.atomic import atomic_path
+from rnnkit.training.safefile import (CHECKSUM_KEY, DEFAULT_MAX_PARAMS, checksum, loads_checked,
+                                      max_bytes_for, read_checked)
 
 __all__ = ["pack", "unpack", "write_state_file", "read_state_file", "json_field",
            "capture_rng", "restore_rng"]
@@ -53,12 +57,25 @@ def pack(obj: Any, prefix: str, tensors: dict[str, Tensor]) -> Any:
 
 
 def unpack(tree: Any, tensors: dict[str, Tensor]) -> Any:
+    """Inverse of :func:`pack`; ValueError for a damaged (or crafted) tree."""
     if isinstance(tree, dict):
         if "__tensor__" in tree:
-            return tensors[tree["__tensor__"]]
+            key = tree["__tensor__"]
+            if not isinstance(key, str) or key not in tensors:
+                raise ValueError(f"damaged state tree: it refers to a tensor {key!r} that the "
+                                 "file doesn't hold")
+            return tensors[key]
         if "__dict__" in tree:
-            return {k: unpack(v, tensors) for k, v in tree["__dict__"]}
+            items = tree["__dict__"]
+            if not isinstance(items, list) or not all(
+                    isinstance(kv, list) and len(kv) == 2 and isinstance(kv[0], (str, int))
+                    and not isinstance(kv[0], bool) for kv in items):
+                raise ValueError("damaged state tree: a dict must be a list of [key, value] "
+                                 "pairs with str or int keys")
+            return {k: unpack(v, tensors) for k, v in items}
         if "__tuple__" in tree:
+            if not isinstance(tree["__tuple__"], list):
+                raise ValueError("damaged state tree: a tuple must be a list")
             return tuple(unpack(v, tensors) for v in tree["__tuple__"])
         raise ValueError(f"damaged state tree: unexpected object with keys {sorted(tree)}")
     if isinstance(tree, list):
@@ -68,7 +85,8 @@ def unpack(tree: Any, tensors: dict[str, Tensor]) -> Any:
 
 def write_state_file(path, tensors: dict[str, Tensor], fmt: str, header: dict[str, str]) -> None:
     """One safetensors file holding ``tensors``, with the string metadata ``header``
-    plus ``format``; replaces ``path`` atomically (temp file + os.replace)."""
+    plus ``format`` and a sha256 checksum (:func:`rnnkit.training.safefile.checksum`);
+    replaces ``path`` atomically (temp file + os.replace)."""
     from safetensors.torch import save_file
 
     for k, v in header.items():
@@ -77,41 +95,34 @@ def write_state_file(path, tensors: dict[str, Tensor], fmt: str, header: dict[st
                             f"{type(v).__name__}")
     # safetensors refuses tensors sharing memory; a clone costs little at these sizes.
     flat = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
+    meta = {**header, "format": fmt}
+    meta[CHECKSUM_KEY] = checksum(flat, meta)
     with atomic_path(path) as tmp:
-        save_file(flat, tmp, metadata={**header, "format": fmt})
+        save_file(flat, tmp, metadata=meta)
 
 
-def read_state_file(path, fmt: str, what: str) -> tuple[dict[str, str], dict[str, Tensor]]:
+def read_state_file(path, fmt: str, what: str, *, max_bytes: Optional[int] = None,
+                    require_checksum: bool = False
+                    ) -> tuple[dict[str, str], dict[str, Tensor]]:
     """(header, tensors) of a file written by :func:`write_state_file` with format ``fmt``;
-    ``what`` describes the expected file in errors ("an rnnkit model file")."""
-    from safetensors import safe_open
-
+    ``what`` describes the expected file in errors ("an rnnkit model file"). Every check of
+    :func:`rnnkit.training.safefile.read_checked` applies; anything malformed raises
+    :class:`rnnkit.InvalidModelFile`. ``max_bytes`` defaults to the bound for
+    :data:`~rnnkit.training.safefile.DEFAULT_MAX_PARAMS` parameters."""
     p = os.fspath(path)
-    if not os.path.exists(p):
+    if not os.path.lexists(p):
         raise FileNotFoundError(f"{p!r}: no such file (expected {what})")
-    if os.path.isdir(p):
-        raise ValueError(f"{p!r} is a directory, expected {what}")
-    try:
-        with safe_open(p, framework="pt") as f:
-            header = dict(f.metadata() or {})
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:  # safetensors has its own error types for foreign files
-        raise ValueError(f"{p!r} is not {what}: it isn't a safetensors file "
-                         f"({type(e).__name__}: {e}). rnnkit never loads pickles.") from None
-    found = header.pop("format", None)
-    if found != fmt:
-        raise ValueError(f"{p!r} is not {what}: its safetensors metadata has format "
-                         f"{found!r}, expected {fmt!r}")
-    return header, tensors
+    if max_bytes is None:
+        max_bytes = max_bytes_for(DEFAULT_MAX_PARAMS)
+    return read_checked(p, fmt, what, max_bytes=max_bytes, require_checksum=require_checksum)
 
 
 def json_field(header: dict[str, str], key: str, path, what: str) -> Any:
-    """``header[key]`` decoded from JSON; ValueError naming the file when missing/damaged."""
-    try:
-        return json.loads(header[key])
-    except (KeyError, json.JSONDecodeError) as e:
-        raise ValueError(f"{os.fspath(path)!r} has a damaged header (field {key!r}: "
-                         f"{type(e).__name__}: {e}); expected {what}") from None
+    """``header[key]`` decoded from JSON; InvalidModelFile naming the file when missing,
+    damaged or nested too deep."""
+    if key not in header:
+        raise InvalidModelFile(path, f"its header has no field {key!r}; expected {what}")
+    return loads_checked(header[key], path, key)
 
 
 # --- random number generators ------------------------------------------------------------
