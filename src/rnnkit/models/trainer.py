@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rnnkit.distributed.strategy import SingleProcess, get_strategy
 from rnnkit.models.compile import CompileMixin, NotCompiledError
 from rnnkit.models.data_adapter import ArrayData, BatchStream, adapt
 from rnnkit.training.callbacks import CallbackList, History, TerminateOnNaN
@@ -131,11 +132,15 @@ class TrainingMixin(CompileMixin):
         if val is not None:
             self._prepare(val, batch_size)
         val_bs = _check_int("validation_batch_size", validation_batch_size or batch_size, 1)
+        # Under torchrun: this rank's share of each global batch (rnnkit.distributed).
+        strategy = self._strategy = get_strategy()
+        train = strategy.shard(train, batch_size)
+        callbacks = strategy.callbacks(callbacks)
 
         self._shuffle_generator = torch.Generator()
         self._shuffle_generator.manual_seed(int(torch.randint(0, 2 ** 62, (1,)).item()))
         history = History()
-        progbar = ProgbarLogger(verbose) if verbose else None
+        progbar = ProgbarLogger(verbose) if verbose and strategy.writes_files else None
         cbs = CallbackList(callbacks, model=self, history=history, progbar=progbar,
                            params={"epochs": epochs, "steps": self._steps(train, batch_size),
                                    "verbose": verbose, "mode": "fit"})
@@ -144,6 +149,7 @@ class TrainingMixin(CompileMixin):
         self._resume = None
         was_training = self.training
         cbs.on_train_begin()
+        strategy.sync(self)  # every rank starts from rank 0's (possibly restored) state
         start = initial_epoch
         if self._resume is not None:  # set by BackupAndRestore.on_train_begin
             start = max(start, int(self._resume["epoch"]))
@@ -160,16 +166,19 @@ class TrainingMixin(CompileMixin):
                     val_logs = self._evaluate_data(val, val_bs)
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, logs)
-                if self.stop_training:
+                if strategy.any_stop(self.stop_training):
                     break
             cbs.on_train_end(logs)
         finally:
             self.train(was_training)
+            self._strategy = None
         self.history = history
         return history
 
     def _train_epoch(self, data, batch_size, shuffle, cbs, epoch, terminate_on_nan) -> dict:
         self.train()
+        strategy = getattr(self, "_strategy", None) or SingleProcess()
+        forward = strategy.forward(self)
         total = count = 0.0
         logs: dict = {}
         steps = 0
@@ -179,9 +188,10 @@ class TrainingMixin(CompileMixin):
             cbs.on_train_batch_begin(step)
             x, y, w, m = self._batch_to_device(batch)
             self.optimizer.zero_grad()
-            y_pred, m_out = self._forward_with_mask(x, m)
+            y_pred, m_out = forward(x, m)
             loss = self._compute_loss(y, y_pred, w, m_out)
-            value = float(loss.detach())
+            # the global batch's loss (all ranks), and this rank's share to back-propagate
+            loss, value, n = strategy.step_loss(loss, int(x.shape[0]))
             if not math.isfinite(value):
                 if not terminate_on_nan:
                     raise FloatingPointError(
@@ -195,14 +205,15 @@ class TrainingMixin(CompileMixin):
                 break
             loss.backward()
             self.optimizer.step()
-            n = float(x.shape[0])
             total += value * n
             count += n
             for metric in self.compiled_metrics:
                 metric.update_state(y, y_pred.detach(), sample_weight=w, mask=m_out)
-            logs = self._logs(total, count)
+            logs = {"loss": total / count}
+            logs.update(strategy.metric_results(self.compiled_metrics))
             cbs.on_train_batch_end(step, logs)
-            if self.stop_training:
+            if strategy.any_stop(self.stop_training):
+                self.stop_training = True
                 break
         if steps == 0:
             raise ValueError(f"`x` yielded no batches in epoch {epoch + 1}; a one-shot "
