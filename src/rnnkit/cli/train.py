@@ -48,6 +48,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", metavar="MODEL.rnnkit", default="model.rnnkit",
                    help="where to save the model (default model.rnnkit)")
+    p.add_argument("--nproc", type=positive_int, default=1, metavar="N",
+                   help="train data-parallel in N processes on this machine (through "
+                        "torch.distributed.run; --batch-size stays the global batch and must "
+                        "divide by N; --threads is per process). Default 1")
     add_threads(p)
     add_quiet(p)
     return p
@@ -55,6 +59,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from rnnkit.cli._common import CliError
+    from rnnkit.distributed import read_env
+
+    if args.nproc > 1 and args.text is not None:
+        raise CliError("--nproc trains forecasters (--data/--dataset); the character language "
+                       "model (--text) trains in one process")
+    if args.nproc > 1 and read_env() is None:
+        if args.batch_size % args.nproc:
+            raise CliError(f"--batch-size {args.batch_size} is the global batch and must divide "
+                           f"evenly among --nproc {args.nproc} processes")
+        from rnnkit.distributed.launch import relaunch
+        return relaunch(args.argv, args.nproc, args.threads)
 
     if args.text is not None:
         if args.data or args.dataset:
@@ -80,6 +95,10 @@ def _train_forecaster(args) -> int:
     values, target, columns, name, window = load_series_args(args)
     data = prepare_forecast(values, target, window, args.horizon, columns=columns,
                             target_name=name)
+    from rnnkit.distributed import is_writer
+
+    writer = is_writer()  # under --nproc / torchrun only rank 0 prints and saves
+    args.quiet = args.quiet or not writer
     set_random_seed(args.seed)
     units = args.units or 32
     model = build_regressor(args.cell, (window, values.shape[1]), units, args.layers,
@@ -97,6 +116,8 @@ def _train_forecaster(args) -> int:
     fc.meta.update(source=args.dataset or args.data, cell=args.cell, units=units,
                    layers=args.layers, test_rmse=test, persistence_rmse=base,
                    best_epoch=hist["best_epoch"], epochs=ran, seed=args.seed)
+    if not writer:
+        return 0
     fc.save(args.out)
     stopped = f" (stopped early after {ran})" if ran < args.epochs else ""
     print(f"trained {args.cell} ({model.count_params()} parameters) on {fc.meta['source']}: "
