@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Iterator, Optional
 
 import numpy as np
@@ -30,7 +30,9 @@ from torch import Tensor
 from rnnkit.distributed.strategy import SingleProcess, get_strategy
 from rnnkit.models.compile import CompileMixin, NotCompiledError
 from rnnkit.models.data_adapter import ArrayData, BatchStream, adapt
+from rnnkit.training import tbptt as _tbptt
 from rnnkit.training.callbacks import CallbackList, History, TerminateOnNaN
+from rnnkit.training.tbptt import check_tbptt
 from rnnkit.training.progress import ProgbarLogger, resolve_verbose
 
 __all__ = ["TrainingMixin", "NotCompiledError"]
@@ -92,10 +94,12 @@ class TrainingMixin(CompileMixin):
             verbose="auto", callbacks=None, validation_split: float = 0.0,
             validation_data=None, shuffle: bool = True, class_weight=None, sample_weight=None,
             initial_epoch: int = 0, validation_batch_size: Optional[int] = None,
-            validation_freq: int = 1) -> History:
+            validation_freq: int = 1, tbptt: Optional[int] = None) -> History:
         """Train for ``epochs`` epochs (Keras 3's arguments and defaults; batch_size 32).
 
         ``validation_split`` takes the LAST fraction of the arrays (before shuffling).
+        ``tbptt=k``: truncated BPTT over windows of k time steps, the state carried
+        forward detached and reset between batches (:mod:`rnnkit.training.tbptt`).
         Returns a :class:`History`; also kept as ``model.history``.
         """
         self._require_compiled("fit")
@@ -129,6 +133,9 @@ class TrainingMixin(CompileMixin):
             else:
                 val = adapt(validation_data, prefix="validation_data: ")
         self._prepare(train, batch_size, for_training=True)
+        shape = (train.sample_shape if isinstance(train, ArrayData)
+                 else tuple(train.peek()[0].shape[1:]))
+        self._tbptt_k = check_tbptt(tbptt, shape[0] if shape else None)
         if val is not None:
             self._prepare(val, batch_size)
         val_bs = _check_int("validation_batch_size", validation_batch_size or batch_size, 1)
@@ -179,6 +186,13 @@ class TrainingMixin(CompileMixin):
         self.train()
         strategy = getattr(self, "_strategy", None) or SingleProcess()
         forward = strategy.forward(self)
+        k = getattr(self, "_tbptt_k", None)
+        with (_tbptt.carried_state(self) if k else nullcontext()) as carry:
+            return self._train_batches(data, batch_size, shuffle, cbs, epoch, terminate_on_nan,
+                                       strategy, forward, k, carry)
+
+    def _train_batches(self, data, batch_size, shuffle, cbs, epoch, terminate_on_nan,
+                       strategy, forward, k, carry) -> dict:
         total = count = 0.0
         logs: dict = {}
         steps = 0
@@ -187,11 +201,15 @@ class TrainingMixin(CompileMixin):
             steps += 1
             cbs.on_train_batch_begin(step)
             x, y, w, m = self._batch_to_device(batch)
-            self.optimizer.zero_grad()
-            y_pred, m_out = forward(x, m)
-            loss = self._compute_loss(y, y_pred, w, m_out)
-            # the global batch's loss (all ranks), and this rank's share to back-propagate
-            loss, value, n = strategy.step_loss(loss, int(x.shape[0]))
+            if k:  # truncated BPTT: one optimizer step per window, inside
+                value, n, y_pred, m_out = _tbptt.train_batch(self, forward, strategy, carry,
+                                                             x, y, w, m, k)
+            else:
+                self.optimizer.zero_grad()
+                y_pred, m_out = forward(x, m)
+                loss = self._compute_loss(y, y_pred, w, m_out)
+                # the global batch's loss (all ranks), and this rank's share to back-propagate
+                loss, value, n = strategy.step_loss(loss, int(x.shape[0]))
             if not math.isfinite(value):
                 if not terminate_on_nan:
                     raise FloatingPointError(
@@ -203,8 +221,9 @@ class TrainingMixin(CompileMixin):
                 logs = {"loss": value}  # the bad step is not applied
                 cbs.on_train_batch_end(step, logs)
                 break
-            loss.backward()
-            self.optimizer.step()
+            if not k:
+                loss.backward()
+                self.optimizer.step()
             total += value * n
             count += n
             for metric in self.compiled_metrics:
