@@ -38,10 +38,12 @@ class Choice:
     kernel: str
     backend: str
     rejected: dict[str, str] = field(default_factory=dict)
+    notes: tuple = ()  # e.g. the precision it computed in (rnnkit.kernels.precision)
 
     def __str__(self) -> str:
         lines = [f"kernel: {self.kernel} (backend={self.backend!r})"]
         lines += [f"  not {name}: {why}" for name, why in self.rejected.items()]
+        lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.cells.base import GATES, param_shapes
-from rnnkit.kernels import chunked, registry
+from rnnkit.kernels import chunked, precision, registry
 from rnnkit.kernels.spec import RecurrentSpec
 from rnnkit.layers.activations import get_activation
 from rnnkit.layers.base import Layer, check_rate, check_units
@@ -255,6 +255,7 @@ class RecurrentLayer(StepMixin, Layer):
         m_tf = None if m is None else m.t()  # (T, B)
         runner = registry.run if self.checkpoint_every is None else \
             functools.partial(chunked.run, self.checkpoint_every)
+        runner = precision.float32_recurrence(runner)  # float32 state under autocast
         out, state, self.last_choice = runner(
             self.spec, [self.cell_weights()], x.transpose(0, 1), hx, m_tf, training=training,
             backend=self.backend, generator=self._dropout_generator(x.device))

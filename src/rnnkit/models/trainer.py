@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.distributed.strategy import SingleProcess, get_strategy
+from rnnkit.mixed_precision import TrainingPrecision
 from rnnkit.models.compile import CompileMixin, NotCompiledError
 from rnnkit.models.data_adapter import ArrayData, BatchStream, adapt
 from rnnkit.training import tbptt as _tbptt
@@ -193,6 +194,8 @@ class TrainingMixin(CompileMixin):
 
     def _train_batches(self, data, batch_size, shuffle, cbs, epoch, terminate_on_nan,
                        strategy, forward, k, carry) -> dict:
+        # the mixed-precision policy: autocast, float32 loss, loss scale for float16
+        precision = TrainingPrecision(self._device_and_dtype()[0])
         total = count = 0.0
         logs: dict = {}
         steps = 0
@@ -203,10 +206,12 @@ class TrainingMixin(CompileMixin):
             x, y, w, m = self._batch_to_device(batch)
             if k:  # truncated BPTT: one optimizer step per window, inside
                 value, n, y_pred, m_out = _tbptt.train_batch(self, forward, strategy, carry,
-                                                             x, y, w, m, k)
+                                                             x, y, w, m, k, precision)
             else:
                 self.optimizer.zero_grad()
-                y_pred, m_out = forward(x, m)
+                with precision.autocast():
+                    y_pred, m_out = forward(x, m)
+                y_pred = precision.output(y_pred)
                 loss = self._compute_loss(y, y_pred, w, m_out)
                 # the global batch's loss (all ranks), and this rank's share to back-propagate
                 loss, value, n = strategy.step_loss(loss, int(x.shape[0]))
@@ -222,8 +227,8 @@ class TrainingMixin(CompileMixin):
                 cbs.on_train_batch_end(step, logs)
                 break
             if not k:
-                loss.backward()
-                self.optimizer.step()
+                precision.backward(loss)
+                precision.step(self.optimizer)
             total += value * n
             count += n
             for metric in self.compiled_metrics:
@@ -257,12 +262,15 @@ class TrainingMixin(CompileMixin):
             m.reset_state()
         total = count = 0.0
         logs: dict = {}
+        precision = TrainingPrecision(self._device_and_dtype()[0])
         with self._inference():
             for step, batch in enumerate(self._iter_batches(data, batch_size)):
                 if cbs:
                     cbs.on_test_batch_begin(step)
                 x, y, w, m = self._batch_to_device(batch)
-                y_pred, m_out = self._forward_with_mask(x, m)
+                with precision.autocast():
+                    y_pred, m_out = self._forward_with_mask(x, m)
+                y_pred = precision.output(y_pred)
                 n = float(x.shape[0])
                 total += float(self._compute_loss(y, y_pred, w, m_out)) * n
                 count += n

@@ -17,7 +17,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 from rnnkit.cells.activations import resolve_activation
 from rnnkit.cells.base import check_positive_int, param_shapes, torch_default_init_
 from rnnkit.cells.init import chrono_init_, forget_bias_
-from rnnkit.kernels import chunked, registry
+from rnnkit.kernels import chunked, precision, registry
 from rnnkit.kernels.spec import RecurrentSpec
 from rnnkit.nn.inputs import build_mask, check_prob, to_time_first
 
@@ -167,6 +167,8 @@ class _RecurrentBase(nn.Module):
         x, packed_lengths, unbatched, packed = to_time_first(
             input, batch_first=self.batch_first, input_size=self.input_size)
         w_dtype = self.weight_ih_l0.dtype
+        if x.dtype == precision.autocast_dtype(x.device):
+            x = x.to(w_dtype)  # an earlier layer's autocast output; the recurrence is float32
         if x.dtype != w_dtype:
             raise TypeError(f"`input` has dtype {x.dtype} but the module's parameters are {w_dtype}; "
                             f"cast one of them (e.g. module.to({x.dtype}))")
@@ -177,6 +179,7 @@ class _RecurrentBase(nn.Module):
         state0 = self._initial_state(hx, x.shape[1], x, unbatched)
         runner = registry.run if self.checkpoint_every is None else \
             functools.partial(chunked.run, self.checkpoint_every)
+        runner = precision.float32_recurrence(runner)  # float32 state under autocast
         out, state, self.last_choice = runner(
             self.spec, self.cell_weights(), x, state0, m, training=self.training,
             backend=self.backend, generator=generator)

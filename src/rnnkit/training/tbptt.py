@@ -110,7 +110,7 @@ def _targets_per_step(model, x, y, m, k: int) -> bool:
             and y.dim() >= 2 and y.shape[1] == x.shape[1])
 
 
-def train_batch(model, forward, strategy, carry: Carry, x, y, w, m, k: int):
+def train_batch(model, forward, strategy, carry: Carry, x, y, w, m, k: int, precision):
     """Run one batch as windows of k steps; returns (loss value, samples, y_pred, mask out),
     value non-finite (and that window not applied) when a window's loss is NaN/inf."""
     T = x.shape[1]
@@ -126,18 +126,20 @@ def train_batch(model, forward, strategy, carry: Carry, x, y, w, m, k: int):
         last = i == len(starts) - 1
         xw, mw = x[:, s], None if m is None else m[:, s]
         if not per_step and not last:  # only advance the state
-            with torch.no_grad():
+            with torch.no_grad(), precision.autocast():
                 forward(xw, mw)
             continue
         model.optimizer.zero_grad()
-        y_pred, m_out = forward(xw, mw)
+        with precision.autocast():
+            y_pred, m_out = forward(xw, mw)
+        y_pred = precision.output(y_pred)
         yw, ww = (_cut(y, s, T), _cut(w, s, T)) if per_step else (y, w)
         loss = model._compute_loss(yw, y_pred, ww, m_out)
         loss, value, n = strategy.step_loss(loss, int(xw.shape[0]))
         if not math.isfinite(value):
             return value, n, y_pred.detach(), m_out
-        loss.backward()
-        model.optimizer.step()
+        precision.backward(loss)
+        precision.step(model.optimizer)
         span = float(s.stop - s.start) if per_step else 1.0
         total += value * span
         weight += span
