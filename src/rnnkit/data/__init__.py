@@ -14,6 +14,7 @@ from rnnkit.data.synthetic import (ADDING_BASELINE_MSE, adding_problem, as_gener
                                    copy_memory, copy_memory_baseline)
 from rnnkit.data.text_loader import load_lines, load_text
 from rnnkit.data.vocab import BOS, EOS, PAD, UNK, Vocab, tokenize
+from rnnkit.data.lazy import WindowDataset, csv_to_npy, open_npy
 from rnnkit.data.windows import make_windows, n_windows, windows_from_csv
 
 __all__ = [
@@ -22,5 +23,5 @@ __all__ = [
     "chronological_split", "split_sizes", "ADDING_BASELINE_MSE", "adding_problem",
     "as_generator", "copy_memory", "copy_memory_baseline", "load_lines", "load_text",
     "BOS", "EOS", "PAD", "UNK", "Vocab", "tokenize", "make_windows", "n_windows",
-    "windows_from_csv",
+    "windows_from_csv", "WindowDataset", "csv_to_npy", "open_npy",
 ]

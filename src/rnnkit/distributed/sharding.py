@@ -55,17 +55,27 @@ class ShardedData:
 
     def batches(self, batch_size: int, shuffle: bool = False,
                 generator: Optional[torch.Generator] = None) -> Iterator[tuple]:
-        for x, y, w, m in self.data.batches(batch_size, shuffle, generator):
-            n = int(x.shape[0])
-            s = local_slice(n, self.rank, self.world)
-            self.count = s.stop - s.start
-            if self.count == 0:  # fewer samples than ranks in the last batch
-                one = slice(0, 1)
-                zero = torch.zeros(1, dtype=torch.float32) if w is None else \
-                    torch.zeros_like(w[one], dtype=torch.float32)
-                yield x[one], _take(y, one), zero, _take(m, one)
-                continue
-            yield x[s], _take(y, s), _take(w, s), _take(m, s)
+        if hasattr(self.data, "index_batches"):  # lazy data: read only this rank's windows
+            for idx in self.data.index_batches(batch_size, shuffle, generator):
+                s = self._share(len(idx))
+                yield self._pad(self.data.take(idx[s] if self.count else idx[:1]))
+            return
+        for batch in self.data.batches(batch_size, shuffle, generator):
+            s = self._share(int(batch[0].shape[0]))
+            yield self._pad(tuple(_take(t, s if self.count else slice(0, 1)) for t in batch))
+
+    def _share(self, n: int) -> slice:
+        s = local_slice(n, self.rank, self.world)
+        self.count = s.stop - s.start
+        return s
+
+    def _pad(self, batch: tuple) -> tuple:
+        """An empty share (fewer samples than ranks): one sample with weight 0."""
+        if self.count:
+            return batch
+        x, y, w, m = batch
+        return x, y, torch.zeros(1, dtype=torch.float32) if w is None else torch.zeros_like(
+            w, dtype=torch.float32), m
 
 
 def check_batch_size(batch_size: int, world: int) -> None:

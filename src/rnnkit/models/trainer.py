@@ -119,7 +119,7 @@ class TrainingMixin(CompileMixin):
         batch_size = batch_size or 32
         val = None
         if validation_split:
-            if not isinstance(train, ArrayData):
+            if not hasattr(train, "split"):  # ArrayData, rnnkit.data.lazy.WindowDataset
                 raise ValueError("`validation_split` needs array data; with a DataLoader pass "
                                  "`validation_data` instead")
             train, val = train.split(float(validation_split))
