@@ -48,6 +48,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", metavar="MODEL.rnnkit", default="model.rnnkit",
                    help="where to save the model (default model.rnnkit)")
+    p.add_argument("--stream", action="store_true",
+                   help="with --data: never load the whole CSV -- stream it in chunks into a "
+                        "temporary memory-mapped file and read windows batch by batch (on by "
+                        "itself for files over 512 MB)")
     p.add_argument("--nproc", type=positive_int, default=1, metavar="N",
                    help="train data-parallel in N processes on this machine (through "
                         "torch.distributed.run; --batch-size stays the global batch and must "
@@ -81,7 +85,69 @@ def run(args) -> int:
         with torch_threads(args.threads):
             return train_charlm(args)
     with torch_threads(args.threads):
+        if args.data and (args.stream or _large(args.data)):
+            return _train_streaming(args)
         return _train_forecaster(args)
+
+
+STREAM_ABOVE = 512 * 2 ** 20  # bytes: a CSV this big is streamed even without --stream
+
+
+def _large(path) -> bool:
+    import os
+
+    return os.path.isfile(path) and os.path.getsize(path) > STREAM_ABOVE
+
+
+def _train_streaming(args) -> int:
+    """--data big.csv: the CSV is never loaded whole (rnnkit.tools.stream_forecast)."""
+    from rnnkit import set_random_seed
+    from rnnkit.cli._common import CliError
+    from rnnkit.distributed import is_writer
+    from rnnkit.tools.fitting import fit_regressor
+    from rnnkit.tools.forecaster import Forecaster
+    from rnnkit.tools.stacks import build_regressor
+    from rnnkit.tools.stream_forecast import stream_forecast, streamed_rmse
+
+    if not args.target:
+        raise CliError("--data needs --target COL (the column to predict)")
+    if args.nan != "raise":
+        raise CliError("--nan drop/fill needs the whole series; a streamed CSV must be clean "
+                       "(it stops at the first missing value, naming its line)")
+    args.epochs = args.epochs or 30
+    window = args.window or 20
+    features = list(args.features or [args.target])
+    data = stream_forecast(args.data, args.target, features, window, args.horizon)
+    try:
+        writer = is_writer()
+        args.quiet = args.quiet or not writer
+        set_random_seed(args.seed)
+        units = args.units or 32
+        model = build_regressor(args.cell, (window, len(features)), units, args.layers,
+                                args.horizon)
+        val = data.parts.get("val")
+        with progress_bar(args.epochs, f"train {args.cell}", args.quiet) as bar:
+            hist = fit_regressor(model, data.parts["train"], None, val, None,
+                                 epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                 patience=args.patience,
+                                 on_epoch=lambda e, logs: bar.update(1))
+        test, base = streamed_rmse(model, data, "test")
+        if not writer:
+            return 0
+        fc = Forecaster(model, dict(data.meta))
+        fc.meta.update(source=args.data, cell=args.cell, units=units, layers=args.layers,
+                       test_rmse=test, persistence_rmse=base, best_epoch=hist["best_epoch"],
+                       epochs=len(hist["loss"]), seed=args.seed, streamed=True)
+        fc.save(args.out)
+        print(f"trained {args.cell} ({model.count_params()} parameters) on {args.data} "
+              f"({data.rows} rows, streamed): best validation epoch {hist['best_epoch']}/"
+              f"{args.epochs}")
+        print(f"test RMSE {test:.4f} (persistence baseline {base:.4f}) on "
+              f"{len(data.parts['test'])} windows")
+        print(f"saved {args.out}")
+        return 0
+    finally:
+        data.close()
 
 
 def _train_forecaster(args) -> int:
