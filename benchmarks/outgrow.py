@@ -51,6 +51,7 @@ def _env(threads: int) -> dict:
 def _model(kind: str):
     from rnnkit.layers import LSTM, Dense
     from rnnkit.models import Sequential
+    import rnnkit.tools.bench  # noqa: F401  (imports bench_seed in the order it needs)
     from rnnkit.tools.bench_seed import seed_model
 
     if kind == "seed":
@@ -65,6 +66,7 @@ def _model(kind: str):
 def worker_fit(kind: str, samples: int, epochs: int, out: str) -> None:
     from rnnkit.callbacks import Callback
     from rnnkit.distributed import is_writer
+    import rnnkit.tools.bench  # noqa: F401  (imports bench_seed in the order it needs)
     from rnnkit.tools.bench_seed import seed_data
 
     x, y = seed_data(samples)
@@ -192,6 +194,7 @@ def suite_memory(lengths) -> None:
 
 def suite_bf16(samples: int, rounds: int) -> None:
     from rnnkit import mixed_precision
+    import rnnkit.tools.bench  # noqa: F401  (imports bench_seed in the order it needs)
     from rnnkit.tools.bench_seed import seed_data
 
     x, y = seed_data(samples)
