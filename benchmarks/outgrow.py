@@ -6,7 +6,7 @@ and without checkpointing, bfloat16 against float32.
 
 ddp     one `fit` epoch of the seed model (LSTM 64 -> LSTM 32 -> Dense, T=100) and of
         a larger LSTM (one layer of 256): 1 process x 2 threads against 2 processes x
-        1 thread (torchrun, gloo). Parity first: the 2-process weights after the
+        1 thread (torchrun, gloo), and 1 process x 1 thread as a control. Parity first: the 2-process weights after the
         epochs must match the 1-process weights to 1e-5 relative, else FAILED and
         no ratio. Epoch time = the median of the epochs after the first.
 memory  peak resident memory of forward + backward of an LSTM(1 -> 32), batch 4,
@@ -133,8 +133,9 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def _run_fit(kind: str, nproc: int, samples: int, epochs: int, folder: str) -> dict:
-    out = os.path.join(folder, f"{kind}-{nproc}.npz")
+def _run_fit(kind: str, nproc: int, samples: int, epochs: int, folder: str,
+             threads: int) -> dict:
+    out = os.path.join(folder, f"{kind}-{nproc}-{threads}.npz")
     cmd = [str(HERE), "--worker", "fit", "--kind", kind, "--samples", str(samples),
            "--epochs", str(epochs), "--out", out]
     if nproc == 1:
@@ -142,7 +143,7 @@ def _run_fit(kind: str, nproc: int, samples: int, epochs: int, folder: str) -> d
     else:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
                "--master_addr", "127.0.0.1", "--master_port", str(_port())] + cmd
-    subprocess.run(cmd, env=_env(2 if nproc == 1 else 1), check=True, capture_output=True)
+    subprocess.run(cmd, env=_env(threads), check=True, capture_output=True)
     z = np.load(out)
     return {"times": z["times"], "weights": [z[k] for k in z.files if k != "times"]}
 
@@ -152,16 +153,18 @@ def suite_ddp(samples: int, epochs: int) -> None:
           f"epochs 2..{epochs}")
     with tempfile.TemporaryDirectory() as folder:
         for kind in ("seed", "lstm256"):
-            one = _run_fit(kind, 1, samples, epochs, folder)
-            two = _run_fit(kind, 2, samples, epochs, folder)
+            one = _run_fit(kind, 1, samples, epochs, folder, 2)
+            solo = _run_fit(kind, 1, samples, epochs, folder, 1)  # control: 1 x 1
+            two = _run_fit(kind, 2, samples, epochs, folder, 1)
             err = max(float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
                       for a, b in zip(two["weights"], one["weights"]))
-            t1, t2 = (float(np.median(r["times"][1:])) for r in (one, two))
+            t1, t11, t2 = (float(np.median(r["times"][1:])) for r in (one, solo, two))
             if err > 1e-5:
                 print(f"  {kind:8s} FAILED parity: weights differ by {err:.1e} relative")
                 continue
             print(f"  {kind:8s} parity {err:.1e} | 1 proc x 2 threads {t1:6.2f} s | "
-                  f"2 procs x 1 thread {t2:6.2f} s | 2-proc speed-up {t1 / t2:4.2f}x")
+                  f"1 proc x 1 thread {t11:6.2f} s | 2 procs x 1 thread {t2:6.2f} s | "
+                  f"2 procs vs 1x2: {t1 / t2:4.2f}x, vs 1x1: {t11 / t2:4.2f}x")
 
 
 def suite_memory(lengths) -> None:

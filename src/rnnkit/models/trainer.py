@@ -144,6 +144,8 @@ class TrainingMixin(CompileMixin):
         strategy = self._strategy = get_strategy()
         train = strategy.shard(train, batch_size)
         callbacks = strategy.callbacks(callbacks)
+        # the mixed-precision policy (one per fit: float16's loss scale adapts across epochs)
+        self._precision = TrainingPrecision(self._device_and_dtype()[0])
 
         self._shuffle_generator = torch.Generator()
         self._shuffle_generator.manual_seed(int(torch.randint(0, 2 ** 62, (1,)).item()))
@@ -179,7 +181,7 @@ class TrainingMixin(CompileMixin):
             cbs.on_train_end(logs)
         finally:
             self.train(was_training)
-            self._strategy = None
+            self._strategy = self._precision = None
         self.history = history
         return history
 
@@ -194,8 +196,9 @@ class TrainingMixin(CompileMixin):
 
     def _train_batches(self, data, batch_size, shuffle, cbs, epoch, terminate_on_nan,
                        strategy, forward, k, carry) -> dict:
-        # the mixed-precision policy: autocast, float32 loss, loss scale for float16
-        precision = TrainingPrecision(self._device_and_dtype()[0])
+        # autocast, a float32 loss, a loss scale for float16 (rnnkit.mixed_precision)
+        precision = getattr(self, "_precision", None) or \
+            TrainingPrecision(self._device_and_dtype()[0])
         total = count = 0.0
         logs: dict = {}
         steps = 0
