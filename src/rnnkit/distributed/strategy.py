@@ -23,6 +23,7 @@ mean over real steps, and the ranks are weighted by samples, not steps.)
 """
 from __future__ import annotations
 
+import os
 from typing import Callable, Optional
 
 import torch
@@ -106,7 +107,8 @@ class DataParallel(SingleProcess):
         device = next((p.device for p in model.parameters()), None)
         backend = choose_backend(self.backend, device)
         init_process_group(self.launch, backend)
-        torch.set_num_threads(default_threads(self.launch.local_world_size))
+        if not os.environ.get("OMP_NUM_THREADS"):  # else torch already took it (or the user)
+            torch.set_num_threads(default_threads(self.launch.local_world_size))
 
     def shard(self, data, batch_size: int):
         check_batch_size(batch_size, self.world_size)

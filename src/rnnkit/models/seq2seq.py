@@ -273,6 +273,12 @@ class Seq2Seq(Seq2SeqDecodingMixin, Seq2SeqSavingMixin, nn.Module):
             seed: Optional[int] = None, verbose: bool = False) -> dict:
         """Train with Adam (lr ``lr``) on all pairs for ``epochs`` epochs; each batch is cut
         to its own longest sequence. Returns ``{"loss": [mean loss per epoch]}``."""
+        from rnnkit.distributed import world_size
+
+        if world_size() > 1:  # its own loop has no Strategy hooks yet (rnnkit.distributed)
+            raise ValueError(f"Seq2Seq.fit trains in one process, but this one was started by "
+                             f"torchrun with WORLD_SIZE={world_size()}; run it without torchrun, "
+                             "or use a Sequential model, whose fit is data-parallel")
         src, tgt = self._pair(src, tgt)
         check_positive_int(epochs, "epochs")
         check_positive_int(batch_size, "batch_size")
