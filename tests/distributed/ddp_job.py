@@ -22,13 +22,15 @@ def main() -> int:
     p.add_argument("--n", type=int, default=41)
     p.add_argument("--backup", default=None)
     p.add_argument("--crash-after-epoch", type=int, default=-1)
+    p.add_argument("--lazy", action="store_true", help="windows of a memory-mapped .npy")
+    p.add_argument("--tbptt", type=int, default=None)
     a = p.parse_args()
     torch.set_num_threads(1)
 
     from rnnkit.callbacks import BackupAndRestore, Callback, CSVLogger, ModelCheckpoint
     from rnnkit.layers import LSTM, Dense
     from rnnkit.models import Sequential
-    from rnnkit.optimizers import Adam
+    from rnnkit.optimizers import SGD
     from rnnkit.seed import set_random_seed
 
     rank = os.environ.get("RANK", "solo")
@@ -44,7 +46,8 @@ def main() -> int:
     X = rng.normal(size=(a.n, 6, 2)).astype("float32")
     y = (X[:, :, 0].sum(axis=1, keepdims=True) * 0.3 - X[:, -1, 1:2]).astype("float32")
     model = Sequential([LSTM(8, input_shape=(6, 2)), Dense(1)])
-    model.compile(optimizer=Adam(learning_rate=0.01), loss="mse", metrics=["mae"])
+    # plain SGD: unlike Adam, it would show a wrongly scaled gradient
+    model.compile(optimizer=SGD(learning_rate=0.1, momentum=0.9), loss="mse", metrics=["mae"])
     files = os.path.join(a.out, "files")
     os.makedirs(files, exist_ok=True)
     cbs = []
@@ -53,8 +56,16 @@ def main() -> int:
     cbs += [CSVLogger(os.path.join(files, f"log-{rank}.csv")),
             ModelCheckpoint(os.path.join(files, f"ckpt-{rank}.rnnkit"), monitor="loss"),
             Crash()]
-    hist = model.fit(X, y, epochs=a.epochs, batch_size=a.batch_size, shuffle=True,
-                     callbacks=cbs, verbose=0)
+    data = (X, y)
+    if a.lazy:
+        from rnnkit.data.lazy import WindowDataset
+
+        series = rng.normal(size=(a.n + 6, 2)).astype("float32")
+        np.save(os.path.join(a.out, f"series-{rank}.npy"), series)
+        data = (WindowDataset(os.path.join(a.out, f"series-{rank}.npy"), window=6,
+                              targets=[0]), None)
+    hist = model.fit(*data, epochs=a.epochs, batch_size=a.batch_size, shuffle=True,
+                     callbacks=cbs, verbose=0, tbptt=a.tbptt)
     from safetensors.torch import save_file
     save_file({k: v.contiguous() for k, v in model.state_dict().items()},
               os.path.join(a.out, f"weights-{rank}.safetensors"))

@@ -120,3 +120,15 @@ def test_a_killed_job_resumes_on_every_rank(pair, tmp_path):
         np.testing.assert_allclose(h["history"]["loss"], history(pair, rank)["history"]["loss"],
                                    rtol=1e-6)
     assert not backup.exists()
+
+
+def test_lazy_windows_and_tbptt_under_two_processes(tmp_path):
+    """A memory-mapped WindowDataset sharded by window index, trained with tbptt=3:
+    two processes still end with one process's weights."""
+    solo_out, pair_out = tmp_path / "solo", tmp_path / "pair"
+    run_job(solo_out, 1, "--lazy", "--tbptt", "3")
+    run_job(pair_out, 2, "--lazy", "--tbptt", "3")
+    assert_weights_close(weights(pair_out, "0"), weights(solo_out, "solo"), 1e-5)
+    assert_weights_close(weights(pair_out, "1"), weights(solo_out, "solo"), 1e-5)
+    np.testing.assert_allclose(history(pair_out, "1")["history"]["loss"],
+                               history(solo_out, "solo")["history"]["loss"], rtol=1e-5)
