@@ -58,6 +58,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "model, all K are kept for `predict --future` intervals (default 1)")
     p.add_argument("--out", metavar="MODEL.rnnkit", default="model.rnnkit",
                    help="where to save the model (default model.rnnkit)")
+    p.add_argument("--stream", action="store_true",
+                   help="with --data: never load the whole CSV -- stream it in chunks into a "
+                        "temporary memory-mapped file and read windows batch by batch (on by "
+                        "itself for files over 512 MB)")
+    p.add_argument("--nproc", type=positive_int, default=1, metavar="N",
+                   help="train data-parallel in N processes on this machine (through "
+                        "torch.distributed.run; --batch-size stays the global batch and must "
+                        "divide by N; --threads is per process). Default 1")
     add_threads(p)
     add_quiet(p)
     classify.add_classify_args(p, "train")
@@ -67,6 +75,19 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     if args.task == "classify":
         return classify.train(args)
+    from rnnkit.cli._common import CliError
+    from rnnkit.distributed import read_env
+
+    if args.nproc > 1 and args.text is not None:
+        raise CliError("--nproc trains forecasters (--data/--dataset); the character language "
+                       "model (--text) trains in one process")
+    if args.nproc > 1 and read_env() is None:
+        if args.batch_size % args.nproc:
+            raise CliError(f"--batch-size {args.batch_size} is the global batch and must divide "
+                           f"evenly among --nproc {args.nproc} processes")
+        from rnnkit.distributed.launch import relaunch
+        return relaunch(args.argv, args.nproc, args.threads)
+
     if args.text is not None:
         if args.data or args.dataset:
             raise CliError("--text trains a language model; don't combine it with --data/--dataset")
@@ -77,7 +98,69 @@ def run(args) -> int:
         with torch_threads(args.threads):
             return train_charlm(args)
     with torch_threads(args.threads):
+        if args.data and (args.stream or _large(args.data)):
+            return _train_streaming(args)
         return _train_forecaster(args)
+
+
+STREAM_ABOVE = 512 * 2 ** 20  # bytes: a CSV this big is streamed even without --stream
+
+
+def _large(path) -> bool:
+    import os
+
+    return os.path.isfile(path) and os.path.getsize(path) > STREAM_ABOVE
+
+
+def _train_streaming(args) -> int:
+    """--data big.csv: the CSV is never loaded whole (rnnkit.tools.stream_forecast)."""
+    from rnnkit import set_random_seed
+    from rnnkit.cli._common import CliError
+    from rnnkit.distributed import is_writer
+    from rnnkit.tools.fitting import fit_regressor
+    from rnnkit.tools.forecaster import Forecaster
+    from rnnkit.tools.stacks import build_regressor
+    from rnnkit.tools.stream_forecast import stream_forecast, streamed_rmse
+
+    if not args.target:
+        raise CliError("--data needs --target COL (the column to predict)")
+    if args.nan != "raise":
+        raise CliError("--nan drop/fill needs the whole series; a streamed CSV must be clean "
+                       "(it stops at the first missing value, naming its line)")
+    args.epochs = args.epochs or 30
+    window = args.window or 20
+    features = list(args.features or [args.target])
+    data = stream_forecast(args.data, args.target, features, window, args.horizon)
+    try:
+        writer = is_writer()
+        args.quiet = args.quiet or not writer
+        set_random_seed(args.seed)
+        units = args.units or 32
+        model = build_regressor(args.cell, (window, len(features)), units, args.layers,
+                                args.horizon)
+        val = data.parts.get("val")
+        with progress_bar(args.epochs, f"train {args.cell}", args.quiet) as bar:
+            hist = fit_regressor(model, data.parts["train"], None, val, None,
+                                 epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                 patience=args.patience,
+                                 on_epoch=lambda e, logs: bar.update(1))
+        test, base = streamed_rmse(model, data, "test")
+        if not writer:
+            return 0
+        fc = Forecaster(model, dict(data.meta))
+        fc.meta.update(source=args.data, cell=args.cell, units=units, layers=args.layers,
+                       test_rmse=test, persistence_rmse=base, best_epoch=hist["best_epoch"],
+                       epochs=len(hist["loss"]), seed=args.seed, streamed=True)
+        fc.save(args.out)
+        print(f"trained {args.cell} ({model.count_params()} parameters) on {args.data} "
+              f"({data.rows} rows, streamed): best validation epoch {hist['best_epoch']}/"
+              f"{args.epochs}")
+        print(f"test RMSE {test:.4f} (persistence baseline {base:.4f}) on "
+              f"{len(data.parts['test'])} windows")
+        print(f"saved {args.out}")
+        return 0
+    finally:
+        data.close()
 
 
 def _train_forecaster(args) -> int:
@@ -93,6 +176,10 @@ def _train_forecaster(args) -> int:
     args.epochs = args.epochs or DEFAULT_EPOCHS
     s = load_series_args(args)
     data = prepare(s, args)
+    from rnnkit.distributed import is_writer
+
+    writer = is_writer()  # under --nproc / torchrun only rank 0 prints and saves
+    args.quiet = args.quiet or not writer
     units = args.units or 32
     truth_val, truth = data.truth("val"), data.truth("test")
     runs = []                                   # (val RMSE, seed, model, history)
@@ -126,6 +213,8 @@ def _train_forecaster(args) -> int:
         epochs=ran, train_mean=float(np.mean(data.target[:data.bounds[0]])),
         ar_coef=None if ar is None else base[ar].params["coef"],
         ensemble=[encode_weights(r[2].get_weights()) for r in runs[1:]])
+    if not writer:
+        return 0
     fc.save(args.out)
     stopped = f" (stopped early after {ran})" if ran < args.epochs else ""
     seeds = f"; best of {args.seeds} seeds (seed {seed})" if args.seeds > 1 else ""

@@ -15,6 +15,7 @@ from rnnkit.data.synthetic import (ADDING_BASELINE_MSE, adding_problem, as_gener
 from rnnkit.data.text_loader import load_lines, load_text
 from rnnkit.data.vocab import BOS, EOS, PAD, UNK, Vocab, tokenize
 from rnnkit.data.window_norm import WindowNorm, window_norm_from_dict
+from rnnkit.data.lazy import WindowDataset, csv_to_npy, open_npy
 from rnnkit.data.windows import make_windows, n_windows, windows_from_csv
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "as_generator", "copy_memory", "copy_memory_baseline", "load_lines", "load_text",
     "BOS", "EOS", "PAD", "UNK", "Vocab", "tokenize", "make_windows", "n_windows",
     "windows_from_csv", "WindowNorm", "window_norm_from_dict",
+    "WindowDataset", "csv_to_npy", "open_npy",
 ]

@@ -40,12 +40,14 @@ class Choice:
     backend: str
     rejected: dict[str, str] = field(default_factory=dict)
     threads: str = ""  # torch's thread count in force and why (rnnkit.kernels.threads)
+    notes: tuple = ()  # e.g. the precision it computed in (rnnkit.kernels.precision)
 
     def __str__(self) -> str:
         lines = [f"kernel: {self.kernel} (backend={self.backend!r})"]
         lines += [f"  not {name}: {why}" for name, why in self.rejected.items()]
         if self.threads:
             lines.append(f"threads: {self.threads}")
+        lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 

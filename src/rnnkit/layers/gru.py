@@ -41,6 +41,8 @@ class GRU(RecurrentLayer):
         layer_norm: rnnkit extra (default False).
         zoneout: rnnkit extra, rate on h (default 0).
         backend: kernel registry backend (default ``"auto"``).
+        checkpoint_every: rnnkit extra, recompute chunks of this many steps in backward
+            (gradient checkpointing, :mod:`rnnkit.kernels.chunked`) (default None).
         name, input_shape, trainable: as every layer.
 
     Weights (get_weights order): kernel (I, 3u), recurrent_kernel (u, 3u), bias

@@ -45,6 +45,8 @@ class LSTM(RecurrentLayer):
         zoneout: rnnkit extra, a rate or a pair (z_h, z_c) (Krueger et al. 2016) (default 0).
         backend: kernel registry backend, ``"auto"`` picks the fastest that runs exactly
             this configuration (default ``"auto"``).
+        checkpoint_every: rnnkit extra, recompute chunks of this many steps in backward
+            (gradient checkpointing, :mod:`rnnkit.kernels.chunked`) (default None).
         name, input_shape, trainable: as every layer.
 
     Weights (get_weights order): kernel (I, 4u), recurrent_kernel (u, 4u),

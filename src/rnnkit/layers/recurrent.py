@@ -22,6 +22,7 @@ Keras semantics kept here (keras/src/layers/rnn/rnn.py, backend/torch/rnn.py):
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -29,7 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.cells.base import GATES, param_shapes
-from rnnkit.kernels import registry
+from rnnkit.kernels import chunked, precision, registry
 from rnnkit.kernels.spec import RecurrentSpec
 from rnnkit.layers.activations import get_activation
 from rnnkit.layers.base import Layer, check_mask_values, check_rate, check_units
@@ -79,8 +80,11 @@ class RecurrentLayer(StepMixin, Layer):
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
                  zero_output_for_mask: bool = False, reset_after: bool = True,
                  layer_norm: bool = False, peephole: bool = False, zoneout=0.0,
-                 backend: str = "auto", **kwargs: Any) -> None:
+                 backend: str = "auto", checkpoint_every: Optional[int] = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # time steps per gradient-checkpointed chunk (rnnkit.kernels.chunked); None: no chunks
+        self.checkpoint_every = chunked.check_checkpoint_every(checkpoint_every)
         self.units = check_units(units, "units")
         # The spec gets the resolved functions (torch.tanh is torch.tanh, so the
         # registry still recognises the fused kernels' defaults); configs get the names.
@@ -260,7 +264,10 @@ class RecurrentLayer(StepMixin, Layer):
         hx = tuple(s.unsqueeze(0) for s in self._initial_state(initial_state, x, owner))  # (1, B, u)
         training = self.training if training is None else bool(training)
         m_tf = None if m is None else m.t()  # (T, B)
-        out, state, owner.last_choice = registry.run(
+        runner = registry.run if self.checkpoint_every is None else \
+            functools.partial(chunked.run, self.checkpoint_every)
+        runner = precision.float32_recurrence(runner)  # float32 state under autocast
+        out, state, owner.last_choice = runner(
             spec, [self.cell_weights()], x.transpose(0, 1), hx, m_tf, training=training,
             backend=self.backend, generator=self._dropout_generator(x.device))
         # out (T, B, u) in processing order
@@ -340,6 +347,8 @@ class RecurrentLayer(StepMixin, Layer):
         cfg = super().get_config()
         # activation names are the resolved ones, so a callable such as torch.tanh serialises.
         cfg.update({key: getattr(self, key) for key in self._config_keys})
+        if self.checkpoint_every is not None:  # rnnkit's own option: absent from Keras's configs
+            cfg["checkpoint_every"] = self.checkpoint_every
         return cfg
 
     def extra_repr(self) -> str:

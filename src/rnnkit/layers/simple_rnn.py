@@ -32,6 +32,8 @@ class SimpleRNN(RecurrentLayer):
         layer_norm: rnnkit extra (default False).
         zoneout: rnnkit extra, rate on h (default 0).
         backend: kernel registry backend (default ``"auto"``).
+        checkpoint_every: rnnkit extra, recompute chunks of this many steps in backward
+            (gradient checkpointing, :mod:`rnnkit.kernels.chunked`) (default None).
         name, input_shape, trainable: as every layer.
 
     Weights (get_weights order): kernel (I, u), recurrent_kernel (u, u), bias (u,),

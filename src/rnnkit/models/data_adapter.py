@@ -331,6 +331,14 @@ def adapt(x, y=None, sample_weight=None, class_weight=None, *, prefix: str = "",
     ax, ay, asw = f"{prefix}x", f"{prefix}y", f"{prefix}sample_weight"
     if x is None:
         raise ValueError(f"`{ax}` is required, got None")
+    from rnnkit.data.lazy import WindowDataset
+
+    if isinstance(x, WindowDataset):  # lazy windows (x and y together), read batch by batch
+        for name, v in ((ay, y), (asw, sample_weight), ("class_weight", class_weight)):
+            if v is not None:
+                raise ValueError(f"`{name}` must be None when `{ax}` is a WindowDataset (it "
+                                 f"yields x and y), got {type(v).__name__}")
+        return x
     if is_batch_stream(x):
         for name, v in ((ay, y), (asw, sample_weight), ("class_weight", class_weight)):
             if v is not None:

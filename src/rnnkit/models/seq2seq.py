@@ -273,12 +273,22 @@ class Seq2Seq(Seq2SeqDecodingMixin, Seq2SeqSavingMixin, nn.Module):
             seed: Optional[int] = None, verbose: bool = False) -> dict:
         """Train with Adam (lr ``lr``) on all pairs for ``epochs`` epochs; each batch is cut
         to its own longest sequence. Returns ``{"loss": [mean loss per epoch]}``."""
+        from rnnkit.distributed import get_strategy
+
+        strategy = get_strategy()  # under torchrun: data-parallel (rnnkit.distributed.seq2seq)
         src, tgt = self._pair(src, tgt)
         check_positive_int(epochs, "epochs")
         check_positive_int(batch_size, "batch_size")
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
             raise ValueError(f"`lr` must be a positive float, got {lr!r}")
         _prob(teacher_forcing_ratio, "teacher_forcing_ratio")
+        if strategy.world_size > 1:
+            from rnnkit.distributed.seq2seq import fit_data_parallel
+
+            return fit_data_parallel(
+                self, strategy, src, tgt, epochs=epochs, batch_size=batch_size, lr=lr,
+                teacher_forcing_ratio=teacher_forcing_ratio, clip_norm=clip_norm,
+                shuffle=shuffle, seed=seed, verbose=verbose, trim=_trim)
         gen = torch.Generator()
         gen.manual_seed(int(torch.randint(0, 2 ** 62, (1,))) if seed is None else int(seed))
         self.optimizer = torch.optim.Adam(self.parameters(), lr=float(lr))

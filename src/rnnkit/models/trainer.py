@@ -20,19 +20,23 @@ from __future__ import annotations
 
 import math
 import numbers
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Iterator, Optional
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from rnnkit.distributed.strategy import SingleProcess, get_strategy
 from rnnkit.kernels.threads import for_model as thread_policy
-from rnnkit.models.compile import CompileMixin, NotCompiledError
-from rnnkit.models.data_adapter import ArrayData, BatchStream, adapt
 from rnnkit.layers.constraints import apply_all as apply_constraints, has_constraints
 from rnnkit.layers.regularizers import clear_activity, has_penalties, total_penalty
+from rnnkit.mixed_precision import TrainingPrecision
+from rnnkit.models.compile import CompileMixin, NotCompiledError
+from rnnkit.models.data_adapter import ArrayData, BatchStream, adapt
+from rnnkit.training import tbptt as _tbptt
 from rnnkit.training.callbacks import CallbackList, History, TerminateOnNaN
+from rnnkit.training.tbptt import check_tbptt
 from rnnkit.training.progress import ProgbarLogger, resolve_verbose
 
 __all__ = ["TrainingMixin", "NotCompiledError"]
@@ -129,10 +133,12 @@ class TrainingMixin(CompileMixin):
             verbose="auto", callbacks=None, validation_split: float = 0.0,
             validation_data=None, shuffle: bool = True, class_weight=None, sample_weight=None,
             initial_epoch: int = 0, validation_batch_size: Optional[int] = None,
-            validation_freq: int = 1) -> History:
+            validation_freq: int = 1, tbptt: Optional[int] = None) -> History:
         """Train for ``epochs`` epochs (Keras 3's arguments and defaults; batch_size 32).
 
         ``validation_split`` takes the LAST fraction of the arrays (before shuffling).
+        ``tbptt=k``: truncated BPTT over windows of k time steps, the state carried
+        forward detached and reset between batches (:mod:`rnnkit.training.tbptt`).
         Returns a :class:`History`; also kept as ``model.history``.
         """
         self._require_compiled("fit")
@@ -153,7 +159,7 @@ class TrainingMixin(CompileMixin):
         batch_size = batch_size or 32
         val = None
         if validation_split:
-            if not isinstance(train, ArrayData):
+            if not hasattr(train, "split"):  # ArrayData, rnnkit.data.lazy.WindowDataset
                 raise ValueError("`validation_split` needs array data; with a DataLoader pass "
                                  "`validation_data` instead")
             train, val = train.split(float(validation_split))
@@ -168,14 +174,26 @@ class TrainingMixin(CompileMixin):
             else:
                 val = self._adapt(validation_data, prefix="validation_data: ")
         self._prepare(train, batch_size, for_training=True)
+        if tbptt is None:
+            self._tbptt_k = check_tbptt(None, None)
+        else:
+            shape = (train.sample_shape if isinstance(train, ArrayData)
+                     else tuple(train.peek()[0].shape[1:]))
+            self._tbptt_k = check_tbptt(tbptt, shape[0] if shape else None)
         if val is not None:
             self._prepare(val, batch_size)
         val_bs = _check_int("validation_batch_size", validation_batch_size or batch_size, 1)
+        # Under torchrun: this rank's share of each global batch (rnnkit.distributed).
+        strategy = self._strategy = get_strategy()
+        train = strategy.shard(train, batch_size)
+        callbacks = strategy.callbacks(callbacks)
+        # the mixed-precision policy (one per fit: float16's loss scale adapts across epochs)
+        self._precision = TrainingPrecision(self._device_and_dtype()[0])
 
         self._shuffle_generator = torch.Generator()
         self._shuffle_generator.manual_seed(int(torch.randint(0, 2 ** 62, (1,)).item()))
         history = History()
-        progbar = ProgbarLogger(verbose) if verbose else None
+        progbar = ProgbarLogger(verbose) if verbose and strategy.writes_files else None
         cbs = CallbackList(callbacks, model=self, history=history, progbar=progbar,
                            params={"epochs": epochs, "steps": self._steps(train, batch_size),
                                    "verbose": verbose, "mode": "fit"})
@@ -184,6 +202,7 @@ class TrainingMixin(CompileMixin):
         self._resume = None
         was_training = self.training
         cbs.on_train_begin()
+        strategy.sync(self)  # every rank starts from rank 0's (possibly restored) state
         start = initial_epoch
         if self._resume is not None:  # set by BackupAndRestore.on_train_begin
             start = max(start, int(self._resume["epoch"]))
@@ -202,17 +221,30 @@ class TrainingMixin(CompileMixin):
                     val_logs = self._evaluate_data(val, val_bs)
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, logs)
-                if self.stop_training:
+                if strategy.any_stop(self.stop_training):
                     break
             cbs.on_train_end(logs)
         finally:
             threads.close()
             self.train(was_training)
+            self._strategy = self._precision = None
         self.history = history
         return history
 
     def _train_epoch(self, data, batch_size, shuffle, cbs, epoch, terminate_on_nan) -> dict:
         self.train()
+        strategy = getattr(self, "_strategy", None) or SingleProcess()
+        forward = strategy.forward(self)
+        k = getattr(self, "_tbptt_k", None)
+        with (_tbptt.carried_state(self) if k else nullcontext()) as carry:
+            return self._train_batches(data, batch_size, shuffle, cbs, epoch, terminate_on_nan,
+                                       strategy, forward, k, carry)
+
+    def _train_batches(self, data, batch_size, shuffle, cbs, epoch, terminate_on_nan,
+                       strategy, forward, k, carry) -> dict:
+        # autocast, a float32 loss, a loss scale for float16 (rnnkit.mixed_precision)
+        precision = getattr(self, "_precision", None) or \
+            TrainingPrecision(self._device_and_dtype()[0])
         total = count = 0.0
         logs: dict = {}
         steps = 0
@@ -221,11 +253,18 @@ class TrainingMixin(CompileMixin):
             steps += 1
             cbs.on_train_batch_begin(step)
             x, y, w, m = self._batch_to_device(batch)
-            self.optimizer.zero_grad()
             self._clear_activity()
-            y_pred, m_out = self._forward_with_mask(x, m)
-            loss = self._compute_loss(y, y_pred, w, m_out)
-            value = float(loss.detach())
+            if k:  # truncated BPTT: one optimizer step per window, inside
+                value, n, y_pred, m_out = _tbptt.train_batch(self, forward, strategy, carry,
+                                                             x, y, w, m, k, precision)
+            else:
+                self.optimizer.zero_grad()
+                with precision.autocast():
+                    y_pred, m_out = forward(x, m)
+                y_pred = precision.output(y_pred)
+                loss = self._compute_loss(y, y_pred, w, m_out)
+                # the global batch's loss (all ranks), and this rank's share to back-propagate
+                loss, value, n = strategy.step_loss(loss, self._batch_len(x))
             if not math.isfinite(value):
                 if not terminate_on_nan:
                     raise FloatingPointError(
@@ -237,17 +276,22 @@ class TrainingMixin(CompileMixin):
                 logs = {"loss": value}  # the bad step is not applied
                 cbs.on_train_batch_end(step, logs)
                 break
-            loss.backward()
-            self.optimizer.step()
-            if self._constrained:
-                apply_constraints(self)  # Keras: after each update
-            n = float(self._batch_len(x))
+            if not k:
+                precision.backward(loss)
+                precision.step(self.optimizer)
+                if self._constrained:
+                    apply_constraints(self)  # Keras: after each update
             total += value * n
             count += n
             self._update_metrics(y, y_pred, w, m_out)
-            logs = self._logs(total, count)
+            if type(strategy) is SingleProcess:  # DataParallel derives from it
+                logs = self._logs(total, count)
+            else:  # the global batch's metrics: (total, count) all-reduced over the ranks
+                logs = {"loss": total / count}
+                logs.update(strategy.metric_results(self.compiled_metrics))
             cbs.on_train_batch_end(step, logs)
-            if self.stop_training:
+            if strategy.any_stop(self.stop_training):
+                self.stop_training = True
                 break
         if steps == 0:
             raise ValueError(f"`x` yielded no batches in epoch {epoch + 1}; a one-shot "
@@ -281,13 +325,16 @@ class TrainingMixin(CompileMixin):
             m.reset_state()
         total = count = 0.0
         logs: dict = {}
+        precision = TrainingPrecision(self._device_and_dtype()[0])
         with self._inference():
             for step, batch in enumerate(self._iter_batches(data, batch_size)):
                 if cbs:
                     cbs.on_test_batch_begin(step)
                 x, y, w, m = self._batch_to_device(batch)
                 self._clear_activity()
-                y_pred, m_out = self._forward_with_mask(x, m)
+                with precision.autocast():
+                    y_pred, m_out = self._forward_with_mask(x, m)
+                y_pred = precision.output(y_pred)
                 n = float(self._batch_len(x))
                 total += float(self._compute_loss(y, y_pred, w, m_out)) * n
                 count += n

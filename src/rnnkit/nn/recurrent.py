@@ -7,6 +7,7 @@ which kernel ran and why.
 """
 from __future__ import annotations
 
+import functools
 from typing import Optional, Union
 
 import torch
@@ -16,7 +17,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 from rnnkit.cells.activations import resolve_activation
 from rnnkit.cells.base import check_positive_int, param_shapes, torch_default_init_
 from rnnkit.cells.init import chrono_init_, forget_bias_
-from rnnkit.kernels import registry
+from rnnkit.kernels import chunked, precision, registry
 from rnnkit.kernels.spec import RecurrentSpec
 from rnnkit.nn.inputs import build_mask, check_prob, to_time_first
 
@@ -39,8 +40,11 @@ class _RecurrentBase(nn.Module):
                  recurrent_activation="sigmoid", layer_norm: bool = False, peephole: bool = False,
                  reset_after: bool = True, input_dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, zoneout=0.0, dropconnect: float = 0.0,
-                 stateful: bool = False, backend: str = "auto") -> None:
+                 stateful: bool = False, backend: str = "auto",
+                 checkpoint_every: Optional[int] = None) -> None:
         super().__init__()
+        # time steps per gradient-checkpointed chunk (rnnkit.kernels.chunked); None: no chunks
+        self.checkpoint_every = chunked.check_checkpoint_every(checkpoint_every)
         check_positive_int(input_size, "input_size")
         check_positive_int(hidden_size, "hidden_size")
         check_positive_int(num_layers, "num_layers")
@@ -163,6 +167,8 @@ class _RecurrentBase(nn.Module):
         x, packed_lengths, unbatched, packed = to_time_first(
             input, batch_first=self.batch_first, input_size=self.input_size)
         w_dtype = self.weight_ih_l0.dtype
+        if x.dtype == precision.autocast_dtype(x.device):
+            x = x.to(w_dtype)  # an earlier layer's autocast output; the recurrence is float32
         if x.dtype != w_dtype:
             raise TypeError(f"`input` has dtype {x.dtype} but the module's parameters are {w_dtype}; "
                             f"cast one of them (e.g. module.to({x.dtype}))")
@@ -171,7 +177,10 @@ class _RecurrentBase(nn.Module):
         m = build_mask(x, lengths=packed_lengths if packed is not None else lengths,
                        mask=mask, batch_first=self.batch_first)
         state0 = self._initial_state(hx, x.shape[1], x, unbatched)
-        out, state, self.last_choice = registry.run(
+        runner = registry.run if self.checkpoint_every is None else \
+            functools.partial(chunked.run, self.checkpoint_every)
+        runner = precision.float32_recurrence(runner)  # float32 state under autocast
+        out, state, self.last_choice = runner(
             self.spec, self.cell_weights(), x, state0, m, training=self.training,
             backend=self.backend, generator=generator)
         if self.stateful:
