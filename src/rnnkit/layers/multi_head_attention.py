@@ -46,7 +46,7 @@ class MultiHeadAttention(Layer):
         num_heads: N. key_dim: Hk, the size of each query/key head.
         value_dim: Hv (default None: key_dim). dropout: on A (default 0.0).
         use_bias: default True. output_shape: the output's last size (default
-            None: the query's dim). attention_axes: only None (the time axis).
+            None: the query's dim). attention_axes: only None or (1,) (the time axis).
         kernel_initializer="glorot_uniform", bias_initializer="zeros", seed=None.
 
     Call: ``layer(query, value, key=None, query_mask=None, value_mask=None,
@@ -78,9 +78,10 @@ class MultiHeadAttention(Layer):
                                  f"one int, got {output_shape!r}")
             output_shape = output_shape[0]
         self.output_shape = None if output_shape is None else check_units(output_shape, "output_shape")
-        if attention_axes is not None:
+        # Keras stores [1] once built: for (B, T, dim) inputs that is the time axis, as None.
+        if attention_axes is not None and list(np.atleast_1d(attention_axes)) != [1]:
             raise ValueError(f"MultiHeadAttention: `attention_axes`={attention_axes!r} isn't "
-                             "supported by rnnkit; only None (attend over the time axis)")
+                             "supported by rnnkit; only None or (1,) (attend over the time axis)")
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         get_initializer(kernel_initializer, "kernel_initializer")
         get_initializer(bias_initializer, "bias_initializer")

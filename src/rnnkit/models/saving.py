@@ -93,15 +93,27 @@ def _kind(model) -> str:
     return "functional" if isinstance(model, Model) else "sequential"
 
 
+def _is_keras_name(filepath, ending: str) -> bool:
+    return str(os.fspath(filepath)).lower().endswith(ending)
+
+
 def save_model(model, filepath, overwrite: bool = True, metadata: dict | None = None) -> None:
     """Write ``model`` (architecture, weights, compile config, optimizer state) and
-    ``metadata``, a dict of JSON values (None: no metadata)."""
+    ``metadata``, a dict of JSON values (None: no metadata). A name ending in
+    ``.keras`` writes Keras 3's own file instead (architecture and weights)."""
+    if _is_keras_name(filepath, ".keras"):
+        from rnnkit.models.keras_files import save_keras_model
+        return save_keras_model(model, _check_target(filepath, overwrite))
     _write(model, _check_target(filepath, overwrite), _kind(model), with_optimizer=True,
            metadata=metadata)
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
-    """Write only the weights (and the architecture, to check them on loading)."""
+    """Write only the weights (and the architecture, to check them on loading).
+    A name ending in ``.weights.h5`` writes Keras 3's weights file."""
+    if _is_keras_name(filepath, ".weights.h5"):
+        from rnnkit.models.keras_files import save_keras_weights
+        return save_keras_weights(model, _check_target(filepath, overwrite))
     _write(model, _check_target(filepath, overwrite), _kind(model) + "-weights",
            with_optimizer=False)
 
@@ -150,6 +162,9 @@ def load_model(filepath, compile: bool = True):
 
     from rnnkit.models.functional import Model
 
+    from rnnkit.models.keras_files import file_kind, load_keras_model
+    if os.path.isfile(os.fspath(filepath)) and file_kind(filepath) in ("keras", "h5"):
+        return load_keras_model(filepath)  # a Keras file: JSON + HDF5, no pickle
     kind, config, meta, tensors = _read(filepath)
     whole = kind in ("sequential", "functional")
     model = (Model if kind.startswith("functional") else Sequential).from_config(config)
@@ -171,7 +186,11 @@ def load_model(filepath, compile: bool = True):
 
 
 def load_weights(model, filepath) -> None:
-    """Load weights saved by ``save_weights`` (or ``save``) into a built ``model``."""
+    """Load weights saved by ``save_weights`` (or ``save``) into a built ``model``;
+    an HDF5 file is read as Keras's ``.weights.h5`` (or legacy ``.h5``) layout."""
+    from rnnkit.models.keras_files import file_kind, load_keras_weights
+    if os.path.isfile(os.fspath(filepath)) and file_kind(filepath) == "h5":
+        return load_keras_weights(model, filepath)
     kind, config, _, tensors = _read(filepath)
     if kind.split("-")[0] != _kind(model):
         raise ValueError(f"{os.fspath(filepath)!r} holds a {kind.split('-')[0]} model's weights, "
