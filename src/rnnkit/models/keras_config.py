@@ -73,7 +73,8 @@ def _spec_in(spec: dict, where: str) -> dict:
 
 
 def _config_in(cls: str, cfg: dict, here: str) -> dict:
-    _check_dtype(cfg.pop("dtype", None), here)
+    if cls != "InputLayer":  # an input's dtype is its data's (int32 tokens), kept
+        _check_dtype(cfg.pop("dtype", None), here)
     for key in _KERAS_RUNTIME:
         cfg.pop(key, None)
     if "batch_input_shape" in cfg:  # tf.keras 2.x
@@ -150,6 +151,33 @@ def _refs_in(value):
     return [list(v) for v in value], len(value)
 
 
+def _drop_mask_ops(lspec: dict, mask_ops: set, where: str) -> dict:
+    if not mask_ops:
+        return lspec
+    nodes = []
+    for node in lspec.get("inbound_nodes", []):
+        if isinstance(node, dict):
+            kwargs = dict(node.get("kwargs") or {})
+            m = kwargs.get("mask")
+            if isinstance(m, dict) and m.get("config", {}).get("keras_history", [None])[0] in mask_ops:
+                kwargs.pop("mask")
+            if any(isinstance(t, dict) and t.get("config", {}).get("keras_history", [None])[0]
+                   in mask_ops for t in _leaves([node.get("args"), kwargs])):
+                raise KerasFileError(f"{where}: layer {lspec.get('name')!r} uses a NotEqual op's "
+                                     "output as data; only its use as a mask is supported")
+            node = {**node, "kwargs": kwargs}
+        nodes.append(node)
+    return {**lspec, "inbound_nodes": nodes}
+
+
+def _leaves(value) -> list:
+    if isinstance(value, list):
+        return [x for v in value for x in _leaves(v)]
+    if isinstance(value, dict) and value.get("class_name") != "__keras_tensor__":
+        return [x for v in value.values() for x in _leaves(v)]
+    return [value]
+
+
 def _model_config_in(cls: str, cfg: dict, where: str) -> dict:
     """A Keras Sequential / Functional config -> rnnkit's config for the same class."""
     if cls == "Sequential":
@@ -163,7 +191,14 @@ def _model_config_in(cls: str, cfg: dict, where: str) -> dict:
         return {"name": cfg.get("name"), "layers": layers,
                 "build_input_shape": None if shape is None else list(shape[1:])}
     layers = []
+    # Keras 3 records an Embedding's mask as a NotEqual(x, 0) op passed as mask=; rnnkit's
+    # graph passes masks itself, so those ops and mask= arguments are dropped.
+    mask_ops = {lspec.get("name") for lspec in cfg.get("layers", [])
+                if lspec.get("class_name") == "NotEqual"}
     for lspec in cfg.get("layers", []):
+        if lspec.get("name") in mask_ops:
+            continue
+        lspec = _drop_mask_ops(lspec, mask_ops, where)
         spec = _spec_in(lspec, where)
         spec["name"] = lspec.get("name") or lspec["config"].get("name")
         spec["inbound_nodes"] = [_node_in(n, lspec["class_name"])
@@ -211,7 +246,12 @@ def _config_out(cls: str, cfg: dict, where: str) -> dict:
     return cfg
 
 
+# Keras layers whose constructors take fewer base arguments than rnnkit's configs hold.
+_KERAS_LACKS = {"SpatialDropout1D": ("trainable",), "GaussianNoise": ("trainable",)}
+
+
 def _spec_out(cls: str, cfg: dict, where: str) -> dict:
+    cfg = {k: v for k, v in cfg.items() if k not in _KERAS_LACKS.get(cls, ())}
     return {"module": "keras.layers", "class_name": cls,
             "config": _config_out(cls, cfg, f"{where}: layer {cfg.get('name')!r}"),
             "registered_name": None}
