@@ -24,6 +24,7 @@ def test_keras_names_resolve():
         "constraints": ["MaxNorm", "NonNeg", "UnitNorm"],
         "utils": ["set_random_seed", "pad_sequences", "to_categorical",
                   "timeseries_dataset_from_array"],
+        "preprocessing": ["timeseries_dataset_from_array", "sequence"],
     }.items():
         mod = getattr(keras, module)
         for name in names:

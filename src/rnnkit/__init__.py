@@ -3,8 +3,8 @@
 ``import rnnkit as keras`` offers the supported subset of Keras 3 under Keras's
 names: ``keras.Input``, ``keras.Model``, ``keras.Sequential``, and the modules
 ``layers``, ``models``, ``callbacks``, ``optimizers``, ``losses``, ``metrics``,
-``activations``, ``regularizers``, ``constraints`` and
-``utils``. A Keras name that rnnkit lacks raises an error that names it.
+``activations``, ``regularizers``, ``constraints``, ``utils`` and
+``preprocessing``. A Keras name that rnnkit lacks raises an error that names it.
 Everything is imported on first use, so ``import rnnkit`` stays light.
 """
 import importlib
@@ -20,7 +20,7 @@ _NAMES = {"Input": ("rnnkit.layers.input_layer", "Input"),
           "KerasTensor": ("rnnkit.layers.node", "KerasTensor"),
           "Layer": ("rnnkit.layers.base", "Layer")}
 _MODULES = ("layers", "models", "callbacks", "optimizers", "losses", "metrics", "activations",
-            "regularizers", "constraints", "utils", "nn", "cells", "kernels",
+            "regularizers", "constraints", "utils", "preprocessing", "nn", "cells", "kernels",
             "data", "datasets", "tools", "training", "cli")
 
 __all__ = ["NotSupportedError", "__version__", "set_random_seed", *_NAMES, *_MODULES]
@@ -37,4 +37,4 @@ def __getattr__(name: str):
     if name.startswith("__"):
         raise AttributeError(name)
     raise NotSupportedError(f"keras.{name} is not supported by rnnkit; `import rnnkit as keras` "
-                            f"offers {sorted(_NAMES)} and the modules {sorted(_MODULES[:10])}")
+                            f"offers {sorted(_NAMES)} and the modules {sorted(_MODULES[:11])}")

@@ -131,18 +131,18 @@ def test_character_level_seq2seq_with_inference_models():
 
 def test_timeseries_forecasting():
     """The weather example's pipeline on a generated multichannel series: windows
-    from timeseries_dataset_from_array (keras.utils here; the example imports it
-    from keras.preprocessing), LSTM(32) -> Dense(1), EarlyStopping."""
+    from keras.preprocessing.timeseries_dataset_from_array, LSTM(32) -> Dense(1),
+    EarlyStopping."""
     keras.utils.set_random_seed(3)
     t = np.arange(1500, dtype="float32")
     features = np.stack([np.sin(t / 20), np.cos(t / 33), np.sin(t / 7) * 0.3], 1)
     past, future, step, sequence_length = 48, 6, 2, 24
     x_all, y_all = features[:-past - future], features[past + future:, 0]
     train_split = 1000
-    dataset_train = keras.utils.timeseries_dataset_from_array(
+    dataset_train = keras.preprocessing.timeseries_dataset_from_array(
         x_all[:train_split], y_all[:train_split], sequence_length=sequence_length,
         sampling_rate=step, batch_size=64)
-    dataset_val = keras.utils.timeseries_dataset_from_array(
+    dataset_val = keras.preprocessing.timeseries_dataset_from_array(
         x_all[train_split:], y_all[train_split:], sequence_length=sequence_length,
         sampling_rate=step, batch_size=64)
     inputs, targets = next(iter(dataset_train))
@@ -153,7 +153,7 @@ def test_timeseries_forecasting():
     model = keras.Model(inputs=inputs, outputs=outputs)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.005), loss="mse")
     es_callback = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=0, patience=5)
-    history = model.fit(dataset_train, epochs=12, validation_data=dataset_val,
+    history = model.fit(dataset_train, epochs=8, validation_data=dataset_val,
                         callbacks=[es_callback], verbose=0)
     _learns(history, factor=0.3)
     assert min(history.history["val_loss"]) < 0.3 * history.history["val_loss"][0]

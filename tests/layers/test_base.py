@@ -45,8 +45,8 @@ def test_keras_only_arguments_accepted_as_none_refused_otherwise():
     L.Dense(3, kernel_regularizer="l2")  # a Dense kernel takes regularizers now
     with pytest.raises(ValueError, match="`recurrent_regularizer` isn't supported by Dense"):
         L.Dense(3, recurrent_regularizer="l2")
-    with pytest.raises(ValueError, match="`activity_regularizer` isn't supported"):
-        L.LSTM(3, activity_regularizer="l2")
+    with pytest.raises(ValueError, match="`embeddings_constraint` isn't supported by LSTM"):
+        L.LSTM(3, embeddings_constraint="non_neg")
 
 
 def test_lazy_build_from_first_input_and_numpy_inputs():
@@ -116,51 +116,3 @@ def test_default_names_are_keras_snake_case(cls, name):
     from rnnkit.layers.base import snake_case
     assert snake_case(cls) == name
 
-
-class _KerasStyleDense(L.Layer):
-    """A custom layer written as in Keras: build with the batch axis, add_weight, call."""
-
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.seen_shape = None
-
-    def build(self, input_shape):
-        self.seen_shape = input_shape
-        self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="ones",
-                                 name="w")
-        self.b = self.add_weight(shape=(self.units,), initializer="zeros", name="b",
-                                 trainable=False)
-
-    def call(self, inputs):
-        return inputs @ self.w + self.b
-
-
-def test_keras_style_layer_builds_with_batch_axis_and_add_weight():
-    layer = _KerasStyleDense(2)
-    y = layer(np.ones((3, 4), dtype="float32"))  # eager, on numpy
-    assert layer.seen_shape == (None, 4)
-    assert torch.equal(y, torch.full((3, 2), 4.0))
-    assert [tuple(w.shape) for w in layer.weights] == [(4, 2), (2,)]
-    assert [tuple(w.shape) for w in layer.trainable_weights] == [(4, 2)]
-    assert [tuple(w.shape) for w in layer.non_trainable_weights] == [(2,)]
-    assert layer.compute_output_shape((None, 4)) == (None, 2)
-
-
-def test_trainable_flag_freezes_and_unfreezes_but_keeps_frozen_weights():
-    layer = _KerasStyleDense(2)
-    layer(torch.ones(1, 3))
-    layer.trainable = False
-    assert layer.trainable_weights == []
-    layer.trainable = True
-    assert [tuple(w.shape) for w in layer.trainable_weights] == [(3, 2)]  # b stays frozen
-    lstm = L.Bidirectional(L.LSTM(2))
-    lstm(torch.zeros(1, 3, 2))
-    lstm.trainable = False
-    assert not any(p.requires_grad for p in lstm.parameters())
-
-
-def test_add_weight_bad_shape():
-    layer = L.Layer()
-    with pytest.raises(ValueError, match="`shape` of weight 'w' in layer 'layer' must be a tuple"):
-        layer.add_weight(shape=(None, 2), name="w")

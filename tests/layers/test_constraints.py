@@ -57,7 +57,7 @@ def test_add_weight_with_constraint_and_regularizer():
 
     layer = Scale()
     layer(torch.ones(1, 3))
-    assert float(sum(layer.losses)) == pytest.approx(3.0)
+    assert float(sum(layer.losses).detach()) == pytest.approx(3.0)
     with torch.no_grad():
         layer.w.fill_(-1.0)
     layer.apply_constraints()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import rnnkit
 import rnnkit as keras
 import rnnkit.layers as L
 from rnnkit.layers.regularizers import L1, L1L2, L2, get_regularizer
@@ -62,3 +63,27 @@ def test_config_round_trip_and_bad_values():
         L2(-1)
     with pytest.raises(ValueError, match="can't be saved without pickle"):
         L.Dense(2, kernel_regularizer=lambda w: w.sum()).get_config()
+
+
+def test_activity_regularizer_matches_keras_and_counts_in_evaluate(keras):
+    x = np.random.default_rng(2).normal(size=(5, 3)).astype("float32")
+    ours = L.Dense(2, activity_regularizer=L2(0.1))
+    theirs = keras.layers.Dense(2, activity_regularizer=keras.regularizers.L2(0.1))
+    theirs(x)
+    ours(torch.from_numpy(x))
+    ours.set_weights(theirs.get_weights())
+    ours._activity_losses.clear()
+    y = ours(torch.from_numpy(x))
+    theirs(x)
+    want = 0.1 * float((y.detach() ** 2).sum()) / 5  # penalty(output) / batch size
+    assert float(ours.losses[0].detach()) == pytest.approx(want, rel=1e-5)
+    assert float(ours.losses[0].detach()) == pytest.approx(float(theirs.losses[-1].detach()),
+                                                           rel=1e-5)
+    inp = rnnkit.Input((3,))
+    model = rnnkit.Model(inp, ours(inp))
+    model.compile("sgd", "mse")
+    loss = model.evaluate(x, np.zeros((5, 2), "float32"), batch_size=5, verbose=0)
+    pred = model.predict(x)
+    assert loss == pytest.approx(float((pred ** 2).mean()) + 0.1 * float((pred ** 2).sum()) / 5,
+                                 rel=1e-5)
+    assert L.Dense.from_config(ours.get_config()).activity_regularizer.l2 == 0.1

@@ -81,6 +81,10 @@ def test_zoo_model_predicts_as_keras(keras, name):
     x = x[0] if len(x) == 1 else x
     _copy_weights(theirs, ours)
     assert ours.count_params() == theirs.count_params()
+    mine, keras_w = ours.get_weights(), theirs.get_weights()  # the model-level order too
+    assert len(mine) == len(keras_w)
+    for a, b in zip(mine, keras_w):
+        np.testing.assert_array_equal(a, b)
     want = theirs.predict(x, verbose=0)
     got = ours.predict(x)
     want, got = (want, got) if isinstance(want, list) else ([want], [got])

@@ -50,7 +50,7 @@ def test_fit_accepts_lists_and_dicts_and_learns():
     x, y = _data(200)
     y["reg"] = (x["a"][:, :1] * 2 - x["b"][:, :1]).astype("float32")
     first = model.evaluate([x["a"], x["b"]], [y["reg"], y["cls"]], verbose=0)[1]
-    hist = model.fit(x, y, epochs=30, batch_size=20, verbose=0, validation_split=0.2)
+    hist = model.fit(x, y, epochs=20, batch_size=20, verbose=0, validation_split=0.2)
     assert hist.history["reg_loss"][-1] < 0.3 * first
     assert "val_cls_loss" in hist.history
     pred = model.predict(x)
@@ -121,3 +121,16 @@ def test_timeseries_batches_feed_fit_and_predict():
     model.fit(ds, epochs=15, verbose=0)
     assert model.evaluate(ds, verbose=0) < 0.2 * first
     assert model.predict(ds).shape == (len(ds.starts), 1)
+
+
+def test_ragged_inputs_and_per_output_sample_weights_are_refused_clearly():
+    tokens = keras.Input((None,), dtype="int32", name="tokens")
+    model = keras.Model(tokens, layers.Dense(1)(layers.GRU(2)(layers.Embedding(9, 3)(tokens))))
+    model.compile("adam", "mse")
+    with pytest.raises(ValueError, match="input 'tokens' holds sequences of different lengths"):
+        model.fit([[1, 2, 3], [4]], np.zeros((2, 1)), verbose=0)
+    two = _two_heads()
+    two.compile("adam", loss={"reg": "mse", "cls": "sparse_categorical_crossentropy"})
+    x, y = _data()
+    with pytest.raises(ValueError, match="per-output sample weights aren't supported"):
+        two.fit(x, y, sample_weight={"reg": np.ones(40)}, verbose=0)

@@ -1,6 +1,9 @@
 """Keras-style layers: Keras 3's names, arguments, defaults, masks and weight
 layouts, running on rnnkit's kernels. See :mod:`rnnkit.layers.base` for the
-contract and :mod:`rnnkit.layers.keras_layout` for the weight order."""
+contract, :mod:`rnnkit.layers.keras_layout` for the weight order, and
+:mod:`rnnkit.layers.node` for calls on symbolic tensors (the Functional API).
+``register_layer`` is the registry by Keras class name that configs are read
+with; a Keras layer name that rnnkit lacks raises an error naming it."""
 from rnnkit._unsupported import module_getattr
 from rnnkit.layers.activations import Activation
 from rnnkit.layers.attention import AdditiveAttention, Attention

@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from rnnkit.layers.keras_weights import KerasWeightsMixin
+
 _LAYERS: dict[str, type] = {}
 
 # Keras arguments that rnnkit doesn't implement on a given layer. Keras configs carry
@@ -35,7 +37,7 @@ _LAYERS: dict[str, type] = {}
 # than ignored. A layer's own weights take {role}_regularizer / {role}_constraint
 # for the roles in its ``_weight_roles``.
 _KERAS_ONLY = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-               "activity_regularizer", "kernel_constraint", "recurrent_constraint",
+               "kernel_constraint", "recurrent_constraint",
                "bias_constraint", "embeddings_regularizer", "embeddings_constraint")
 
 
@@ -92,7 +94,19 @@ def check_units(units, arg: str = "units") -> int:
     return int(units)
 
 
-class Layer(nn.Module):
+def _record_activity(layer: "Layer", inputs, output) -> None:
+    """Keras's activity regularization: penalty(output) / batch size, for each
+    tensor the call returns (keras/src/layers/layer.py, ``__call__``)."""
+    from rnnkit.layers.node import flatten
+
+    for out in flatten(output):
+        if isinstance(out, Tensor) and out.is_floating_point():
+            loss = layer.activity_regularizer(out)
+            layer._activity_losses.append(loss / out.shape[0] if out.dim() else loss)
+    del layer._activity_losses[:-16]  # calls outside training (predict) don't pile up
+
+
+class Layer(KerasWeightsMixin, nn.Module):
     """Base class: lazy build, masks, Keras weights and configs.
 
     Two ways to write a layer:
@@ -125,6 +139,7 @@ class Layer(nn.Module):
         self._frozen: set[str] = set()  # add_weight(trainable=False)
         self._regs: dict[str, Any] = {}  # role -> regularizer (configs)
         self._cons: dict[str, Any] = {}  # role -> constraint
+        activity = kwargs.pop("activity_regularizer", None)
         for role in self._weight_roles:
             for key, table, get in ((f"{role}_regularizer", self._regs, get_regularizer),
                                     (f"{role}_constraint", self._cons, get_constraint)):
@@ -137,7 +152,8 @@ class Layer(nn.Module):
                                  f"{kwargs[key]!r}")
             kwargs.pop(key, None)
         if kwargs:
-            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) {sorted(kwargs)}")
+            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) "
+                            f"{sorted(kwargs)}")
         self.name = name or snake_case(type(self).__name__)
         self.input_shape_arg = tuple(input_shape) if input_shape is not None else None
         self._trainable = bool(trainable)
@@ -145,6 +161,12 @@ class Layer(nn.Module):
         self._inbound_nodes: list = []
         self._penalties: list = []  # (parameter name, regularizer), add_weight's
         self._param_cons: list = []  # (parameter name, constraint, transposed), add_weight's
+        self._activity_losses: list = []
+        self.activity_regularizer = None
+        if activity is not None:
+            self.activity_regularizer = get_regularizer(activity, "activity_regularizer")
+            # A hook, so that calls from a functional graph's replay are seen too.
+            self.register_forward_hook(_record_activity)
 
     # --- building -------------------------------------------------------------------
     def build(self, input_shape: tuple) -> None:
@@ -193,101 +215,6 @@ class Layer(nn.Module):
         if not self._keras_style:
             raise NotImplementedError(f"{type(self).__name__} defines neither forward nor call")
         return self.call(*args, **kwargs)
-
-    # --- Keras's weight API -------------------------------------------------------------
-    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True,
-                   name: Optional[str] = None, regularizer=None, constraint=None) -> nn.Parameter:
-        """Create a weight as Keras's ``Layer.add_weight``: an ``nn.Parameter`` of
-        ``shape`` filled by ``initializer``, registered under ``name``;
-        ``trainable=False`` keeps it out of training; ``regularizer`` adds its
-        penalty to the training loss; ``constraint`` runs after each optimizer step."""
-        from rnnkit.layers.constraints import get_constraint
-        from rnnkit.layers.initializers import get_initializer
-        from rnnkit.layers.regularizers import get_regularizer
-
-        shape = () if shape is None else tuple(shape)
-        if any(d is None or isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0
-               for d in shape):
-            raise ValueError(f"`shape` of weight {name!r} in layer {self.name!r} must be a tuple "
-                             f"of non-negative ints, got {shape!r}")
-        base = re.sub(r"\W", "_", name or "variable")
-        pname, k = base, 1
-        while hasattr(self, pname):
-            pname, k = f"{base}_{k}", k + 1
-        init = get_initializer(initializer, "initializer")
-        value = init(shape) if shape else init((1,)).reshape(())
-        if dtype is not None:
-            value = value.to(getattr(torch, str(dtype).replace("torch.", "")))
-        p = nn.Parameter(value.clone(), requires_grad=bool(trainable) and self._trainable)
-        self.register_parameter(pname, p)
-        if not trainable:
-            self._frozen.add(pname)
-        if regularizer is not None:
-            self._penalties.append((pname, get_regularizer(regularizer, "regularizer")))
-        if constraint is not None:
-            self._param_cons.append((pname, get_constraint(constraint, "constraint"), False))
-        return p
-
-    @property
-    def trainable(self) -> bool:
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        """Freeze (False) or unfreeze the layer and every layer in it, as Keras."""
-        self._trainable = bool(value)
-        for m in self.modules():
-            if isinstance(m, Layer):
-                m._trainable = bool(value)
-                for pname, p in m.named_parameters(recurse=False):
-                    p.requires_grad_(bool(value) and pname not in m._frozen)
-
-    @property
-    def weights(self) -> list[nn.Parameter]:
-        return list(self.parameters())
-
-    @property
-    def trainable_weights(self) -> list[nn.Parameter]:
-        return [p for p in self.parameters() if p.requires_grad]
-
-    @property
-    def non_trainable_weights(self) -> list[nn.Parameter]:
-        return [p for p in self.parameters() if not p.requires_grad]
-
-    @property
-    def losses(self) -> list[Tensor]:
-        """The regularisation penalties of this layer's weights (and its sublayers')."""
-        out = []
-        for m in self.modules():
-            if isinstance(m, Layer):
-                out += [reg(getattr(m, pname)) for pname, reg in m._all_penalties()]
-        return out
-
-    def _all_penalties(self) -> list:
-        pairs = list(self._penalties)
-        for role, reg in self._regs.items():
-            pairs += [(n, reg) for n in self._weight_roles[role][0]
-                      if getattr(self, n, None) is not None]
-        return pairs
-
-    def _all_constraints(self) -> list:
-        triples = list(self._param_cons)
-        for role, con in self._cons.items():
-            names, transposed = self._weight_roles[role]
-            triples += [(n, con, transposed) for n in names if getattr(self, n, None) is not None]
-        return triples
-
-    def apply_constraints(self) -> None:
-        """Project the weights with their constraints (the trainer calls this after
-        each optimizer step). Weights stored transposed from Keras's layout are
-        constrained in Keras's layout, so MaxNorm's axis means what it does in Keras."""
-        with torch.no_grad():
-            for pname, con, transposed in self._all_constraints():
-                p = getattr(self, pname)
-                if transposed:
-                    p.copy_(con(p.t()).t())
-                else:
-                    p.copy_(con(p))
 
     # --- graph ----------------------------------------------------------------------------
     def _only_node(self, what: str):
@@ -367,6 +294,8 @@ class Layer(nn.Module):
             cfg[f"{role}_regularizer"] = serialize_regularizer(reg)
         for role, con in self._cons.items():
             cfg[f"{role}_constraint"] = serialize_constraint(con)
+        if self.activity_regularizer is not None:
+            cfg["activity_regularizer"] = serialize_regularizer(self.activity_regularizer)
         return cfg
 
     @classmethod

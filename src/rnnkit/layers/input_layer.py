@@ -30,7 +30,8 @@ def _check_shape(shape, arg: str) -> tuple:
                         f"got {type(shape).__name__} {shape!r}")
     out = []
     for d in shape:
-        if d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d <= 0):
+        if d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer))
+                              or d <= 0):
             raise ValueError(f"`{arg}` must hold positive ints or None (without the batch axis), "
                              f"got {tuple(shape)!r}")
         out.append(None if d is None else int(d))

@@ -222,7 +222,8 @@ class Dot(_Merge):
         xm = x.movedim(ax, -1)  # (B, X..., K)
         ym = y.movedim(ay, 1)  # (B, K, Y...)
         xs, ys = xm.shape[1:-1], ym.shape[2:]
-        out = torch.bmm(xm.reshape(B, -1, xm.shape[-1]), ym.reshape(B, ym.shape[1], -1))  # (B, X, Y)
+        # (B, X, K) @ (B, K, Y) -> (B, X, Y)
+        out = torch.bmm(xm.reshape(B, -1, xm.shape[-1]), ym.reshape(B, ym.shape[1], -1))
         out = out.reshape(B, *xs, *ys)
         return out.reshape(B, 1) if out.dim() == 1 else out
 
@@ -243,8 +244,9 @@ def _helper(cls):
     return fn
 
 
-add, subtract, multiply, average = _helper(Add), _helper(Subtract), _helper(Multiply), _helper(Average)
-maximum, minimum, concatenate = _helper(Maximum), _helper(Minimum), _helper(Concatenate)
+add, subtract, multiply = _helper(Add), _helper(Subtract), _helper(Multiply)
+average, maximum, minimum = _helper(Average), _helper(Maximum), _helper(Minimum)
+concatenate = _helper(Concatenate)
 
 
 def dot(inputs, axes=-1, **kwargs):

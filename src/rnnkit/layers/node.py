@@ -86,7 +86,15 @@ def map_structure(fn, structure):
 
 
 def is_symbolic(args, kwargs) -> bool:
-    return any(isinstance(leaf, KerasTensor) for leaf in flatten(list(args)) + flatten(kwargs))
+    """Whether any argument holds a symbolic tensor (checked on every layer call,
+    so plain tensors and None are recognised without flattening)."""
+    for v in (*args, *kwargs.values()):
+        if v is None or type(v) is Tensor:
+            continue
+        if isinstance(v, KerasTensor) or (isinstance(v, (list, tuple, dict)) and any(
+                isinstance(leaf, KerasTensor) for leaf in flatten(v))):
+            return True
+    return False
 
 
 def _accepts(layer, arg: str) -> bool:
@@ -112,7 +120,8 @@ class Node:
     def __init__(self, layer, args: tuple, kwargs: dict, outputs: list, structure,
                  auto_mask: bool, mask_out: bool) -> None:
         self.layer, self.args, self.kwargs = layer, args, kwargs
-        self.inputs = [t for t in flatten(list(args)) + flatten(kwargs) if isinstance(t, KerasTensor)]
+        self.inputs = [t for t in flatten(list(args)) + flatten(kwargs)
+                       if isinstance(t, KerasTensor)]
         self.outputs, self.structure = outputs, structure
         self.auto_mask, self.mask_out = auto_mask, mask_out
 
@@ -141,8 +150,17 @@ def _probe_mask(t: KerasTensor, unknown: int, batch: int) -> Optional[Tensor]:
 
 
 def _snapshot(layer) -> list:
-    """Stateful layers' carried states, to put back after a probe."""
-    return [(m, m._states) for m in layer.modules() if hasattr(m, "_states")]
+    """What a probe must not change: stateful layers' carried states and the
+    activity penalties recorded so far."""
+    saved = [(m, "_states", m._states) for m in layer.modules() if hasattr(m, "_states")]
+    saved += [(m, "_activity_losses", list(m._activity_losses)) for m in layer.modules()
+              if getattr(m, "_activity_losses", None) is not None]
+    return saved
+
+
+def _restore(saved: list) -> None:
+    for m, attr, value in saved:
+        setattr(m, attr, value)
 
 
 def _describe(args) -> str:
@@ -188,8 +206,8 @@ def symbolic_call(layer, args: tuple, kwargs: dict):
     if not args:
         raise TypeError(f"{where} must be called with its inputs as the first argument")
     first = args[0]
-    if not isinstance(first, KerasTensor) and not (
-            isinstance(first, (list, tuple, dict)) and any(isinstance(t, KerasTensor) for t in flatten(first))):
+    if not isinstance(first, KerasTensor) and not any(
+            isinstance(t, KerasTensor) for t in flatten(first)):
         raise TypeError(f"{where}: the first argument must be a symbolic tensor (or a list of "
                         f"them) when other arguments are symbolic, got {type(first).__name__}")
     # Masks pass automatically unless the call gives mask= (Keras's rule).
@@ -216,8 +234,7 @@ def symbolic_call(layer, args: tuple, kwargs: dict):
         raise cls(f"{where} can't be called on {_describe(args)}: {e}") from e
     finally:
         layer.train(was_training)
-        for m, s in saved:
-            m._states = s
+        _restore(saved)
     single = isinstance(out, Tensor)
     outs, outs2 = flatten(out), flatten(out2)
     masks = flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outs)
@@ -257,7 +274,6 @@ def probe_output_shape(layer, input_shape):
             out2 = _probe(layer, (t,), {}, None, _PROBE2, _BATCH)[0]
     finally:
         layer.train(was_training)
-        for m, s in saved:
-            m._states = s
+        _restore(saved)
     out_shape = tuple(d if out2.shape[k] == d else None for k, d in enumerate(out.shape))
     return ((None,) + out_shape[1:]) if layer._keras_style else out_shape[1:]

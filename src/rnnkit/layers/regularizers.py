@@ -7,8 +7,10 @@
 Defaults as Keras 3: ``"l1"`` and ``"l2"`` mean a factor of 0.01, ``"l1_l2"``
 0.01 each; ``L1L2()`` has both factors 0. The sums are over every entry, so
 they don't depend on the layout a weight is stored in (rnnkit keeps recurrent
-kernels in torch's layout; the penalty equals Keras's). ``fit`` and
-``evaluate`` add every layer's penalties to the loss they report, as Keras does.
+kernels in torch's layout; the penalty equals Keras's). A layer's
+``activity_regularizer`` adds penalty(output) / batch size for each call, as
+Keras 3 does. ``fit`` and ``evaluate`` add every layer's penalties to the loss
+they train on and report, as Keras does.
 """
 from __future__ import annotations
 
@@ -120,18 +122,28 @@ def serialize_regularizer(reg):
 
 
 def total_penalty(model) -> Tensor | None:
-    """Sum of every layer's penalties in ``model`` (None when there are none)."""
+    """Sum of every layer's penalties in ``model`` (None when there are none): the
+    weights' penalties and the activity penalties of the calls since
+    :func:`clear_activity`."""
     total = None
     for m in model.modules():
         pairs = getattr(m, "_all_penalties", None)
         if pairs is None:
             continue
-        for pname, reg in pairs():
-            p = getattr(m, pname)
-            total = reg(p) if total is None else total + reg(p)
+        terms = [reg(getattr(m, pname)) for pname, reg in pairs()] + list(m._activity_losses)
+        for t in terms:
+            total = t if total is None else total + t
     return total
 
 
+def clear_activity(model) -> None:
+    """Forget recorded activity penalties (before a forward whose loss counts)."""
+    for m in model.modules():
+        if getattr(m, "_activity_losses", None):
+            m._activity_losses.clear()
+
+
 def has_penalties(model) -> bool:
-    return any(getattr(m, "_all_penalties", None) is not None and m._all_penalties()
+    return any(getattr(m, "_all_penalties", None) is not None and
+               (m._all_penalties() or m.activity_regularizer is not None)
                for m in model.modules())

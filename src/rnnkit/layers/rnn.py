@@ -214,9 +214,8 @@ class RNN(Layer):
         """Forget the carried states (or set them); a no-op unless stateful."""
         if not self.stateful:
             return
-        self._states = None if states is None else tuple(torch.as_tensor(np.asarray(s)
-                                                                         if not isinstance(s, Tensor)
-                                                                         else s) for s in states)
+        self._states = None if states is None else tuple(
+            s if isinstance(s, Tensor) else torch.as_tensor(np.asarray(s)) for s in states)
 
     reset_state = reset_states
 

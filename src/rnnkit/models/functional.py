@@ -8,8 +8,8 @@
 
 Calling layers on symbolic tensors recorded the graph (:mod:`rnnkit.layers.node`);
 the model sorts it once (:mod:`rnnkit.models.graph`) and each forward replays
-the calls in a flat loop over integer slots: the graph costs a few dictionary-
-free Python steps per layer over the same model written by hand (measured in
+the calls in one flat loop over integer slots, so the graph adds a few Python
+steps per layer to the same model written by hand (measured in
 ``benchmarks/functional_overhead.py``).
 
 ``inputs`` and ``outputs`` may be one symbolic tensor, a list, or a dict; the
@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.layers.base import Layer, register_layer, snake_case
-from rnnkit.layers.node import KerasTensor, flatten, is_symbolic, symbolic_call
+from rnnkit.layers.node import KerasTensor, is_symbolic, symbolic_call
 from rnnkit.models import graph
 from rnnkit.models.functional_training import FunctionalTrainingMixin
 from rnnkit.models.summary import format_functional_summary

@@ -142,8 +142,20 @@ class FunctionalTrainingMixin(TrainingMixin):
     # --- the loop's hooks ------------------------------------------------------------------
     def _adapt(self, x, y=None, sample_weight=None, class_weight=None, *, prefix: str = "",
                need_y: bool = True):
-        return adapt(x, y, sample_weight, class_weight, prefix=prefix, need_y=need_y,
+        if isinstance(sample_weight, (dict, list, tuple)) and len(self._outputs) > 1:
+            raise ValueError(f"`{prefix}sample_weight` must be one array of per-sample weights "
+                             "for every output; per-output sample weights aren't supported by "
+                             "rnnkit")
+        data = adapt(x, y, sample_weight, class_weight, prefix=prefix, need_y=need_y,
                      x_names=self.input_names, y_names=self.output_names)
+        if getattr(data, "mask", None) is not None:
+            # The graph's masks come from its layers (Embedding(mask_zero), Masking), as in
+            # Keras; a padding mask made here would have nowhere to go.
+            k = next(i for i, m in enumerate(data.mask) if m is not None)
+            raise ValueError(f"`{prefix}x` input {self.input_names[k]!r} holds sequences of "
+                             "different lengths; pad them (rnnkit.utils.pad_sequences) and mask "
+                             "the padding in the model (Embedding(mask_zero=True) or Masking)")
+        return data
 
     def _prepare(self, data, batch_size, for_training: bool = False) -> None:
         if isinstance(data, BatchStream):
@@ -153,8 +165,10 @@ class FunctionalTrainingMixin(TrainingMixin):
             shapes, arg = data.sample_shape, "x"
         for k, (t, shape) in enumerate(zip(self._inputs, shapes)):
             want = t.shape[1:]
-            where = f"`{arg}[{k}]` (input {self.input_names[k]!r})" if len(shapes) > 1 else f"`{arg}`"
-            if len(shape) != len(want) or any(w is not None and w != s for w, s in zip(want, shape)):
+            where = (f"`{arg}[{k}]` (input {self.input_names[k]!r})" if len(shapes) > 1
+                     else f"`{arg}`")
+            if len(shape) != len(want) or any(w is not None and w != s
+                                              for w, s in zip(want, shape)):
                 raise ValueError(f"{where} has samples of shape {tuple(shape)} but the model's "
                                  f"input expects {tuple(want)} (None: any size)")
         if for_training:

@@ -154,7 +154,8 @@ def run(plan: Plan, xs: list, ms: Optional[list]) -> tuple[list, list]:
     if ms is not None:
         for s, m in zip(plan.input_slots, ms):
             masks[s] = m
-    for layer, arg_slot, resolve, kwargs, mask_slots, mask_out, single, out_slots, gcall in plan.steps:
+    for (layer, arg_slot, resolve, kwargs, mask_slots, mask_out, single, out_slots,
+         gcall) in plan.steps:
         if arg_slot is not None:
             args = (values[arg_slot],)
         else:
@@ -176,7 +177,8 @@ def run(plan: Plan, xs: list, ms: Optional[list]) -> tuple[list, list]:
             masks[out_slots[0]] = out_mask
         else:
             outs = flatten(out)
-            om = flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outs)
+            om = (flatten(out_mask) if isinstance(out_mask, (list, tuple))
+                  else [out_mask] * len(outs))
             for s, o, m in zip(out_slots, outs, om):
                 values[s] = o
                 masks[s] = m

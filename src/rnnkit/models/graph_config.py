@@ -138,6 +138,8 @@ def replay_config(cls, config: dict):
             return dict(zip(form, flat))
         return flat
 
-    inputs = pick(config["input_layers"], config.get("input_structure", len(config["input_layers"])))
-    outputs = pick(config["output_layers"], config.get("output_structure", len(config["output_layers"])))
+    inputs = pick(config["input_layers"],
+                  config.get("input_structure", len(config["input_layers"])))
+    outputs = pick(config["output_layers"],
+                   config.get("output_structure", len(config["output_layers"])))
     return cls(inputs, outputs, name=config.get("name"))

@@ -127,8 +127,8 @@ def _read(path) -> tuple[str, dict, dict, dict]:
     kind = header.get("kind")
     if kind not in ("sequential", "sequential-weights", "functional", "functional-weights"):
         raise ValueError(f"{p!r} is an rnnkit model file of kind {kind!r} (written by an older "
-                         "rnnkit command line), not a Sequential or functional model; expected "
-                         "kind 'sequential' or 'functional'")
+                         "rnnkit command line), not a Sequential model nor a functional one; "
+                         "expected kind 'sequential' or 'functional'")
     return kind, json_field(header, "config", p, WHAT), json_field(header, "meta", p, WHAT), tensors
 
 

@@ -30,7 +30,7 @@ from torch import Tensor
 from rnnkit.models.compile import CompileMixin, NotCompiledError
 from rnnkit.models.data_adapter import ArrayData, BatchStream, adapt
 from rnnkit.layers.constraints import apply_all as apply_constraints, has_constraints
-from rnnkit.layers.regularizers import has_penalties, total_penalty
+from rnnkit.layers.regularizers import clear_activity, has_penalties, total_penalty
 from rnnkit.training.callbacks import CallbackList, History, TerminateOnNaN
 from rnnkit.training.progress import ProgbarLogger, resolve_verbose
 
@@ -82,6 +82,10 @@ class TrainingMixin(CompileMixin):
 
     def _compute_loss(self, y, y_pred, w, m_out) -> Tensor:
         return self._add_penalties(self.loss(y, y_pred, sample_weight=w, mask=m_out))
+
+    def _clear_activity(self) -> None:
+        if not getattr(self, "_penalty_free", False):
+            clear_activity(self)
 
     def _add_penalties(self, loss: Tensor) -> Tensor:
         """Keras adds the layers' weight regularizers to the loss it trains on and
@@ -213,6 +217,7 @@ class TrainingMixin(CompileMixin):
             cbs.on_train_batch_begin(step)
             x, y, w, m = self._batch_to_device(batch)
             self.optimizer.zero_grad()
+            self._clear_activity()
             y_pred, m_out = self._forward_with_mask(x, m)
             loss = self._compute_loss(y, y_pred, w, m_out)
             value = float(loss.detach())
@@ -267,6 +272,7 @@ class TrainingMixin(CompileMixin):
                 if cbs:
                     cbs.on_test_batch_begin(step)
                 x, y, w, m = self._batch_to_device(batch)
+                self._clear_activity()
                 y_pred, m_out = self._forward_with_mask(x, m)
                 n = float(self._batch_len(x))
                 total += float(self._compute_loss(y, y_pred, w, m_out)) * n
