@@ -86,7 +86,7 @@ def test_mha_in_a_functional_model_with_a_mask_matches_keras(keras):
 
 def test_mha_bad_arguments():
     with pytest.raises(ValueError, match="attention_axes"):
-        L.MultiHeadAttention(2, 3, attention_axes=(1,))
+        L.MultiHeadAttention(2, 3, attention_axes=(2,))
     with pytest.raises(ValueError, match="use_gate"):
         L.MultiHeadAttention(2, 3, use_gate=True)
     with pytest.raises(ValueError, match="key_dim"):
