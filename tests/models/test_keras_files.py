@@ -160,3 +160,18 @@ def test_not_a_keras_file(tmp_path):
         z.writestr("hello.txt", "hi")
     with pytest.raises(KerasFileError, match="lacks"):
         load_model(bad)
+
+
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+def test_model_nested_in_a_model_both_ways(tmp_path, fmt):
+    sub = keras.Sequential([keras.Input((5, 3)), KL.GRU(4), KL.Dense(2)], name="sub")
+    inp = keras.Input((5, 3))
+    k = keras.Model(inp, KL.Dense(1)(sub(inp)))
+    _randomize(k, seed=7)
+    k.save(tmp_path / f"nest.{fmt}")
+    ours = load_model(tmp_path / f"nest.{fmt}")
+    x = np.random.default_rng(8).normal(size=(2, 5, 3)).astype("float32")
+    np.testing.assert_allclose(_predict(ours, x)[0], _predict(k, x)[0], atol=2e-5)
+    ours.save(tmp_path / "ours.keras")
+    again = keras.models.load_model(tmp_path / "ours.keras")
+    np.testing.assert_allclose(_predict(again, x)[0], _predict(k, x)[0], atol=2e-5)

@@ -304,7 +304,7 @@ def model_to_keras(model) -> dict:
                                       "name": "input_layer"}, "registered_name": None})
         for spec in cfg["layers"]:
             sub = spec["class_name"] in _MODELS
-            layers.append(_nested_out(spec, where) if sub else
+            layers.append(_nested_out(spec, model, where) if sub else
                           _spec_out(spec["class_name"], spec["config"], where))
         return {"module": "keras", "class_name": "Sequential", "registered_name": None,
                 "config": {"name": cfg["name"], "trainable": True, "layers": layers}}
@@ -316,7 +316,7 @@ def model_to_keras(model) -> dict:
     layers = []
     for spec in cfg["layers"]:
         sub = spec["class_name"] in _MODELS
-        out = (_nested_out(spec, where) if sub
+        out = (_nested_out(spec, model, where) if sub
                else _spec_out(spec["class_name"], spec["config"], where))
         out["name"] = spec["name"]
         out["inbound_nodes"] = [{"args": _tensors_out(n["args"], index),
@@ -338,6 +338,10 @@ def model_to_keras(model) -> dict:
                        "output_layers": refs(cfg["output_layers"], cfg["output_structure"])}}
 
 
-def _nested_out(spec: dict, where: str) -> dict:
-    raise KerasFileError(f"{where}: model {spec['config'].get('name')!r} is nested in it; rnnkit "
-                         "doesn't write nested models to Keras files yet (save an rnnkit file)")
+def _nested_out(spec: dict, parent, where: str) -> dict:
+    """A model used as a layer: its own Keras config, nested."""
+    name = spec.get("name") or spec["config"].get("name")
+    sub = next((lay for lay in parent.layers if lay.name == name), None)
+    if sub is None:
+        raise KerasFileError(f"{where}: nested model {name!r} not found among its layers")
+    return model_to_keras(sub)
