@@ -102,7 +102,9 @@ def test_model_built_in_rnnkit_saved_as_keras_loads_in_keras(tmp_path):
     x = L.SimpleRNN(5, return_sequences=True)(x)
     out = L.Dense(1)(L.GlobalMaxPooling1D()(x))
     model = rnnkit.Model(inp, out)
-    model.save(tmp_path / "r.keras")
+    model.save(tmp_path / "r.keras", metadata={"vocab": ["a", "b"]})
+    back = load_model(tmp_path / "r.keras")
+    assert back.metadata == {"vocab": ["a", "b"]} and back.origin.startswith("rnnkit")
     with zipfile.ZipFile(tmp_path / "r.keras") as z:
         assert {"config.json", "metadata.json", "model.weights.h5"} <= set(z.namelist())
     k = keras.models.load_model(tmp_path / "r.keras")

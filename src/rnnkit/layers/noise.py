@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnkit.layers.base import Layer, check_rate, register_layer
+from rnnkit.layers.base import Layer, register_layer
 from rnnkit.layers.dropout import Dropout
 
 

@@ -15,7 +15,6 @@ their defaults and refused otherwise, since Keras could not rebuild the layer.
 """
 from __future__ import annotations
 
-from typing import Any
 
 from rnnkit.layers.base import layer_from_config, registered_layers
 

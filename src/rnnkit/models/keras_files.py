@@ -71,7 +71,10 @@ def load_keras_model(path):
         from rnnkit.models.keras_weights import read_keras3
         with h5py.File(io.BytesIO(weights), "r") as h5:
             read_keras3(h5, model, p)
-        model.origin = f"Keras {_keras_version_zip(p)} .keras file"
+        meta = _zip_metadata(p)
+        model.origin = (meta["producer"] + " .keras file" if "producer" in meta
+                        else f"Keras {meta.get('keras_version', '?')} .keras file")
+        model.metadata = meta.get("rnnkit_metadata")
         return model
     if kind == "h5":
         with h5py.File(p, "r") as h5:
@@ -86,16 +89,18 @@ def load_keras_model(path):
             version = h5.attrs.get("keras_version", "?")
             version = version.decode() if isinstance(version, bytes) else version
             model.origin = f"Keras {version} legacy .h5 file"
+            model.metadata = None
         return model
     raise KerasFileError(f"{p!r} is neither a .keras zip nor an HDF5 file")
 
 
-def _keras_version_zip(p: str) -> str:
+def _zip_metadata(p: str) -> dict:
     with zipfile.ZipFile(p) as z:
         try:
-            return json.loads(z.read("metadata.json")).get("keras_version", "?")
+            meta = json.loads(z.read("metadata.json"))
         except KeyError:
-            return "?"
+            return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def _rebuild(spec: dict, p: str):
@@ -114,8 +119,10 @@ def _weights_bytes(model) -> bytes:
     return buf.getvalue()
 
 
-def save_keras_model(model, path) -> None:
-    """Write ``model`` as a Keras 3 ``.keras`` file (architecture + weights), atomically."""
+def save_keras_model(model, path, metadata: dict | None = None) -> None:
+    """Write ``model`` as a Keras 3 ``.keras`` file (architecture + weights), atomically;
+    ``metadata`` (JSON values) goes in metadata.json, which Keras ignores, and
+    comes back as ``model.metadata`` from ``load_model``."""
     from rnnkit._version import __version__
     from rnnkit.tools.atomic import atomic_path
 
@@ -125,6 +132,8 @@ def save_keras_model(model, path) -> None:
     meta = {"keras_version": "3.0.0",
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
             "producer": f"rnnkit {__version__}"}
+    if metadata is not None:
+        meta["rnnkit_metadata"] = metadata
     with atomic_path(path) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as z:
             z.writestr("metadata.json", json.dumps(meta))

@@ -103,7 +103,8 @@ def save_model(model, filepath, overwrite: bool = True, metadata: dict | None = 
     ``.keras`` writes Keras 3's own file instead (architecture and weights)."""
     if _is_keras_name(filepath, ".keras"):
         from rnnkit.models.keras_files import save_keras_model
-        return save_keras_model(model, _check_target(filepath, overwrite))
+        return save_keras_model(model, _check_target(filepath, overwrite),
+                                metadata=_check_metadata(metadata))
     _write(model, _check_target(filepath, overwrite), _kind(model), with_optimizer=True,
            metadata=metadata)
 
