@@ -37,11 +37,18 @@ def _h5py():
 
 
 def file_kind(path) -> str:
-    """'keras' (a .keras zip), 'h5' (HDF5: legacy model or weights) or 'other', by content."""
+    """'keras' (a .keras zip), 'h5' (HDF5: legacy model or weights) or 'other', by content
+    (and, for a zip without config.json, by the .keras name)."""
     with open(os.fspath(path), "rb") as fh:
         head = fh.read(8)
     if head.startswith(_ZIP):
-        return "keras"
+        # torch.save writes zips too: a zip is Keras's when it holds config.json or is named so.
+        try:
+            with zipfile.ZipFile(os.fspath(path)) as z:
+                has_config = "config.json" in z.namelist()
+        except zipfile.BadZipFile:
+            has_config = False
+        return "keras" if has_config or str(os.fspath(path)).lower().endswith(".keras") else "other"
     if head == _HDF5:
         return "h5"
     return "other"
