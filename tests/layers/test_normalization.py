@@ -62,6 +62,8 @@ def test_frozen_batch_norm_uses_moving_statistics():
     assert bn.get_weights()[2].tolist() == [0.0, 0.0, 0.0]  # moving_mean untouched
 
 
+# Keras warns that its rms_scaling divides by the variance; rnnkit matches what it computes.
+@pytest.mark.filterwarnings("ignore:You passed `rms_scaling=True`")
 @pytest.mark.parametrize("kw", [dict(), dict(center=False), dict(rms_scaling=True),
                                 dict(axis=[1, 2], epsilon=1e-5)])
 def test_layer_norm_matches_keras(keras, kw):
