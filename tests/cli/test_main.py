@@ -6,7 +6,8 @@ import pytest
 import rnnkit
 from rnnkit.cli.main import SUBCOMMANDS, build_parser, main
 
-COMMANDS = ["datasets", "compare", "train", "predict", "evaluate", "diagnose", "generate", "bench"]
+COMMANDS = ["datasets", "compare", "train", "predict", "evaluate", "diagnose", "generate", "bench",
+            "convert", "info"]
 
 
 def test_version_flag(capsys):

@@ -11,11 +11,12 @@ import sys
 from typing import Optional, Sequence
 
 from rnnkit._version import __version__
-from rnnkit.cli import (bench, compare, datasets, diagnose, evaluate, generate, predict,
-                        train)
+from rnnkit.cli import (bench, compare, convert, datasets, diagnose, evaluate, generate, info,
+                        predict, train)
 from rnnkit.cli._common import USER_ERRORS
 
-SUBCOMMANDS = (datasets, compare, train, predict, evaluate, diagnose, generate, bench)
+SUBCOMMANDS = (datasets, compare, train, predict, evaluate, diagnose, generate, bench, convert,
+               info)
 
 
 def build_parser() -> argparse.ArgumentParser:

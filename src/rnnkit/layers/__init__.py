@@ -6,8 +6,10 @@ contract, :mod:`rnnkit.layers.keras_layout` for the weight order, and
 with; a Keras layer name that rnnkit lacks raises an error naming it."""
 from rnnkit._unsupported import module_getattr
 from rnnkit.layers.activations import Activation
+from rnnkit.layers.attention import AdditiveAttention, Attention
 from rnnkit.layers.base import Layer, layer_from_config, register_layer, registered_layers
 from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.convolutional import Conv1D
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.dropout import Dropout
 from rnnkit.layers.embedding import Embedding
@@ -16,6 +18,11 @@ from rnnkit.layers.input_layer import Input, InputLayer
 from rnnkit.layers.lstm import LSTM
 from rnnkit.layers.lambda_layer import Lambda, register_function
 from rnnkit.layers.masking import Masking
+from rnnkit.layers.multi_head_attention import MultiHeadAttention
+from rnnkit.layers.noise import GaussianNoise, SpatialDropout1D
+from rnnkit.layers.normalization import BatchNormalization, LayerNormalization
+from rnnkit.layers.pooling import (AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D,
+                                  MaxPooling1D, UpSampling1D)
 from rnnkit.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                                    Subtract, add, average, concatenate, dot, maximum, minimum,
                                    multiply, subtract)
@@ -34,4 +41,8 @@ __all__ = ["Activation", "Add", "Average", "Bidirectional", "Concatenate", "Dens
            "dot", "layer_from_config", "maximum", "minimum", "multiply", "register_function",
            "register_layer", "registered_layers", "subtract"]
 # A Keras layer that rnnkit lacks: an error naming it, never a half-working object.
+# Companion layers (issue 13, second half).
+__all__ += ["AdditiveAttention", "Attention", "AveragePooling1D", "BatchNormalization", "Conv1D",
+            "GaussianNoise", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LayerNormalization",
+            "MaxPooling1D", "MultiHeadAttention", "SpatialDropout1D", "UpSampling1D"]
 __getattr__ = module_getattr("rnnkit.layers", __all__)

@@ -102,15 +102,28 @@ def _kind(model) -> str:
     return "functional" if isinstance(model, Model) else "sequential"
 
 
+def _is_keras_name(filepath, ending: str) -> bool:
+    return str(os.fspath(filepath)).lower().endswith(ending)
+
+
 def save_model(model, filepath, overwrite: bool = True, metadata: dict | None = None) -> None:
     """Write ``model`` (architecture, weights, compile config, optimizer state) and
-    ``metadata``, a dict of JSON values (None: no metadata)."""
+    ``metadata``, a dict of JSON values (None: no metadata). A name ending in
+    ``.keras`` writes Keras 3's own file instead (architecture and weights)."""
+    if _is_keras_name(filepath, ".keras"):
+        from rnnkit.models.keras_files import save_keras_model
+        return save_keras_model(model, _check_target(filepath, overwrite),
+                                metadata=_check_metadata(metadata))
     _write(model, _check_target(filepath, overwrite), _kind(model), with_optimizer=True,
            metadata=metadata)
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
-    """Write only the weights (and the architecture, to check them on loading)."""
+    """Write only the weights (and the architecture, to check them on loading).
+    A name ending in ``.weights.h5`` writes Keras 3's weights file."""
+    if _is_keras_name(filepath, ".weights.h5"):
+        from rnnkit.models.keras_files import save_keras_weights
+        return save_keras_weights(model, _check_target(filepath, overwrite))
     _write(model, _check_target(filepath, overwrite), _kind(model) + "-weights",
            with_optimizer=False)
 
@@ -181,6 +194,9 @@ def load_model(filepath, compile: bool = True, *, max_params: int = DEFAULT_MAX_
 
     from rnnkit.models.functional import Model
 
+    from rnnkit.models.keras_files import file_kind, load_keras_model
+    if os.path.isfile(os.fspath(filepath)) and file_kind(filepath) in ("keras", "h5"):
+        return load_keras_model(filepath)  # a Keras file: JSON + HDF5, no pickle
     max_params = _check_max_params(max_params)
     kind, config, meta, tensors = _read(filepath, max_bytes_for(max_params))
     cls = Model if kind.startswith("functional") else Sequential
@@ -224,7 +240,11 @@ def load_model(filepath, compile: bool = True, *, max_params: int = DEFAULT_MAX_
 
 def load_weights(model, filepath) -> None:
     """Load weights saved by ``save_weights`` (or ``save``) into a built ``model``
-    (checked as :func:`load_model` checks; the bound is the model's own size)."""
+    (checked as :func:`load_model` checks; the bound is the model's own size); an
+    HDF5 file is read as Keras's ``.weights.h5`` (or legacy ``.h5``) layout."""
+    from rnnkit.models.keras_files import file_kind, load_keras_weights
+    if os.path.isfile(os.fspath(filepath)) and file_kind(filepath) == "h5":
+        return load_keras_weights(model, filepath)
     limit = max_bytes_for(max(DEFAULT_MAX_PARAMS, model.count_params() if model.built else 0))
     kind, config, _, tensors = _read(filepath, limit)
     if kind.split("-")[0] != _kind(model):

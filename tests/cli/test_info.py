@@ -1,0 +1,40 @@
+"""`rnnkit info` on Keras files (Keras 3 writes the input) and on rnnkit files."""
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+
+@pytest.fixture
+def keras_file(tmp_path):
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("h5py")
+    k = keras.Sequential([keras.Input((5, 2)), keras.layers.GRU(3), keras.layers.Dense(1)])
+    path = tmp_path / "k.keras"
+    k.save(path)
+    return keras, k, path
+
+
+def test_info_lists_layers_params_and_origin(cli, keras_file):
+    _, k, path = keras_file
+    code, out, err = cli("info", str(path))
+    assert code == 0, err
+    assert "Keras" in out and ".keras file" in out
+    assert "(GRU)" in out and f"{k.count_params():,}" in out
+
+
+def test_info_on_a_missing_file(cli, tmp_path):
+    code, _, err = cli("info", str(tmp_path / "nope.keras"))
+    assert code == 2 and "is not a file" in err
+
+
+def test_info_on_an_rnnkit_file(cli, tmp_path):
+    import rnnkit
+    model = rnnkit.Sequential([rnnkit.layers.LSTM(2, input_shape=(3, 1)), rnnkit.layers.Dense(1)])
+    model.save(tmp_path / "m.rnnkit")
+    code, out, err = cli("info", str(tmp_path / "m.rnnkit"))
+    assert code == 0, err
+    assert "rnnkit" in out and "model file" in out and "lstm (LSTM)" in out
+    assert f"{model.count_params():,}" in out
