@@ -4,6 +4,7 @@ contract and :mod:`rnnkit.layers.keras_layout` for the weight order."""
 from rnnkit.layers.activations import Activation
 from rnnkit.layers.base import Layer, layer_from_config, register_layer
 from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.dropout import Dropout
 from rnnkit.layers.embedding import Embedding
@@ -15,6 +16,7 @@ from rnnkit.layers.reshaping import Flatten, RepeatVector
 from rnnkit.layers.simple_rnn import SimpleRNN
 from rnnkit.layers.time_distributed import TimeDistributed
 
-__all__ = ["GRU", "LSTM", "Activation", "Bidirectional", "Dense", "Dropout", "Embedding", "Flatten", "Layer",
+__all__ = ["GRU", "LSTM", "Activation", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
+           "Dense", "Dropout", "Embedding", "Flatten", "Layer",
            "Masking", "RecurrentLayer", "RepeatVector", "SimpleRNN", "TimeDistributed",
            "layer_from_config", "register_layer"]
