@@ -5,6 +5,7 @@ from rnnkit.layers.activations import Activation
 from rnnkit.layers.base import Layer, layer_from_config, register_layer
 from rnnkit.layers.bidirectional import Bidirectional
 from rnnkit.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from rnnkit.layers.convolutional import Conv2D, Conv2DTranspose, Conv3D
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.dropout import Dropout
 from rnnkit.layers.embedding import Embedding
@@ -12,11 +13,14 @@ from rnnkit.layers.gru import GRU
 from rnnkit.layers.lstm import LSTM
 from rnnkit.layers.masking import Masking
 from rnnkit.layers.recurrent import RecurrentLayer
+from rnnkit.layers.resampling import MaxPooling2D, MaxPooling3D, UpSampling2D, UpSampling3D
 from rnnkit.layers.reshaping import Flatten, RepeatVector
 from rnnkit.layers.simple_rnn import SimpleRNN
 from rnnkit.layers.time_distributed import TimeDistributed
 
-__all__ = ["GRU", "LSTM", "Activation", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
-           "Dense", "Dropout", "Embedding", "Flatten", "Layer",
+__all__ = ["GRU", "LSTM", "Activation", "Bidirectional", "Dense", "Dropout", "Embedding", "Flatten", "Layer",
            "Masking", "RecurrentLayer", "RepeatVector", "SimpleRNN", "TimeDistributed",
            "layer_from_config", "register_layer"]
+# Video and spatial sequences (issue 14).
+__all__ += ["Conv2D", "Conv2DTranspose", "Conv3D", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
+            "MaxPooling2D", "MaxPooling3D", "UpSampling2D", "UpSampling3D"]
