@@ -90,11 +90,13 @@ def _run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Ten
                     flat = flat.contiguous(memory_format=torch.channels_last)
                 gx_all = conv_lstm_input(flat, w, layer_norm=spec.layer_norm, eps=spec.ln_eps,
                                          masks=x_masks, **conv)  # (T·B, G·F, *S)
-                gx_all = gx_all.reshape((T, B) + gx_all.shape[1:])
+                # unbind, not gx_all[t]: one backward node that stacks the T gradients,
+                # where T separate selects would each write a full (T, B, …) zero tensor.
+                gx_steps = gx_all.reshape((T, B) + gx_all.shape[1:]).unbind(0)
             steps = range(T - 1, -1, -1) if d == 1 else range(T)
             ys: list[Optional[Tensor]] = [None] * T
             for t in steps:
-                gx = gx_all[t] if hoist else conv_lstm_input(
+                gx = gx_steps[t] if hoist else conv_lstm_input(
                     inp[t], w, layer_norm=spec.layer_norm, eps=spec.ln_eps, masks=x_masks,
                     **conv)  # (B, G·F, *S)
                 new = update(gx, state, w, h_masks)
@@ -115,9 +117,14 @@ def run_reference(spec: ConvSpec, weights: list, x: Tensor, hx: tuple,
     return _run(spec, weights, x, hx, mask, training=training, generator=generator, hoist=False)
 
 
+# Whether the hoisted 2-D path keeps its maps channels-last, per device type: oneDNN's
+# CPU convolutions have channels-last kernels; measured by benchmarks/conv_lstm.py
+# (its "rnnkit-nchw" peer flips this table), see docs/conv_recurrent.md.
+CHANNELS_LAST = {"cpu": True, "cuda": False}
+
+
 def _channels_last_helps(spec: ConvSpec, x: Tensor) -> bool:
-    # oneDNN's 2-D convolutions on channels-last maps; measured in benchmarks/conv_lstm.py.
-    return spec.rank == 2 and x.device.type == "cpu"
+    return spec.rank == 2 and CHANNELS_LAST.get(x.device.type, False)
 
 
 def run_conv(spec: ConvSpec, weights: list, x: Tensor, hx: tuple,
