@@ -1,9 +1,24 @@
 """MaxPooling2D/3D and UpSampling2D/3D against Keras 3 (torch backend)."""
+import numpy as np
 import pytest
 import torch
 
 import rnnkit.layers as L
-from tests.layers.test_convolutional import assert_same_output, keras_pair
+
+
+def keras_pair(keras, cls, shape, **kw):
+    ours, theirs = getattr(L, cls)(**kw), getattr(keras.layers, cls)(**kw)
+    ours.maybe_build(shape)
+    theirs.build((None,) + shape)
+    return ours, theirs
+
+
+def assert_same_output(ours, theirs, shape):
+    x = np.random.default_rng(1).normal(size=(2,) + shape).astype("float32")
+    got = ours(torch.from_numpy(x)).detach().numpy()
+    want = theirs(x).detach().cpu().numpy()
+    assert got.shape == want.shape and ours.compute_output_shape(shape) == want.shape[1:]
+    np.testing.assert_allclose(got, want, atol=1e-5)
 
 CASES = [
     ("MaxPooling2D", (7, 6, 2), dict(pool_size=3, strides=2, padding="same")),
