@@ -121,3 +121,16 @@ def test_bad_input_names_the_argument(make, x, match):
             if "channels" in match:
                 layer.maybe_build((3, 8, 8, 1))
             layer(x)
+
+
+def test_default_names_are_keras_names(keras):
+    for cls in ("ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Conv2D", "Conv3D", "Conv2DTranspose"):
+        assert getattr(L, cls)(2, 3).name == _keras_base_name(getattr(keras.layers, cls)(2, 3).name)
+    for cls in ("MaxPooling2D", "MaxPooling3D", "UpSampling2D", "UpSampling3D"):
+        assert getattr(L, cls)().name == _keras_base_name(getattr(keras.layers, cls)().name)
+
+
+def _keras_base_name(name):
+    """Keras numbers its default names (conv2d_3); the base is what a fresh session gives."""
+    head, _, tail = name.rpartition("_")
+    return head if tail.isdigit() else name

@@ -11,6 +11,7 @@ gate order i, f, c, o; stored in torch's conv layout (4F, C, *k).
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -31,6 +32,15 @@ _KEYS = ("filters", "kernel_size", "strides", "padding", "data_format", "dilatio
          "recurrent_initializer", "bias_initializer", "unit_forget_bias", "dropout",
          "recurrent_dropout", "seed", "return_sequences", "return_state", "go_backwards",
          "stateful", "layer_norm", "peephole", "backend")
+
+
+def keras_name(cls: type, kwargs: dict) -> dict:
+    """Keras's default layer name (its snake_case: ConvLSTM2D -> conv_lstm2d,
+    Conv2DTranspose -> conv2d_transpose) unless one is given."""
+    if kwargs.get("name") is None:
+        s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls.__name__)
+        kwargs = {**kwargs, "name": re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()}
+    return kwargs
 
 
 def channels_first(x: Tensor, data_format: str, lead: int) -> Tensor:
@@ -86,7 +96,7 @@ class ConvLSTM(Layer):
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, *, layer_norm: bool = False,
                  peephole: bool = False, backend: str = "auto", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**keras_name(type(self), kwargs))
         r = self.rank
         self.filters = check_units(filters, "filters")
         self.kernel_size = as_tuple(kernel_size, r, "kernel_size")

@@ -19,7 +19,7 @@ from rnnkit.cells.conv_base import (CONV_T, DATA_FORMATS, PADDINGS, as_tuple, ch
                                     conv_nd, conv_out_size)
 from rnnkit.layers.activations import get_activation
 from rnnkit.layers.base import Layer, check_units, register_layer
-from rnnkit.layers.conv_lstm import channels_back, channels_first
+from rnnkit.layers.conv_lstm import channels_back, channels_first, keras_name
 from rnnkit.layers.initializers import get_initializer
 
 
@@ -45,7 +45,7 @@ class _Conv(Layer):
                  data_format: Optional[str] = None, dilation_rate=1, activation=None,
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**keras_name(type(self), kwargs))
         r = self.rank
         self.filters = check_units(filters, "filters")
         self.kernel_size = as_tuple(kernel_size, r, "kernel_size")

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from rnnkit.cells.conv_base import PADDINGS, as_tuple, check_choice, conv_out_size, same_pads
 from rnnkit.layers.base import Layer, register_layer
-from rnnkit.layers.conv_lstm import channels_back, channels_first
+from rnnkit.layers.conv_lstm import channels_back, channels_first, keras_name
 from rnnkit.layers.convolutional import check_data_format, check_spatial_input
 
 _POOL = {2: F.max_pool2d, 3: F.max_pool3d}
@@ -25,7 +25,7 @@ class _MaxPooling(Layer):
 
     def __init__(self, pool_size=2, strides=None, padding: str = "valid",
                  data_format: Optional[str] = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**keras_name(type(self), kwargs))
         self.pool_size = as_tuple(pool_size, self.rank, "pool_size")
         self.strides = self.pool_size if strides is None else as_tuple(strides, self.rank,
                                                                         "strides")
@@ -86,7 +86,7 @@ class _UpSampling(Layer):
 
     def __init__(self, size=2, data_format: Optional[str] = None,
                  interpolation: str = "nearest", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**keras_name(type(self), kwargs))
         self.size = as_tuple(size, self.rank, "size")
         self.data_format = check_data_format(data_format)
         self.interpolation = check_choice(interpolation, self._modes, "interpolation")
