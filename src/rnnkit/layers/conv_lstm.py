@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.cells.conv_base import (DATA_FORMATS, PADDINGS, as_tuple, check_choice,
-                                    conv_param_shapes)
+                                    conv_out_size, conv_param_shapes)
 from rnnkit.kernels import registry
 from rnnkit.kernels.conv_spec import ConvSpec
 from rnnkit.layers.activations import get_activation
@@ -187,7 +187,9 @@ class ConvLSTM(Layer):
         self.set_weights([np.asarray(a) for a in arrays])
 
     def compute_output_shape(self, input_shape: tuple):
-        S = self.spec.out_size(self._split_shape(tuple(input_shape[1:]))[1]) if self.spec else None
+        S = tuple(conv_out_size(n, k, s, self.padding, d) for n, k, s, d in zip(
+            self._split_shape(tuple(input_shape[1:]))[1], self.kernel_size, self.strides,
+            self.dilation_rate))
         one = ((self.filters,) + S if self.data_format == "channels_first"
                else S + (self.filters,))
         out = (input_shape[0],) + one if self.return_sequences else one
