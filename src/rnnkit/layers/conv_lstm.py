@@ -11,7 +11,6 @@ gate order i, f, c, o; stored in torch's conv layout (4F, C, *k).
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -26,37 +25,13 @@ from rnnkit.layers.activations import get_activation
 from rnnkit.layers.base import Layer, check_rate, check_units, register_layer
 from rnnkit.layers.initializers import get_initializer
 from rnnkit.layers.recurrent import carry_forward
+from rnnkit.layers.spatial import channels_back, channels_first, keras_name
 
 _KEYS = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
          "activation", "recurrent_activation", "use_bias", "kernel_initializer",
          "recurrent_initializer", "bias_initializer", "unit_forget_bias", "dropout",
          "recurrent_dropout", "seed", "return_sequences", "return_state", "go_backwards",
          "stateful", "layer_norm", "peephole", "backend")
-
-
-def keras_name(cls: type, kwargs: dict) -> dict:
-    """Keras's default layer name (its snake_case: ConvLSTM2D -> conv_lstm2d,
-    Conv2DTranspose -> conv2d_transpose) unless one is given."""
-    if kwargs.get("name") is None:
-        s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls.__name__)
-        kwargs = {**kwargs, "name": re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()}
-    return kwargs
-
-
-def channels_first(x: Tensor, data_format: str, lead: int) -> Tensor:
-    """(…lead axes…, *S, C) -> (…, C, *S) for channels_last; unchanged otherwise."""
-    if data_format == "channels_first":
-        return x
-    dims = list(range(x.dim()))
-    return x.permute(dims[:lead] + [dims[-1]] + dims[lead:-1])
-
-
-def channels_back(x: Tensor, data_format: str, lead: int) -> Tensor:
-    """The inverse of :func:`channels_first`."""
-    if data_format == "channels_first":
-        return x
-    dims = list(range(x.dim()))
-    return x.permute(dims[:lead] + dims[lead + 1:] + [dims[lead]])
 
 
 class ConvLSTM(Layer):

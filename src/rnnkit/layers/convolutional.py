@@ -19,7 +19,7 @@ from rnnkit.cells.conv_base import (CONV_T, DATA_FORMATS, PADDINGS, as_tuple, ch
                                     conv_nd, conv_out_size)
 from rnnkit.layers.activations import get_activation
 from rnnkit.layers.base import Layer, check_units, register_layer
-from rnnkit.layers.conv_lstm import channels_back, channels_first, keras_name
+from rnnkit.layers.spatial import channels_back, channels_first, keras_name
 from rnnkit.layers.initializers import get_initializer
 
 

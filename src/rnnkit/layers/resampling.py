@@ -14,7 +14,7 @@ from torch import Tensor
 
 from rnnkit.cells.conv_base import PADDINGS, as_tuple, check_choice, conv_out_size, same_pads
 from rnnkit.layers.base import Layer, register_layer
-from rnnkit.layers.conv_lstm import channels_back, channels_first, keras_name
+from rnnkit.layers.spatial import channels_back, channels_first, keras_name
 from rnnkit.layers.convolutional import check_data_format, check_spatial_input
 
 _POOL = {2: F.max_pool2d, 3: F.max_pool3d}
