@@ -140,3 +140,22 @@ def test_cuda_fast_path_matches_the_cpu_reference(case):
     g2 = torch.autograd.grad(o2.sum() + s2[0].sum(), [xc, *wc[0].values()])
     for a, b in zip(g2, g1):
         torch.testing.assert_close(a.cpu(), b, rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("mode,extra", [("conv_lstm", {"peephole": True, "layer_norm": True}),
+                                        ("conv_gru", {"reset_after": False})])
+def test_gradcheck_through_a_masked_sequence(mode, extra):
+    from torch.autograd import gradcheck
+    spec, weights, x, hx = _setup(mode=mode, rank=1, C=1, Fi=2, k=3, S=(3,), **extra)
+    mask = torch.tensor([[1, 1, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]], dtype=torch.bool)
+    names = list(weights[0])
+
+    def f(x, *rest):
+        h = rest[:spec.n_states]
+        w = dict(zip(names, rest[spec.n_states:]))
+        out, state, _ = registry.run_conv(spec, [w], x, h, mask, backend="conv")
+        return out, *state
+
+    x3 = x[:, :3].detach().requires_grad_()
+    h3 = tuple(h[:, :3].detach().requires_grad_() for h in hx)
+    assert gradcheck(f, (x3, *h3, *[weights[0][n] for n in names]), eps=1e-6, atol=1e-5)

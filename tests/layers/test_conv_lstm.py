@@ -147,3 +147,18 @@ def test_a_video_model_saves_and_loads_without_pickle(tmp_path):
     model.save(tmp_path / "video.rnnkit")
     got = load_model(tmp_path / "video.rnnkit").predict(x)
     np.testing.assert_array_equal(got, want)
+
+
+def test_dropout_is_seeded_per_sequence_and_off_in_inference():
+    def make():
+        layer = L.ConvLSTM1D(2, 3, padding="same", dropout=0.4, recurrent_dropout=0.3, seed=3,
+                             return_sequences=True)
+        layer.maybe_build((4, 5, 2))
+        layer.set_weights([np.full(w.shape, 0.3, "float32") for w in layer.get_weights()])
+        return layer
+    x = torch.rand(2, 4, 5, 2)
+    a, b = make()(x, training=True), make()(x, training=True)
+    torch.testing.assert_close(a, b)  # the same seed, the same masks
+    plain = make()(x, training=False)
+    assert float((a - plain).abs().max()) > 1e-3
+    torch.testing.assert_close(make().eval()(x), plain)  # eval mode: no dropout
