@@ -8,7 +8,7 @@ from rnnkit import datasets
 from rnnkit.datasets import Dataset, DatasetInfo
 
 NAMES = ["sunspots", "airline", "ecg", "pride_and_prejudice", "fortunes", "cmudict",
-         "spoken_digits"]
+         "spoken_digits", "moving_digits"]
 
 
 def test_list_datasets_names_and_metadata():

@@ -175,8 +175,9 @@ def test_dict_outputs_and_unsupported_names():
     model = keras.Model({"a": a}, {"y": layers.Dense(1, name="y")(a), "z": layers.Dense(2)(a)})
     out = model({"a": torch.zeros(3, 2)})
     assert set(out) == {"y", "z"} and out["z"].shape == (3, 2)
-    with pytest.raises(AttributeError, match="keras.layers.Conv2D is not supported by rnnkit"):
-        layers.Conv2D
+    with pytest.raises(AttributeError,
+                       match="keras.layers.SeparableConv2D is not supported by rnnkit"):
+        layers.SeparableConv2D
     with pytest.raises(AttributeError, match="keras.ops is not supported by rnnkit"):
         keras.ops
     with pytest.raises(TypeError, match="subclassed Keras models aren't supported"):

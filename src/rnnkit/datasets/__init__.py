@@ -3,7 +3,7 @@
     >>> from rnnkit import datasets
     >>> [d.name for d in datasets.list_datasets()]          # doctest: +NORMALIZE_WHITESPACE
     ['sunspots', 'airline', 'ecg', 'pride_and_prejudice', 'fortunes', 'cmudict',
-     'spoken_digits']
+     'spoken_digits', 'moving_digits']
     >>> ds = datasets.load("sunspots")
     >>> ds["sunspots"].shape, ds.licence.split(" (")[0]
     ((309,), 'Public domain')

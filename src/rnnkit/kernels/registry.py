@@ -260,3 +260,41 @@ register_step(StepKernel("reference", 0, lambda spec, **_: None, _reference_step
                          "rnnkit.cells' step functions: every option, the oracle"))
 # Last, once both registries exist: registers the native "cpu" kernel (priority 20) and step.
 import rnnkit.kernels.cpu  # noqa: E402,F401
+
+
+# --- convolutional recurrences (ConvLSTM, ConvGRU) --------------------------------------
+# A table of their own, chosen by the same rules: they take a ConvSpec and (T, B, C, *S).
+_CONV_KERNELS: dict[str, Kernel] = {}
+
+
+def register_conv(kernel: Kernel) -> None:
+    _CONV_KERNELS[kernel.name] = kernel
+
+
+def conv_backend_names() -> list[str]:
+    return ["auto"] + [k.name for k in sorted(_CONV_KERNELS.values(), key=lambda k: -k.priority)]
+
+
+def run_conv(spec, weights: list[dict], x: Tensor, hx: tuple[Tensor, ...],
+             mask: Optional[Tensor] = None, *, training: bool = False, backend: str = "auto",
+             generator: Optional[torch.Generator] = None):
+    """Run a ConvLSTM/ConvGRU stack on x (T, B, C, *S); see kernels/conv_recurrent.py.
+    Returns (output (T, B, D·F, *S), states, Choice)."""
+    ordered = sorted(_CONV_KERNELS.values(), key=lambda k: -k.priority)
+    kernel, choice = _pick(_CONV_KERNELS, ordered, spec, backend, "convolutional recurrence",
+                           mask_kind=mask_kind(mask), training=training, device=x.device,
+                           dtype=x.dtype)
+    out, state = kernel.run(spec, weights, x, hx, mask, training=training, generator=generator)
+    return out, state, choice
+
+
+def _register_conv_kernels() -> None:
+    from rnnkit.kernels import conv_recurrent as cr
+
+    register_conv(Kernel("reference", 0, lambda spec, **_: None, cr.run_reference,
+                         "the plain time loop over rnnkit.cells' conv steps: the oracle"))
+    register_conv(Kernel("conv", 10, cr.why_not_conv, cr.run_conv,
+                         "input convolution hoisted over all steps, recurrent conv + gates per step"))
+
+
+_register_conv_kernels()

@@ -9,6 +9,8 @@ from rnnkit.layers.activations import Activation
 from rnnkit.layers.attention import AdditiveAttention, Attention
 from rnnkit.layers.base import Layer, layer_from_config, register_layer, registered_layers
 from rnnkit.layers.bidirectional import Bidirectional
+from rnnkit.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from rnnkit.layers.conv_nd import Conv2D, Conv2DTranspose, Conv3D
 from rnnkit.layers.convolutional import Conv1D
 from rnnkit.layers.dense import Dense
 from rnnkit.layers.dropout import Dropout
@@ -27,6 +29,7 @@ from rnnkit.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Mini
                                    Subtract, add, average, concatenate, dot, maximum, minimum,
                                    multiply, subtract)
 from rnnkit.layers.recurrent import RecurrentLayer
+from rnnkit.layers.resampling import MaxPooling2D, MaxPooling3D, UpSampling2D, UpSampling3D
 from rnnkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
 from rnnkit.layers.rnn import RNN
 from rnnkit.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
@@ -45,4 +48,7 @@ __all__ = ["Activation", "Add", "Average", "Bidirectional", "Concatenate", "Dens
 __all__ += ["AdditiveAttention", "Attention", "AveragePooling1D", "BatchNormalization", "Conv1D",
             "GaussianNoise", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LayerNormalization",
             "MaxPooling1D", "MultiHeadAttention", "SpatialDropout1D", "UpSampling1D"]
+# Video and spatial sequences (issue 14).
+__all__ += ["Conv2D", "Conv2DTranspose", "Conv3D", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
+            "MaxPooling2D", "MaxPooling3D", "UpSampling2D", "UpSampling3D"]
 __getattr__ = module_getattr("rnnkit.layers", __all__)

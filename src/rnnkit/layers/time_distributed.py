@@ -5,6 +5,7 @@ import inspect
 from typing import Any, Optional, Sequence
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from rnnkit.layers.base import Layer, layer_from_config, register_layer
@@ -16,7 +17,12 @@ class TimeDistributed(Layer):
 
     Keras loops over the steps; folding T into the batch, (B·T, ...), computes
     the same thing in one call for every layer that treats samples
-    independently (Dense, Dropout, Flatten, ...). The mask passes through.
+    independently (Dense, Dropout, Flatten, Conv2D, MaxPooling2D, ...). The
+    mask passes through to the next layer. A mask with per-step structure,
+    (B, T, ...) such as (B, T, T2) for sequences of sequences, is also passed
+    to the inner layer step by step, (B·T, ...), when its forward takes
+    ``mask`` (as Keras passes ``mask[:, t]``); a (B, T) mask has one flag per
+    step, which the inner layer has no use for.
 
     Args:
         layer: the layer to apply per step.
@@ -50,7 +56,14 @@ class TimeDistributed(Layer):
             raise ValueError("`x` must be at least 3-D (batch, timesteps, ...), got shape "
                              f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
         B, T = x.shape[:2]
-        kwargs = {} if training is None or not _takes_training(self.layer) else {"training": training}
+        kwargs = {} if training is None or not _takes(self.layer, "training") else {"training": training}
+        if mask is not None:
+            mask = torch.as_tensor(mask, device=x.device)
+            if mask.dim() < 2 or tuple(mask.shape[:2]) != (B, T):
+                raise ValueError(f"`mask` must start with the input's (batch, timesteps) = "
+                                 f"{(B, T)}, got shape {tuple(mask.shape)}")
+            if mask.dim() > 2 and _takes(self.layer, "mask"):
+                kwargs["mask"] = mask.reshape(B * T, *mask.shape[2:])  # per-step masks
         y = self.layer(x.reshape(B * T, *x.shape[2:]), **kwargs)  # (B*T, ...)
         return y.reshape(B, T, *y.shape[1:])
 
@@ -79,5 +92,5 @@ class TimeDistributed(Layer):
         return cls(**config)
 
 
-def _takes_training(layer: Layer) -> bool:
-    return "training" in inspect.signature(layer.forward).parameters
+def _takes(layer: Layer, arg: str) -> bool:
+    return arg in inspect.signature(layer.forward).parameters

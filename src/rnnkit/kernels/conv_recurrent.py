@@ -1,0 +1,140 @@
+"""Kernels of the convolutional recurrences (ConvLSTM, ConvGRU) and their table.
+
+Contract of every kernel's ``run(spec, weights, x, hx, mask, training=, generator=)``:
+x is time-first (T, B, C, *S_in); ``weights`` one dict per (layer, direction) in
+torch's conv layout (:func:`rnnkit.cells.conv_base.conv_param_shapes`); hx a tuple of
+states, each (L·D, B, F, *S); mask (T, B) bool or None (True = valid step).
+Returns out (T, B, D·F, *S) with zeros at masked steps, and the final states,
+each sample's state at its last valid step.
+
+- ``reference``: the plain loop over the cells' step functions, one input
+  convolution per step. The oracle.
+- ``conv``: the input convolution of all T steps hoisted into one batched
+  convolution over T·B samples (Shi et al. 2015's W_x ⋆ X_t does not depend on
+  the state), then per step only the recurrent convolution and the gate update;
+  channels-last memory for 2-D maps on the CPU, where oneDNN's convolutions run
+  faster on it. Backward: autograd through the same ops, checked against the
+  reference (tests/kernels/test_conv_recurrent.py) on every gradient.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from rnnkit.cells.conv_gru import conv_gru_update
+from rnnkit.cells.conv_lstm import conv_lstm_input, conv_lstm_update
+from rnnkit.kernels.conv_spec import ConvSpec
+
+
+def _update(spec: ConvSpec) -> Callable:
+    """The cell's update (gx, states, w, h_masks) -> new states, from one table."""
+    common = dict(act=spec.activation, ract=spec.recurrent_activation,
+                  layer_norm=spec.layer_norm, eps=spec.ln_eps)
+    table = {
+        "conv_lstm": lambda gx, s, w, m: conv_lstm_update(
+            gx, s[0], s[1], w, peephole=spec.peephole, h_masks=m, **common),
+        "conv_gru": lambda gx, s, w, m: (conv_gru_update(
+            gx, s[0], w, reset_after=spec.reset_after, h_masks=m, **common),),
+    }
+    return table[spec.mode]
+
+
+def _dropout_masks(like: Tensor, rate: float, n: int, generator) -> Optional[list[Tensor]]:
+    """n inverted-dropout masks shaped like ``like`` (one per gate, Keras's ConvLSTMCell)."""
+    if rate <= 0.0:
+        return None
+    keep = 1.0 - rate
+    return [torch.bernoulli(torch.full_like(like, keep), generator=generator) / keep
+            for _ in range(n)]
+
+
+def _hold(mask_t: Optional[Tensor], new: tuple, old: tuple, ndim: int) -> tuple:
+    """Masked samples keep their state."""
+    if mask_t is None:
+        return new
+    m = mask_t.view((-1,) + (1,) * (ndim - 1))
+    return tuple(torch.where(m, a, b) for a, b in zip(new, old))
+
+
+def _zero_out(mask_t: Optional[Tensor], h: Tensor) -> Tensor:
+    if mask_t is None:
+        return h
+    return h * mask_t.view((-1,) + (1,) * (h.dim() - 1)).to(h.dtype)
+
+
+def _run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tensor], *,
+         training: bool, generator, hoist: bool, channels_last: bool = False):
+    T, B = x.shape[:2]
+    D, G = spec.num_directions, spec.gates
+    update = _update(spec)
+    finals: list[list[Tensor]] = [[] for _ in range(spec.n_states)]
+    inp = x  # (T, B, C, *S_in)
+    for layer in range(spec.num_layers):
+        conv = spec.layer_conv(layer)
+        outs = []
+        for d in range(D):
+            w = weights[layer * D + d]
+            state = tuple(s[layer * D + d] for s in hx)  # each (B, F, *S)
+            x_masks = (_dropout_masks(inp[0], spec.input_dropout, G, generator)
+                       if training else None)
+            h_masks = (_dropout_masks(state[0], spec.recurrent_dropout, G, generator)
+                       if training else None)
+            if hoist:
+                flat = inp.reshape((T * B,) + inp.shape[2:])  # (T·B, C, *S_in)
+                if x_masks is not None:
+                    x_masks = [m.repeat((T,) + (1,) * (m.dim() - 1)) for m in x_masks]
+                if channels_last:
+                    flat = flat.contiguous(memory_format=torch.channels_last)
+                gx_all = conv_lstm_input(flat, w, layer_norm=spec.layer_norm, eps=spec.ln_eps,
+                                         masks=x_masks, **conv)  # (T·B, G·F, *S)
+                # unbind, not gx_all[t]: one backward node that stacks the T gradients,
+                # where T separate selects would each write a full (T, B, …) zero tensor.
+                gx_steps = gx_all.reshape((T, B) + gx_all.shape[1:]).unbind(0)
+            steps = range(T - 1, -1, -1) if d == 1 else range(T)
+            ys: list[Optional[Tensor]] = [None] * T
+            for t in steps:
+                gx = gx_steps[t] if hoist else conv_lstm_input(
+                    inp[t], w, layer_norm=spec.layer_norm, eps=spec.ln_eps, masks=x_masks,
+                    **conv)  # (B, G·F, *S)
+                new = update(gx, state, w, h_masks)
+                m_t = None if mask is None else mask[t]
+                state = _hold(m_t, new, state, new[0].dim())
+                ys[t] = _zero_out(m_t, new[0])
+            outs.append(torch.stack(ys))  # (T, B, F, *S)
+            for k, s in enumerate(state):
+                finals[k].append(s)
+        inp = outs[0] if D == 1 else torch.cat(outs, dim=2)  # (T, B, D·F, *S)
+        if training and spec.dropout > 0 and layer < spec.num_layers - 1:
+            inp = F.dropout(inp, spec.dropout, training=True)
+    return inp, tuple(torch.stack(f) for f in finals)
+
+
+def run_reference(spec: ConvSpec, weights: list, x: Tensor, hx: tuple,
+                  mask: Optional[Tensor] = None, *, training: bool = False, generator=None):
+    return _run(spec, weights, x, hx, mask, training=training, generator=generator, hoist=False)
+
+
+# Whether the hoisted 2-D path keeps its maps channels-last, per device type: oneDNN's
+# CPU convolutions have channels-last kernels; measured by benchmarks/conv_lstm.py
+# (its "rnnkit-nchw" peer flips this table), see docs/conv_recurrent.md.
+CHANNELS_LAST = {"cpu": True, "cuda": False}
+
+
+def _channels_last_helps(spec: ConvSpec, x: Tensor) -> bool:
+    return spec.rank == 2 and CHANNELS_LAST.get(x.device.type, False)
+
+
+def run_conv(spec: ConvSpec, weights: list, x: Tensor, hx: tuple,
+             mask: Optional[Tensor] = None, *, training: bool = False, generator=None):
+    return _run(spec, weights, x, hx, mask, training=training, generator=generator, hoist=True,
+                channels_last=_channels_last_helps(spec, x))
+
+
+def why_not_conv(spec: ConvSpec, **facts) -> Optional[str]:
+    if facts.get("dtype") not in (None, torch.float32, torch.float64, torch.float16,
+                                  torch.bfloat16):
+        return f"dtype {facts['dtype']} is not a floating type"
+    return None

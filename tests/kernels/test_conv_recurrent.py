@@ -1,0 +1,161 @@
+"""The conv fast path against the reference loop (outputs, final states, every
+gradient), and both against an independent ConvLSTM written as people write it
+(one convolution over the concatenated [x, h] per step)."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rnnkit.cells.conv_base import conv_param_shapes
+from rnnkit.kernels import registry
+from rnnkit.kernels.conv_spec import ConvSpec
+
+T, B = 4, 3
+
+
+def _setup(mode="conv_lstm", rank=2, C=2, Fi=3, k=3, S=(5, 4), dtype=torch.float64, **kw):
+    k = (k,) * rank if isinstance(k, int) else k
+    spec = ConvSpec(mode, rank, C, Fi, k, kw.pop("stride", (1,) * rank), kw.pop("padding", "same"),
+                    kw.pop("dilation", (1,) * rank), bias_hh=True, **kw)
+    S_out = spec.out_size(S)
+    if spec.peephole:
+        spec = ConvSpec(**{**spec.__dict__, "state_size": S_out})
+    g = torch.Generator().manual_seed(0)
+    weights = []
+    for layer in range(spec.num_layers):
+        for _ in range(spec.num_directions):
+            shapes = conv_param_shapes(mode, spec.layer_in_channels(layer), Fi, k, bias_hh=True,
+                                       peephole=spec.peephole, state_size=S_out,
+                                       layer_norm=spec.layer_norm)
+            weights.append({n: (torch.randn(s, generator=g, dtype=dtype) * 0.3).requires_grad_()
+                            for n, s in shapes.items()})
+    x = torch.randn(T, B, C, *S, generator=g, dtype=dtype, requires_grad=True)
+    L = spec.num_layers * spec.num_directions
+    hx = tuple((torch.randn(L, B, Fi, *S_out, generator=g, dtype=dtype) * 0.5).requires_grad_()
+               for _ in range(spec.n_states))
+    return spec, weights, x, hx
+
+
+def _all_grads(spec, weights, x, hx, mask, backend, **kw):
+    out, state, choice = registry.run_conv(spec, weights, x, hx, mask, backend=backend, **kw)
+    assert choice.kernel == backend
+    loss = (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view(out.shape)).sum()
+    loss = loss + sum((s ** 2).sum() for s in state)
+    leaves = [x, *hx] + [w for ws in weights for w in ws.values()]
+    grads = torch.autograd.grad(loss, leaves)
+    return out, state, grads
+
+
+HOLES = torch.tensor([[1, 1, 0], [1, 0, 0], [0, 1, 1], [1, 1, 0]], dtype=torch.bool)  # (T, B)
+
+CASES = {
+    "lstm": {},
+    "lstm-peephole-ln": {"peephole": True, "layer_norm": True},
+    "gru": {"mode": "conv_gru"},
+    "gru-reset-before-ln": {"mode": "conv_gru", "reset_after": False, "layer_norm": True},
+    "lstm-1d-even-kernel": {"rank": 1, "k": 4, "S": (7,)},
+    "lstm-3d": {"rank": 3, "k": 2, "S": (3, 3, 2), "C": 1, "Fi": 2},
+    "lstm-valid-strided": {"padding": "valid", "stride": (2, 1), "S": (7, 5)},
+    "lstm-dilated": {"dilation": (2, 1)},
+    "lstm-bidirectional-2-layers": {"num_layers": 2, "bidirectional": True},
+}
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("case", list(CASES))
+def test_fast_path_matches_the_reference(case, masked):
+    spec, weights, x, hx = _setup(**CASES[case])
+    mask = HOLES if masked else None
+    o1, s1, g1 = _all_grads(spec, weights, x, hx, mask, "reference")
+    o2, s2, g2 = _all_grads(spec, weights, x, hx, mask, "conv")
+    torch.testing.assert_close(o2, o1, rtol=1e-10, atol=1e-12)
+    for a, b in zip(s2, s1):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    for a, b in zip(g2, g1):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+    if masked:  # masked steps output zeros
+        assert float(o1.detach()[~HOLES].abs().max()) == 0.0
+
+
+def test_fast_path_matches_the_reference_in_float32_with_dropout():
+    spec, weights, x, hx = _setup(dtype=torch.float32, input_dropout=0.3, recurrent_dropout=0.2)
+    outs = []
+    for backend in ("reference", "conv"):
+        g = torch.Generator().manual_seed(7)
+        out, _, _ = registry.run_conv(spec, weights, x, hx, training=True, backend=backend,
+                                      generator=g)
+        outs.append(out)
+    torch.testing.assert_close(outs[1], outs[0], rtol=1e-5, atol=1e-6)
+    eval_out, _, _ = registry.run_conv(spec, weights, x, hx, backend="conv")
+    assert float((eval_out - outs[0]).detach().abs().max()) > 1e-3  # the masks did something
+
+
+def test_auto_picks_the_fast_path_and_says_so():
+    spec, weights, x, hx = _setup()
+    _, _, choice = registry.run_conv(spec, weights, x, hx)
+    assert choice.kernel == "conv" and "conv" in str(choice)
+    with pytest.raises(ValueError, match="backend"):
+        registry.run_conv(spec, weights, x, hx, backend="cuda-magic")
+
+
+def _per_step_convlstm(x, h, c, w_cat, b):
+    """A ConvLSTM as usually written: one conv2d over cat([x, h]) per step."""
+    outs = []
+    for t in range(x.shape[0]):
+        a = F.conv2d(torch.cat([x[t], h], dim=1), w_cat, b, padding=w_cat.shape[-1] // 2)
+        i, f, g, o = a.chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        outs.append(h)
+    return torch.stack(outs), h, c
+
+
+def test_matches_an_independent_per_step_convlstm():
+    spec, weights, x, hx = _setup()
+    w = weights[0]
+    out, (h, c), _ = registry.run_conv(spec, weights, x, hx)
+    want, wh, wc = _per_step_convlstm(x, hx[0][0], hx[1][0],
+                                      torch.cat([w["weight_ih"], w["weight_hh"]], dim=1),
+                                      w["bias_ih"] + w["bias_hh"])
+    torch.testing.assert_close(out, want)
+    torch.testing.assert_close(h[0], wh)
+    torch.testing.assert_close(c[0], wc)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("case", ["lstm", "lstm-peephole-ln", "gru-reset-before-ln",
+                                  "lstm-bidirectional-2-layers", "lstm-valid-strided"])
+def test_cuda_fast_path_matches_the_cpu_reference(case):
+    spec, weights, x, hx = _setup(**CASES[case])
+    cuda = torch.device("cuda")
+    wc = [{k: v.detach().to(cuda).requires_grad_() for k, v in w.items()} for w in weights]
+    xc = x.detach().to(cuda).requires_grad_()
+    hc = tuple(h.detach().to(cuda).requires_grad_() for h in hx)
+    o1, s1, _ = registry.run_conv(spec, weights, x, hx, HOLES, backend="reference")
+    o2, s2, choice = registry.run_conv(spec, wc, xc, hc, HOLES.to(cuda))
+    assert choice.kernel == "conv"
+    torch.testing.assert_close(o2.cpu(), o1, rtol=1e-9, atol=1e-10)
+    for a, b in zip(s2, s1):
+        torch.testing.assert_close(a.cpu(), b, rtol=1e-9, atol=1e-10)
+    g1 = torch.autograd.grad(o1.sum() + s1[0].sum(), [x, *weights[0].values()])
+    g2 = torch.autograd.grad(o2.sum() + s2[0].sum(), [xc, *wc[0].values()])
+    for a, b in zip(g2, g1):
+        torch.testing.assert_close(a.cpu(), b, rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("mode,extra", [("conv_lstm", {"peephole": True, "layer_norm": True}),
+                                        ("conv_gru", {"reset_after": False})])
+def test_gradcheck_through_a_masked_sequence(mode, extra):
+    from torch.autograd import gradcheck
+    spec, weights, x, hx = _setup(mode=mode, rank=1, C=1, Fi=2, k=3, S=(3,), **extra)
+    mask = torch.tensor([[1, 1, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]], dtype=torch.bool)
+    names = list(weights[0])
+
+    def f(x, *rest):
+        h = rest[:spec.n_states]
+        w = dict(zip(names, rest[spec.n_states:]))
+        out, state, _ = registry.run_conv(spec, [w], x, h, mask, backend="conv")
+        return out, *state
+
+    x3 = x[:, :3].detach().requires_grad_()
+    h3 = tuple(h[:, :3].detach().requires_grad_() for h in hx)
+    assert gradcheck(f, (x3, *h3, *[weights[0][n] for n in names]), eps=1e-6, atol=1e-5)
