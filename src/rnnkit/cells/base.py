@@ -1,15 +1,36 @@
-"""What the three cell families share: parameter shapes, default init, LN, and
-the single-step module with torch.nn.*Cell's calling convention."""
+"""What the classic cell families (rnn, lstm, gru) share: parameter shapes,
+default init, LN, and the single-step module with torch.nn.*Cell's calling
+convention. Which families exist is :mod:`rnnkit.cells.family`'s table."""
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+from collections.abc import Mapping
+from typing import Iterator, Optional, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+from rnnkit.cells.family import FAMILIES, family
+
+
+class _Gates(Mapping):
+    """mode -> number of gate blocks, read live from the family table."""
+
+    def __getitem__(self, mode: str) -> int:
+        return family(mode).n_gates
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FAMILIES)
+
+    def __len__(self) -> int:
+        return len(FAMILIES)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+GATES = _Gates()
 State = Union[Tensor, tuple[Tensor, Tensor]]
 
 
@@ -33,8 +54,17 @@ def param_shapes(mode: str, input_size: int, hidden_size: int, *, bias: bool = T
     The names and layouts are torch.nn's (weight_ih is (G*H, I), gates stacked
     in torch's order), so torch state_dicts load unchanged. ``bias_hh=False``
     gives Keras's single-bias layout (LSTM, SimpleRNN, GRU with reset_after=False).
+    Each family declares its own shapes (:mod:`rnnkit.cells.family`).
     """
-    G, H = GATES[mode], hidden_size
+    return family(mode).param_shapes(input_size, hidden_size, bias=bias, proj_size=proj_size,
+                                     layer_norm=layer_norm, peephole=peephole, bias_hh=bias_hh)
+
+
+def classic_shapes(mode: str, input_size: int, hidden_size: int, *, bias: bool = True,
+                   proj_size: int = 0, layer_norm: bool = False, peephole: bool = False,
+                   bias_hh: bool = True) -> dict[str, tuple[int, ...]]:
+    """The shapes of the families with a recurrent weight (rnn, lstm, gru)."""
+    G, H = family(mode).n_gates, hidden_size
     P = proj_size if proj_size > 0 else H
     shapes: dict[str, tuple[int, ...]] = {"weight_ih": (G * H, input_size), "weight_hh": (G * H, P)}
     if bias:
@@ -63,6 +93,11 @@ def torch_default_init_(params: dict[str, Tensor], hidden_size: int) -> None:
                 p.zero_()
             else:
                 p.uniform_(-k, k)
+
+
+def classic_init_(params: dict[str, Tensor], input_size: int, hidden_size: int) -> None:
+    """The family-table form of :func:`torch_default_init_` (input_size unused)."""
+    torch_default_init_(params, hidden_size)
 
 
 def check_positive_int(value, arg: str) -> int:

@@ -10,9 +10,6 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
-from rnnkit.cells.gru import gru_step
-from rnnkit.cells.lstm import lstm_step
-from rnnkit.cells.rnn import rnn_step
 from rnnkit.kernels.masks import keep_mask
 from rnnkit.kernels.merge import merge
 from rnnkit.kernels.spec import RecurrentSpec
@@ -21,24 +18,9 @@ Weights = dict  # name -> Tensor, the names of rnnkit.cells.param_shapes
 
 
 def _step_fn(spec: RecurrentSpec) -> Callable:
-    """(x_t, state, h_rec, w) -> new state tuple, for the spec's cell family."""
-    act, eps, ln_ = spec.act_fn(), spec.ln_eps, spec.layer_norm
-    if spec.mode == "lstm":
-        ract, pp = spec.ract_fn(), spec.peephole
-
-        def step(x, state, h_rec, w):
-            return lstm_step(x, h_rec, state[1], w, act=act, ract=ract, layer_norm=ln_,
-                             peephole=pp, eps=eps)
-    elif spec.mode == "gru":
-        ract, ra = spec.ract_fn(), spec.reset_after
-
-        def step(x, state, h_rec, w):
-            return (gru_step(x, state[0], w, reset_after=ra, act=act, ract=ract, layer_norm=ln_,
-                             eps=eps, h_rec=h_rec),)
-    else:
-        def step(x, state, h_rec, w):
-            return (rnn_step(x, h_rec, w, act=act, layer_norm=ln_, eps=eps),)
-    return step
+    """(x_t, state, h_rec, w) -> new state tuple: the spec's family's step (rnnkit.cells.family)."""
+    fam_step = spec.family.bind(spec)
+    return lambda x, state, h_rec, w: fam_step(x, state, w, h_rec)
 
 
 def run_direction(spec: RecurrentSpec, w: Weights, x: Tensor, state: tuple[Tensor, ...],

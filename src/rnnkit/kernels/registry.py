@@ -185,21 +185,11 @@ def step(spec: RecurrentSpec, weights: dict, x: Tensor, state: tuple[Tensor, ...
 
 
 def _reference_step(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, ...]):
-    """The cells' step functions; zoneout as its inference-time expectation
-    (Krueger et al. 2016: h_t = z h_{t-1} + (1 − z) h̃_t), as the reference loop in eval."""
-    from rnnkit.cells import gru_step, lstm_step, rnn_step
-
-    act, ract, ln_on, eps = spec.act_fn(), spec.ract_fn(), spec.layer_norm, spec.ln_eps
-    if spec.mode == "lstm":
-        h, c = lstm_step(x, state[0], state[1], w, act=act, ract=ract, layer_norm=ln_on,
-                         peephole=spec.peephole, eps=eps)
-        new = (h, c)
-    elif spec.mode == "gru":
-        new = (gru_step(x, state[0], w, reset_after=spec.reset_after, act=act, ract=ract,
-                        layer_norm=ln_on, eps=eps),)
-    else:
-        new = (rnn_step(x, state[0], w, act=act, layer_norm=ln_on, eps=eps),)
-    zs = (spec.zoneout_h, spec.zoneout_c if spec.mode == "lstm" else 0.0)
+    """The family's step function (rnnkit.cells.family); zoneout as its inference-time
+    expectation (Krueger et al. 2016: h_t = z h_{t-1} + (1 − z) h̃_t), as the reference
+    loop in eval."""
+    new = spec.family.bind(spec)(x, state, w, state[0])
+    zs = (spec.zoneout_h, spec.zoneout_c)
     return tuple(z * old + (1.0 - z) * s if z > 0 else s for z, old, s in zip(zs, state, new))
 
 

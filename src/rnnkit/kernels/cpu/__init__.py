@@ -21,8 +21,18 @@ from rnnkit.kernels.registry import Kernel, StepKernel, register, register_step
 from rnnkit.kernels.spec import RecurrentSpec
 
 
+# The families one native step runs, and the options; regularisers that act only in
+# training are the caller's (a step draws no dropout). Activations are checked apart.
+STEP_ACCEPTS = {"rnn": frozenset({"activation", "recurrent_dropout", "dropconnect"}),
+                "lstm": frozenset({"recurrent_dropout", "dropconnect"}),
+                "gru": frozenset({"reset_after", "recurrent_dropout", "dropconnect"})}
+
+
 def step_why_not(spec: RecurrentSpec, *, device=None, dtype=None, **_) -> Optional[str]:
     """None when one native step (streaming.py) computes this cell exactly, else why not."""
+    if spec.mode not in STEP_ACCEPTS:
+        return (f"the native step runs the {', '.join(STEP_ACCEPTS)} families only, "
+                f"got mode={spec.mode!r}")
     if device is not None and torch.device(device).type != "cpu":
         return f"runs on the CPU only, got device {device}"
     if dtype is not None and dtype not in (torch.float32, torch.float64):
@@ -37,7 +47,7 @@ def step_why_not(spec: RecurrentSpec, *, device=None, dtype=None, **_) -> Option
         return "the native step has no projection"
     if spec.zoneout_h > 0 or spec.zoneout_c > 0:
         return "the native step has no zoneout"
-    return why_unavailable()
+    return spec.refuse_options(STEP_ACCEPTS[spec.mode], "the native step") or why_unavailable()
 
 
 def step(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
@@ -48,8 +58,10 @@ def step(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, ...]) -> 
         return lstm_cell(x, state[0], state[1], *args)
     if spec.mode == "gru":
         return (gru_cell(x, state[0], *args, reset_after=spec.reset_after),)
-    nonlinearity = "relu" if spec.act_fn() is torch.relu else "tanh"
-    return (rnn_cell(x, state[0], *args, nonlinearity=nonlinearity),)
+    if spec.mode == "rnn":
+        nonlinearity = "relu" if spec.act_fn() is torch.relu else "tanh"
+        return (rnn_cell(x, state[0], *args, nonlinearity=nonlinearity),)
+    raise AssertionError(f"step_why_not refused mode={spec.mode!r}; reaching here is a registry bug")
 
 
 register(Kernel("cpu", 20, why_not, run,

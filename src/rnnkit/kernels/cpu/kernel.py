@@ -22,7 +22,12 @@ from rnnkit.kernels.merge import merge
 from rnnkit.kernels.masks import keep_mask
 from rnnkit.kernels.spec import RecurrentSpec
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+# The families the native loops run, and the options (rnnkit.cells.family) each runs;
+# the activations are checked apart (tanh or relu for rnn; tanh/sigmoid otherwise).
+_COMMON = frozenset({"layer_norm", "recurrent_dropout", "zoneout_h", "dropconnect"})
+ACCEPTS = {"rnn": _COMMON | {"activation"},
+           "lstm": _COMMON | {"peephole", "proj_size", "zoneout_c"},
+           "gru": _COMMON | {"reset_after"}}
 
 
 def why_not(spec: RecurrentSpec, *, device=None, dtype=None, **_) -> Optional[str]:
@@ -31,13 +36,12 @@ def why_not(spec: RecurrentSpec, *, device=None, dtype=None, **_) -> Optional[st
         return f"runs on the CPU only, got device {device}"
     if dtype is not None and dtype not in (torch.float32, torch.float64):
         return f"runs float32 and float64 only, got {dtype}"
-    if spec.mode not in GATES:
-        return f"unknown mode {spec.mode!r}"
+    if spec.mode not in ACCEPTS:
+        return (f"the native loops run the {', '.join(ACCEPTS)} families only, "
+                f"got mode={spec.mode!r}")
     if not spec.uses_default_activations():
         return "the native loops fix the activations (tanh or relu; sigmoid gates)"
-    if spec.mode != "lstm" and (spec.peephole or spec.proj_size > 0):
-        return "peepholes and projections are LSTM options"
-    return build.why_unavailable()
+    return spec.refuse_options(ACCEPTS[spec.mode], "the native loop") or build.why_unavailable()
 
 
 def yields(spec: RecurrentSpec, **facts) -> Optional[str]:
@@ -67,9 +71,12 @@ def yields(spec: RecurrentSpec, **facts) -> Optional[str]:
 
 
 def _mode_key(spec: RecurrentSpec) -> str:
+    """The native loop's mode name (function.MODE_IDS)."""
     if spec.mode == "rnn":
         return "rnn_relu" if spec.act_fn() is torch.relu else "rnn_tanh"
-    return spec.mode
+    if spec.mode in ("lstm", "gru"):
+        return spec.mode
+    raise AssertionError(f"why_not refused mode={spec.mode!r}; reaching here is a registry bug")
 
 
 def _input_projection(spec: RecurrentSpec, w: dict, x: Tensor) -> tuple[Tensor, Optional[Tensor]]:
