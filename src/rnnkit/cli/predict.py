@@ -22,7 +22,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from rnnkit.cli._common import load_forecaster, read_csv_series
-    from rnnkit.tools.atomic import write_text
+    from rnnkit.util.atomic import write_text
 
     fc = load_forecaster(args.model)
     feats = fc.meta["features"]

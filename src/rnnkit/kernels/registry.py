@@ -14,21 +14,10 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
-from rnnkit.kernels import reference, torch_fused
+from rnnkit.kernels import cpu, reference, torch_fused
+from rnnkit.kernels.base import Kernel, StepKernel
 from rnnkit.kernels.masks import mask_kind
 from rnnkit.kernels.spec import RecurrentSpec
-
-
-@dataclass(frozen=True)
-class Kernel:
-    name: str
-    priority: int  # higher runs first under backend="auto"
-    why_not: Callable[..., Optional[str]]
-    run: Callable
-    description: str = ""
-    # Under backend="auto" only: a kernel that can run a configuration may still
-    # step aside for a lower-priority one that is faster there (measured in benchmarks/).
-    yields: Optional[Callable[..., Optional[str]]] = None
 
 
 @dataclass
@@ -132,15 +121,6 @@ register(Kernel("torch", 10, torch_fused.why_not, torch_fused.run,
 # the caller's). ``step(spec, weights, x, state)`` takes x (B, I), a state tuple
 # ((h,) or (h, c), each (B, H)) and returns the new state tuple.
 
-@dataclass(frozen=True)
-class StepKernel:
-    name: str
-    priority: int  # higher runs first under backend="auto"
-    why_not: Callable[..., Optional[str]]
-    step: Callable
-    description: str = ""
-
-
 _STEP_KERNELS: dict[str, StepKernel] = {}
 # (spec, backend, device, dtype) -> (kernel, Choice): the choice depends on
 # nothing else, and re-deciding it costs more than a B=1 step itself.
@@ -195,5 +175,6 @@ def _reference_step(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor
 
 register_step(StepKernel("reference", 0, lambda spec, **_: None, _reference_step,
                          "rnnkit.cells' step functions: every option, the oracle"))
-# Last, once both registries exist: registers the native "cpu" kernel (priority 20) and step.
-import rnnkit.kernels.cpu  # noqa: E402,F401
+# The native kernels (priority 20); cpu/ declares them without importing this module.
+register(cpu.KERNEL)
+register_step(cpu.STEP_KERNEL)

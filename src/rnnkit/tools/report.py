@@ -14,7 +14,7 @@ from typing import Dict
 import numpy as np
 
 from rnnkit._version import __version__
-from rnnkit.tools.atomic import write_text
+from rnnkit.util.atomic import write_text
 from rnnkit.tools.compare import Comparison
 from rnnkit.tools.plots import plot_gradient_flow, plot_learning_curves, plot_predictions
 

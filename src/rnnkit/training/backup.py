@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 
-from rnnkit.training.callbacks import Callback
+from rnnkit.training.callback_base import Callback
 from rnnkit.training.state import (capture_rng, json_field, pack, read_state_file,
                                    restore_rng, unpack, write_state_file)
 

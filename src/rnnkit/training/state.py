@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnkit.tools.atomic import atomic_path
+from rnnkit.util.atomic import atomic_path
 
 __all__ = ["pack", "unpack", "write_state_file", "read_state_file", "json_field",
            "capture_rng", "restore_rng"]

@@ -17,7 +17,7 @@ from rnnkit.kernels.cpu.build import set_poison, why_unavailable
 from rnnkit.kernels.cpu.function import calls
 from rnnkit.kernels.cpu.kernel import run, why_not, yields
 from rnnkit.kernels.cpu.streaming import gru_cell, lstm_cell, rnn_cell
-from rnnkit.kernels.registry import Kernel, StepKernel, register, register_step
+from rnnkit.kernels.base import Kernel, StepKernel
 from rnnkit.kernels.spec import RecurrentSpec
 
 
@@ -64,10 +64,11 @@ def step(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, ...]) -> 
     raise AssertionError(f"step_why_not refused mode={spec.mode!r}; reaching here is a registry bug")
 
 
-register(Kernel("cpu", 20, why_not, run,
-                "rnnkit's native fused CPU time loops (C++, hand-written BPTT)", yields=yields))
-register_step(StepKernel("cpu", 20, step_why_not, step,
-                         "one native call per step (streaming.py), torch.nn cell semantics"))
+# Registered by rnnkit.kernels.registry (this package doesn't import the registry).
+KERNEL = Kernel("cpu", 20, why_not, run,
+                "rnnkit's native fused CPU time loops (C++, hand-written BPTT)", yields=yields)
+STEP_KERNEL = StepKernel("cpu", 20, step_why_not, step,
+                         "one native call per step (streaming.py), torch.nn cell semantics")
 
-__all__ = ["calls", "gru_cell", "lstm_cell", "rnn_cell", "run", "set_poison", "step",
+__all__ = ["KERNEL", "STEP_KERNEL", "calls", "gru_cell", "lstm_cell", "rnn_cell", "run", "set_poison", "step",
            "step_why_not", "why_not", "why_unavailable"]

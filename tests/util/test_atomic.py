@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from rnnkit.tools.atomic import write_text
+from rnnkit.util.atomic import write_text
 
 
 def test_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -28,3 +28,11 @@ def test_the_file_gets_ordinary_permissions_not_mkstemps_private_ones(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "r.html").stat().st_mode & 0o777 == 0o644
+
+
+def test_the_old_location_still_exports_the_same_functions():
+    from rnnkit.tools import atomic as old
+    from rnnkit.util import atomic as new
+
+    assert (old.write_text, old.write_bytes, old.atomic_path) == (
+        new.write_text, new.write_bytes, new.atomic_path)
