@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.cells.family import FAMILIES, family
+from rnnkit.util.checks import float_tensor as check_float_input
+from rnnkit.util.checks import positive_int as check_positive_int
 
 
 class _Gates(Mapping):
@@ -98,22 +100,6 @@ def torch_default_init_(params: dict[str, Tensor], hidden_size: int) -> None:
 def classic_init_(params: dict[str, Tensor], input_size: int, hidden_size: int) -> None:
     """The family-table form of :func:`torch_default_init_` (input_size unused)."""
     torch_default_init_(params, hidden_size)
-
-
-def check_positive_int(value, arg: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"`{arg}` must be a positive integer, got {type(value).__name__} {value!r}")
-    if value <= 0:
-        raise ValueError(f"`{arg}` must be a positive integer, got {value}")
-    return value
-
-
-def check_float_input(x, arg: str = "input") -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"`{arg}` must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"`{arg}` must have a floating dtype (float32/float64/...), got {x.dtype}")
-    return x
 
 
 class CellBase(nn.Module):

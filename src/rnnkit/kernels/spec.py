@@ -1,7 +1,6 @@
 """The exact configuration of a recurrent layer stack, as kernels see it."""
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field, fields
 from typing import Callable, Optional, Union
 
@@ -9,6 +8,7 @@ import torch
 
 from rnnkit.cells.activations import resolve_activation
 from rnnkit.cells.family import OPTION_DEFAULTS, CellFamily, families_with, family
+from rnnkit.util import checks
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -63,9 +63,7 @@ class RecurrentSpec:
         # AssertionError or a shape error deep inside a kernel.
         fam = family(self.mode)  # raises for an unknown mode, naming the known ones
         for name in ("input_size", "hidden_size", "num_layers"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0:
-                raise ValueError(f"`{name}` must be a positive integer, got {v!r}")
+            checks.positive_int(getattr(self, name), name)
         if self.merge_mode not in MERGE_MODES:
             raise ValueError(f"`merge_mode` must be one of {list(MERGE_MODES)}, got {self.merge_mode!r}")
         if self.bidirectional and self.merge_mode is None and self.num_layers > 1:
@@ -90,9 +88,7 @@ class RecurrentSpec:
                              f"{self.hidden_size}, got {self.proj_size}")
         for name in ("dropout", "input_dropout", "recurrent_dropout", "zoneout_h", "zoneout_c",
                      "dropconnect"):
-            v = getattr(self, name)
-            if not 0.0 <= v < 1.0:
-                raise ValueError(f"`{name}` must be in [0, 1), got {v!r}")
+            checks.rate(getattr(self, name), name)
 
     def _options_in_use(self) -> frozenset:
         used = set()

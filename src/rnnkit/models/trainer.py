@@ -29,6 +29,7 @@ from torch import Tensor
 
 from rnnkit.models.compile import CompileMixin, NotCompiledError
 from rnnkit.models.data_adapter import ArrayData, BatchStream, adapt
+from rnnkit.util import checks
 from rnnkit.training.callbacks import CallbackList, History, TerminateOnNaN
 from rnnkit.training.progress import ProgbarLogger, resolve_verbose
 
@@ -36,11 +37,7 @@ __all__ = ["TrainingMixin", "NotCompiledError"]
 
 
 def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
-    return int(value)
+    return checks.integer(value, name, minimum=minimum)
 
 
 class TrainingMixin(CompileMixin):

@@ -28,6 +28,7 @@ from rnnkit.tools.forecast import (ForecastData, ar_forecast, fit_ar, mae,
 from rnnkit.tools.gradflow import gradient_flow
 from rnnkit.tools.names import parse_variant
 from rnnkit.tools.stacks import build_regressor
+from rnnkit.util import checks
 
 __all__ = ["CellResult", "Comparison", "run_comparison", "recommend"]
 
@@ -96,8 +97,7 @@ def run_comparison(data: ForecastData, cells: Sequence[str] = ("rnn", "lstm", "g
     """
     for c in cells:
         parse_variant(c)                                   # fail before any training
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds: expected a positive integer, got {seeds!r}")
+    checks.positive_int(seeds, "seeds", style="plain")
     if len(data.X["val"]) == 0 or len(data.X["test"]) == 0:
         raise ValueError("data: the validation and test parts must hold at least one window")
     truth = data.truth("test")                             # (N, K) original units

@@ -22,6 +22,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from rnnkit.data import StandardScaler, make_windows, split_sizes
+from rnnkit.util import checks
 
 __all__ = ["SERIES_DATASETS", "ForecastData", "prepare_forecast", "load_series",
            "persistence_forecast", "seasonal_naive_forecast", "fit_ar", "ar_forecast",
@@ -94,8 +95,7 @@ def prepare_forecast(values, target, window: int, horizon: int = 1, columns=None
     target = np.asarray(target, dtype=np.float64)
     T = len(values)
     for arg, v in (("window", window), ("horizon", horizon)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{arg}: expected a positive integer, got {v!r}")
+        checks.positive_int(v, arg, style="plain")
     if window + horizon > T:
         raise ValueError(f"window: window + horizon ({window} + {horizon}) must be <= the "
                          f"series length {T}, got window={window}")
