@@ -67,7 +67,8 @@ def toy_family():
         return step
 
     fam = register_family(CellFamily(
-        name="toy", gates=("h",), keras_gates=("h",), states=("h",), recurrent=False,
+        # recurrent=True: not a linear recurrence, so no scan may run it (tanh(W x) can be < 0)
+        name="toy", gates=("h",), keras_gates=("h",), states=("h",), recurrent=True,
         options=frozenset(), param_shapes=shapes, init=lambda p, I, H: None, bind=bind))
     yield fam
     del FAMILIES["toy"]
@@ -99,4 +100,4 @@ def test_every_kernel_refuses_an_unknown_family_and_the_reference_runs_it(toy_fa
 def test_a_family_must_reorder_its_own_gates():
     with pytest.raises(ValueError, match="keras_gates"):
         CellFamily(name="bad", gates=("a", "b"), keras_gates=("a", "c"), states=("h",),
-                   recurrent=False, options=frozenset(), param_shapes=dict, init=None, bind=None)
+                   recurrent=True, options=frozenset(), param_shapes=dict, init=None, bind=None)

@@ -50,6 +50,9 @@ class CellFamily:
     init: (params, input_size, hidden_size) -> None, in place: the default init.
     bind: (opts) -> StepFn; ``opts`` is a RecurrentSpec (or anything with its
         fields and ``act_fn()`` / ``ract_fn()``), read once, not per step.
+    log_coeffs: only for a family that is a linear recurrence (``recurrent=False``):
+        xg (T, B, G*H) = W_ih x_t + b_ih -> (log a, log b), each (T, B, H), with
+        h_t = a_t ⊙ h_{t-1} + b_t and b_t > 0; a parallel scan runs it (kernels/scan.py).
     """
 
     name: str
@@ -62,12 +65,16 @@ class CellFamily:
     init: Callable[[dict, int, int], None]
     bind: Callable[[object], StepFn]
     doc: str = ""
+    log_coeffs: Optional[Callable[[Tensor], tuple[Tensor, Tensor]]] = None
     keras_perm: tuple[int, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         if sorted(self.gates) != sorted(self.keras_gates):
             raise ValueError(f"family {self.name!r}: keras_gates {self.keras_gates} must reorder "
                              f"gates {self.gates}")
+        if (self.log_coeffs is not None) == self.recurrent:
+            raise ValueError(f"family {self.name!r}: log_coeffs is for the families whose gates "
+                             f"don't read h_(t-1), and only those (recurrent={self.recurrent})")
         unknown = set(self.options) - set(OPTION_DEFAULTS)
         if unknown:
             raise ValueError(f"family {self.name!r}: unknown options {sorted(unknown)}; "

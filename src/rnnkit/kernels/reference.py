@@ -11,8 +11,8 @@ import torch
 from torch import Tensor
 
 from rnnkit.kernels.masks import keep_mask
-from rnnkit.kernels.merge import merge
 from rnnkit.kernels.spec import RecurrentSpec
+from rnnkit.kernels.stack import run_stack
 
 Weights = dict  # name -> Tensor, the names of rnnkit.cells.param_shapes
 
@@ -81,27 +81,10 @@ def run_direction(spec: RecurrentSpec, w: Weights, x: Tensor, state: tuple[Tenso
 def run(spec: RecurrentSpec, weights: list[Weights], x: Tensor, hx: tuple[Tensor, ...],
         mask: Optional[Tensor], *, training: bool,
         generator: Optional[torch.Generator] = None):
-    """The whole stack: layers × directions, dropout between layers, merge.
+    """The whole stack through the one stack engine (:mod:`rnnkit.kernels.stack`).
 
     hx: (h0,) or (h0, c0), each (L*D, B, ·). Returns (output, final state tuple)
     with the final states stacked as torch.nn does, (L*D, B, ·).
     """
-    D = spec.num_directions
-    layer_in = x
-    finals: list[list[Tensor]] = [[] for _ in range(spec.n_states)]
-    out = x
-    for k in range(spec.num_layers):
-        if k > 0 and training and spec.dropout > 0:
-            layer_in = layer_in * keep_mask(tuple(layer_in.shape), spec.dropout, layer_in, generator)
-        dir_outs = []
-        for d in range(D):
-            idx = k * D + d
-            state0 = tuple(s[idx] for s in hx)
-            o, st = run_direction(spec, weights[idx], layer_in, state0, mask, reverse=d == 1,
-                                  training=training, generator=generator)
-            dir_outs.append(o)
-            for j, s in enumerate(st):
-                finals[j].append(s)
-        out = merge(dir_outs[0], dir_outs[1], spec.merge_mode) if D == 2 else dir_outs[0]
-        layer_in = out
-    return out, tuple(torch.stack(f, 0) for f in finals)
+    return run_stack(spec, weights, x, hx, mask, training=training, run_direction=run_direction,
+                     generator=generator)

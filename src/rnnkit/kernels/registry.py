@@ -14,7 +14,7 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
-from rnnkit.kernels import cpu, reference, torch_fused
+from rnnkit.kernels import cpu, reference, scan, torch_fused
 from rnnkit.kernels.base import Kernel, StepKernel
 from rnnkit.kernels.masks import mask_kind
 from rnnkit.kernels.spec import RecurrentSpec
@@ -113,6 +113,8 @@ register(Kernel("reference", 0, lambda spec, **_: None, reference.run,
                 "the plain time loop over rnnkit.cells: every option, the oracle"))
 register(Kernel("torch", 10, torch_fused.why_not, torch_fused.run,
                 "torch._VF fused ops (oneDNN on CPU, cuDNN on GPU) where semantics match"))
+register(Kernel("scan", 30, scan.why_not, scan.run,
+                "log-space parallel scan (Heinsen 2023) for minGRU/minLSTM, in torch"))
 
 
 # --- single steps (streaming cells, layer.step) ---------------------------------------

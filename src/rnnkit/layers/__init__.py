@@ -10,11 +10,12 @@ from rnnkit.layers.embedding import Embedding
 from rnnkit.layers.gru import GRU
 from rnnkit.layers.lstm import LSTM
 from rnnkit.layers.masking import Masking
+from rnnkit.layers.minrnn import MinGRU, MinLSTM
 from rnnkit.layers.recurrent import RecurrentLayer
 from rnnkit.layers.reshaping import Flatten, RepeatVector
 from rnnkit.layers.simple_rnn import SimpleRNN
 from rnnkit.layers.time_distributed import TimeDistributed
 
 __all__ = ["GRU", "LSTM", "Activation", "Bidirectional", "Dense", "Dropout", "Embedding", "Flatten", "Layer",
-           "Masking", "RecurrentLayer", "RepeatVector", "SimpleRNN", "TimeDistributed",
+           "Masking", "MinGRU", "MinLSTM", "RecurrentLayer", "RepeatVector", "SimpleRNN", "TimeDistributed",
            "layer_from_config", "register_layer"]

@@ -52,7 +52,9 @@ def _unblocks(v: Tensor, mode: str) -> Tensor:
 def keras_names(mode: str, *, use_bias: bool, layer_norm: bool = False,
                 peephole: bool = False) -> list[tuple[str, str]]:
     """(Keras-side name, rnnkit parameter name) of every array, in get_weights order."""
-    names = [("kernel", "weight_ih"), ("recurrent_kernel", "weight_hh")]
+    names = [("kernel", "weight_ih")]
+    if family(mode).recurrent:  # minGRU/minLSTM have no recurrent kernel
+        names.append(("recurrent_kernel", "weight_hh"))
     if use_bias:
         names.append(("bias", "bias_ih"))  # GRU(reset_after) also packs bias_hh in it
     if peephole:

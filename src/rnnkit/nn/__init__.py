@@ -1,5 +1,6 @@
 """torch.nn drop-ins with rnnkit's extras."""
 from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell
+from rnnkit.nn.minrnn import MinGRU, MinLSTM
 from rnnkit.nn.recurrent import GRU, LSTM, RNN
 
-__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
+__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "MinGRU", "MinLSTM", "RNN", "RNNCell"]
