@@ -113,7 +113,9 @@ register(Kernel("reference", 0, lambda spec, **_: None, reference.run,
                 "the plain time loop over rnnkit.cells: every option, the oracle"))
 register(Kernel("torch", 10, torch_fused.why_not, torch_fused.run,
                 "torch._VF fused ops (oneDNN on CPU, cuDNN on GPU) where semantics match"))
-register(Kernel("scan", 30, scan.why_not, scan.run,
+# Priority 5: the only kernel but the reference for its families, and tried after the
+# classic families' kernels, so their choice reports don't list it.
+register(Kernel("scan", 5, scan.why_not, scan.run,
                 "log-space parallel scan (Heinsen 2023) for minGRU/minLSTM, in torch"))
 
 
