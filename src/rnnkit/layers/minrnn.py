@@ -20,6 +20,9 @@ _KEYS = ("units", "use_bias", "kernel_initializer", "bias_initializer", "dropout
          "return_sequences", "return_state", "go_backwards", "stateful", "zero_output_for_mask",
          "backend")
 
+_NOT_HERE = ("activation", "recurrent_activation", "recurrent_initializer", "unit_forget_bias",
+             "recurrent_dropout", "reset_after", "layer_norm", "peephole", "zoneout", "unroll")
+
 
 class _MinLayer(RecurrentLayer):
     _config_keys = _KEYS
@@ -29,6 +32,10 @@ class _MinLayer(RecurrentLayer):
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False,
                  zero_output_for_mask: bool = False, backend: str = "auto", **kwargs: Any) -> None:
+        for key in _NOT_HERE:  # RecurrentLayer would take them; this family has no use for them
+            if key in kwargs:
+                raise TypeError(f"{type(self).__name__} got an unexpected keyword argument "
+                                f"{key!r}: its gates read x_t only (no recurrent kernel)")
         super().__init__(
             units, use_bias=use_bias, kernel_initializer=kernel_initializer,
             bias_initializer=bias_initializer, dropout=dropout, seed=seed,
