@@ -6,7 +6,7 @@
 What one timed call is: a training step's forward and backward (loss = Σ output ⊙ w)
 of a one-layer, batch-first module on a (B, T, I) float32 batch. Before any time
 is taken, each min* module's scan is checked against the reference step loop on
-the same weights: in float64 (must agree to 1e-10 relative to each tensor's size,
+the same weights (on min(T, 1000) steps and min(B, 4) rows, to bound the loop's time): in float64 (must agree to 1e-10 relative to each tensor's size,
 outputs and every gradient, or the row reports FAILED and no time), and the float32 scan's largest relative error
 against the float64 loop is printed (the log-space scan loses precision as T grows).
 Timing: a warm-up, then rounds that run every module once in turn; each module's
