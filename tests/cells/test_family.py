@@ -101,3 +101,9 @@ def test_a_family_must_reorder_its_own_gates():
     with pytest.raises(ValueError, match="keras_gates"):
         CellFamily(name="bad", gates=("a", "b"), keras_gates=("a", "c"), states=("h",),
                    recurrent=True, options=frozenset(), param_shapes=dict, init=None, bind=None)
+
+
+def test_gates_is_a_mapping_read_from_the_table():
+    assert "lstm" in GATES and "cnn" not in GATES and GATES.get("cnn") is None
+    with pytest.raises(KeyError):
+        GATES["cnn"]

@@ -20,7 +20,10 @@ class _Gates(Mapping):
     """mode -> number of gate blocks, read live from the family table."""
 
     def __getitem__(self, mode: str) -> int:
-        return family(mode).n_gates
+        fam = FAMILIES.get(mode) if isinstance(mode, str) else None
+        if fam is None:
+            raise KeyError(mode)  # a Mapping's contract (``in``, ``get``); family() words it
+        return fam.n_gates
 
     def __iter__(self) -> Iterator[str]:
         return iter(FAMILIES)
