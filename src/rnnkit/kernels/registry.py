@@ -9,7 +9,7 @@ contract. Kernels are tried in registration priority order, fastest first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 import torch
 from torch import Tensor
