@@ -187,7 +187,8 @@ def _gradcheck(core, spec, mask=None, training=False, T=T):
     x.requires_grad_(True)
     names = [list(w) for w in ws]
     flat = [t for w in ws for t in w.values()]
-    m = None if mask is None else torch.tensor(MASKS[mask], dtype=torch.bool).t()
+    # the first T steps of the (B, 4) pattern: a mask must match the sequence's length
+    m = None if mask is None else torch.tensor(MASKS[mask], dtype=torch.bool).t()[:T]
 
     def fn(x, *args):
         n = len(hx)

@@ -1,15 +1,41 @@
-"""What the three cell families share: parameter shapes, default init, LN, and
-the single-step module with torch.nn.*Cell's calling convention."""
+"""What the classic cell families (rnn, lstm, gru) share: parameter shapes,
+default init, LN, and the single-step module with torch.nn.*Cell's calling
+convention. Which families exist is :mod:`rnnkit.cells.family`'s table."""
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+from collections.abc import Mapping
+from typing import Iterator, Optional, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+from rnnkit.cells.family import FAMILIES, family
+from rnnkit.util.checks import float_tensor as check_float_input
+from rnnkit.util.checks import positive_int as check_positive_int
+
+
+class _Gates(Mapping):
+    """mode -> number of gate blocks, read live from the family table."""
+
+    def __getitem__(self, mode: str) -> int:
+        fam = FAMILIES.get(mode) if isinstance(mode, str) else None
+        if fam is None:
+            raise KeyError(mode)  # a Mapping's contract (``in``, ``get``); family() words it
+        return fam.n_gates
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FAMILIES)
+
+    def __len__(self) -> int:
+        return len(FAMILIES)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+GATES = _Gates()
 State = Union[Tensor, tuple[Tensor, Tensor]]
 
 
@@ -33,8 +59,17 @@ def param_shapes(mode: str, input_size: int, hidden_size: int, *, bias: bool = T
     The names and layouts are torch.nn's (weight_ih is (G*H, I), gates stacked
     in torch's order), so torch state_dicts load unchanged. ``bias_hh=False``
     gives Keras's single-bias layout (LSTM, SimpleRNN, GRU with reset_after=False).
+    Each family declares its own shapes (:mod:`rnnkit.cells.family`).
     """
-    G, H = GATES[mode], hidden_size
+    return family(mode).param_shapes(input_size, hidden_size, bias=bias, proj_size=proj_size,
+                                     layer_norm=layer_norm, peephole=peephole, bias_hh=bias_hh)
+
+
+def classic_shapes(mode: str, input_size: int, hidden_size: int, *, bias: bool = True,
+                   proj_size: int = 0, layer_norm: bool = False, peephole: bool = False,
+                   bias_hh: bool = True) -> dict[str, tuple[int, ...]]:
+    """The shapes of the families with a recurrent weight (rnn, lstm, gru)."""
+    G, H = family(mode).n_gates, hidden_size
     P = proj_size if proj_size > 0 else H
     shapes: dict[str, tuple[int, ...]] = {"weight_ih": (G * H, input_size), "weight_hh": (G * H, P)}
     if bias:
@@ -65,20 +100,9 @@ def torch_default_init_(params: dict[str, Tensor], hidden_size: int) -> None:
                 p.uniform_(-k, k)
 
 
-def check_positive_int(value, arg: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"`{arg}` must be a positive integer, got {type(value).__name__} {value!r}")
-    if value <= 0:
-        raise ValueError(f"`{arg}` must be a positive integer, got {value}")
-    return value
-
-
-def check_float_input(x, arg: str = "input") -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"`{arg}` must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"`{arg}` must have a floating dtype (float32/float64/...), got {x.dtype}")
-    return x
+def classic_init_(params: dict[str, Tensor], input_size: int, hidden_size: int) -> None:
+    """The family-table form of :func:`torch_default_init_` (input_size unused)."""
+    torch_default_init_(params, hidden_size)
 
 
 class CellBase(nn.Module):

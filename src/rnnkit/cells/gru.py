@@ -29,9 +29,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rnnkit.cells.activations import Activation, resolve_activation
-from rnnkit.cells.base import CellBase, ln
+from rnnkit.cells.base import CellBase, classic_init_, classic_shapes, ln
+from rnnkit.cells.family import CellFamily, register_family
 
-GATES = 3  # r, z, n
 
 
 def _split_bias(b: Optional[Tensor], H: int) -> tuple[Optional[Tensor], Optional[Tensor]]:
@@ -96,7 +96,7 @@ class GRUCell(CellBase):
     """
 
     mode = "gru"
-    gates = GATES
+    gates = 3
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
                  reset_after: bool = True, activation: Activation = "tanh",
@@ -112,3 +112,22 @@ class GRUCell(CellBase):
     def _step(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
         return (gru_step(x, state[0], self.weights(), reset_after=self.reset_after,
                          act=self._act, ract=self._ract, layer_norm=self.layer_norm),)
+
+
+def _bind(o) -> Callable:
+    act, ract, ra, ln_on, eps = o.act_fn(), o.ract_fn(), o.reset_after, o.layer_norm, o.ln_eps
+
+    def step(x, state, w, h_rec):
+        return (gru_step(x, state[0], w, reset_after=ra, act=act, ract=ract, layer_norm=ln_on,
+                         eps=eps, h_rec=h_rec),)
+    return step
+
+
+FAMILY = register_family(CellFamily(
+    name="gru", gates=("r", "z", "n"), keras_gates=("z", "r", "n"), states=("h",),
+    recurrent=True,
+    options=frozenset({"activation", "recurrent_activation", "layer_norm", "reset_after",
+                       "recurrent_dropout", "zoneout_h", "dropconnect"}),
+    param_shapes=lambda I, H, **kw: classic_shapes("gru", I, H, **kw),
+    init=classic_init_, bind=_bind, doc=__doc__))
+GATES = FAMILY.n_gates  # r, z, n (kept for code that imports it)

@@ -30,9 +30,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rnnkit.cells.activations import Activation, resolve_activation
-from rnnkit.cells.base import CellBase, ln, linear_opt
+from rnnkit.cells.base import CellBase, classic_init_, classic_shapes, linear_opt, ln
+from rnnkit.cells.family import CellFamily, register_family
 
-GATES = 4  # i, f, g, o
 
 
 def lstm_step(
@@ -56,7 +56,7 @@ def lstm_step(
         gx = ln(gx, w["ln_ih"], None, eps)
         gh = ln(gh, w["ln_hh"], None, eps)
     a = linear_opt(gx + gh, w.get("bias_ih"), w.get("bias_hh"))
-    a_i, a_f, a_g, a_o = a.chunk(GATES, dim=-1)  # each (B, H)
+    a_i, a_f, a_g, a_o = a.chunk(4, dim=-1)  # each (B, H)
     if peephole:
         a_i = a_i + w["weight_ci"] * c
         a_f = a_f + w["weight_cf"] * c
@@ -91,7 +91,7 @@ class LSTMCell(CellBase):
     """
 
     mode = "lstm"
-    gates = GATES
+    gates = 4
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
                  activation: Activation = "tanh", recurrent_activation: Activation = "sigmoid",
@@ -107,3 +107,23 @@ class LSTMCell(CellBase):
         h, c = state
         return lstm_step(x, h, c, self.weights(), act=self._act, ract=self._ract,
                          layer_norm=self.layer_norm, peephole=self.peephole)
+
+
+def _bind(o) -> Callable:
+    act, ract, ln_on, pp, eps = o.act_fn(), o.ract_fn(), o.layer_norm, o.peephole, o.ln_eps
+
+    def step(x, state, w, h_rec):
+        return lstm_step(x, h_rec, state[1], w, act=act, ract=ract, layer_norm=ln_on,
+                         peephole=pp, eps=eps)
+    return step
+
+
+FAMILY = register_family(CellFamily(
+    name="lstm", gates=("i", "f", "g", "o"), keras_gates=("i", "f", "g", "o"),
+    states=("h", "c"), recurrent=True,
+    options=frozenset({"activation", "recurrent_activation", "layer_norm", "peephole",
+                       "proj_size", "recurrent_dropout", "zoneout_h", "zoneout_c",
+                       "dropconnect"}),
+    param_shapes=lambda I, H, **kw: classic_shapes("lstm", I, H, **kw),
+    init=classic_init_, bind=_bind, doc=__doc__))
+GATES = FAMILY.n_gates  # i, f, g, o (kept for code that imports it)

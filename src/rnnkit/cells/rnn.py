@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rnnkit.cells.activations import Activation, resolve_activation
-from rnnkit.cells.base import CellBase, linear_opt, ln
+from rnnkit.cells.base import CellBase, classic_init_, classic_shapes, linear_opt, ln
+from rnnkit.cells.family import CellFamily, register_family
 
 
 def rnn_step(
@@ -70,3 +71,19 @@ class RNNCell(CellBase):
 
     def _step(self, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
         return (rnn_step(x, state[0], self.weights(), act=self._act, layer_norm=self.layer_norm),)
+
+
+def _bind(o) -> Callable:
+    act, ln_on, eps = o.act_fn(), o.layer_norm, o.ln_eps
+
+    def step(x, state, w, h_rec):
+        return (rnn_step(x, h_rec, w, act=act, layer_norm=ln_on, eps=eps),)
+    return step
+
+
+FAMILY = register_family(CellFamily(
+    name="rnn", gates=("h",), keras_gates=("h",), states=("h",), recurrent=True,
+    options=frozenset({"activation", "layer_norm", "recurrent_dropout", "zoneout_h",
+                       "dropconnect"}),
+    param_shapes=lambda I, H, **kw: classic_shapes("rnn", I, H, **kw),
+    init=classic_init_, bind=_bind, doc=__doc__))

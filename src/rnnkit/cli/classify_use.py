@@ -34,7 +34,7 @@ def _examples(args, clf, require_label: bool):
 
 def predict_sequences(args) -> int:
     """`rnnkit predict` with a classifier: one row per sequence."""
-    from rnnkit.tools.atomic import write_text
+    from rnnkit.util.atomic import write_text
 
     clf = _load_model(args)
     if getattr(args, "future", None) is not None:

@@ -70,7 +70,7 @@ def _table(norms: dict, rows: int) -> str:
 
 
 def _write(norms: dict, out: str, title: str) -> None:
-    from rnnkit.tools.atomic import write_text
+    from rnnkit.util.atomic import write_text
     from rnnkit.tools.plots import plot_gradient_flow
 
     os.makedirs(out, exist_ok=True)

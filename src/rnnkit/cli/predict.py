@@ -47,7 +47,7 @@ def run(args) -> int:
     if classify.wanted(args):
         return classify.predict(args)
     from rnnkit.cli._common import CliError, load_forecaster, read_csv_series
-    from rnnkit.tools.atomic import write_text
+    from rnnkit.util.atomic import write_text
 
     if args.task != "forecast":
         raise CliError(f"--task {args.task} is not available in this build")

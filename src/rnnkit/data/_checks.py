@@ -2,24 +2,18 @@
 expected and what was received (so a user can fix the call without reading code)."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from rnnkit.util import checks
 
 
 def check_int(name: str, value, minimum: int | None = None) -> int:
     """An int (not bool) >= minimum; returns it as a Python int."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
-    return int(value)
+    return checks.integer(value, name, minimum=minimum, style="plain")
 
 
 def check_choice(name: str, value, choices) -> str:
-    if value not in choices:
-        raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
-    return value
+    return checks.choice(value, name, choices, style="plain")
 
 
 def as_float_array(name: str, value, ndims=(1, 2)) -> np.ndarray:

@@ -141,8 +141,7 @@ _ENTRIES: Tuple[Tuple[DatasetInfo, Callable[[], dict]], ...] = (
         licence="glyphs: Creative Commons Attribution 4.0 (UCI data, attribution above), "
                 "redistributed in scikit-learn (BSD-3-Clause); the generator is rnnkit's (MIT)",
         licence_id="CC-BY-4.0",
-        size="128 videos x 20 frames of 64x64 by default (generated; the glyph file is "
-             "1797 digits)",
+        size="128 videos x 20 frames, 64x64 (default)",
         keys={"frames": "(N, T, size, size) float32 in [0, 1]",
               "labels": "(N, digits) int64", "positions": "(N, T, digits, 2) float32"},
         files=("digit_glyphs_8x8.npz",)), moving_digits),

@@ -10,35 +10,17 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
-from rnnkit.cells.gru import gru_step
-from rnnkit.cells.lstm import lstm_step
-from rnnkit.cells.rnn import rnn_step
 from rnnkit.kernels.masks import keep_mask
-from rnnkit.kernels.merge import merge
 from rnnkit.kernels.spec import RecurrentSpec
+from rnnkit.kernels.stack import run_stack
 
 Weights = dict  # name -> Tensor, the names of rnnkit.cells.param_shapes
 
 
 def _step_fn(spec: RecurrentSpec) -> Callable:
-    """(x_t, state, h_rec, w) -> new state tuple, for the spec's cell family."""
-    act, eps, ln_ = spec.act_fn(), spec.ln_eps, spec.layer_norm
-    if spec.mode == "lstm":
-        ract, pp = spec.ract_fn(), spec.peephole
-
-        def step(x, state, h_rec, w):
-            return lstm_step(x, h_rec, state[1], w, act=act, ract=ract, layer_norm=ln_,
-                             peephole=pp, eps=eps)
-    elif spec.mode == "gru":
-        ract, ra = spec.ract_fn(), spec.reset_after
-
-        def step(x, state, h_rec, w):
-            return (gru_step(x, state[0], w, reset_after=ra, act=act, ract=ract, layer_norm=ln_,
-                             eps=eps, h_rec=h_rec),)
-    else:
-        def step(x, state, h_rec, w):
-            return (rnn_step(x, h_rec, w, act=act, layer_norm=ln_, eps=eps),)
-    return step
+    """(x_t, state, h_rec, w) -> new state tuple: the spec's family's step (rnnkit.cells.family)."""
+    fam_step = spec.family.bind(spec)
+    return lambda x, state, h_rec, w: fam_step(x, state, w, h_rec)
 
 
 def run_direction(spec: RecurrentSpec, w: Weights, x: Tensor, state: tuple[Tensor, ...],
@@ -99,27 +81,10 @@ def run_direction(spec: RecurrentSpec, w: Weights, x: Tensor, state: tuple[Tenso
 def run(spec: RecurrentSpec, weights: list[Weights], x: Tensor, hx: tuple[Tensor, ...],
         mask: Optional[Tensor], *, training: bool,
         generator: Optional[torch.Generator] = None):
-    """The whole stack: layers × directions, dropout between layers, merge.
+    """The whole stack through the one stack engine (:mod:`rnnkit.kernels.stack`).
 
     hx: (h0,) or (h0, c0), each (L*D, B, ·). Returns (output, final state tuple)
     with the final states stacked as torch.nn does, (L*D, B, ·).
     """
-    D = spec.num_directions
-    layer_in = x
-    finals: list[list[Tensor]] = [[] for _ in range(spec.n_states)]
-    out = x
-    for k in range(spec.num_layers):
-        if k > 0 and training and spec.dropout > 0:
-            layer_in = layer_in * keep_mask(tuple(layer_in.shape), spec.dropout, layer_in, generator)
-        dir_outs = []
-        for d in range(D):
-            idx = k * D + d
-            state0 = tuple(s[idx] for s in hx)
-            o, st = run_direction(spec, weights[idx], layer_in, state0, mask, reverse=d == 1,
-                                  training=training, generator=generator)
-            dir_outs.append(o)
-            for j, s in enumerate(st):
-                finals[j].append(s)
-        out = merge(dir_outs[0], dir_outs[1], spec.merge_mode) if D == 2 else dir_outs[0]
-        layer_in = out
-    return out, tuple(torch.stack(f, 0) for f in finals)
+    return run_stack(spec, weights, x, hx, mask, training=training, run_direction=run_direction,
+                     generator=generator)

@@ -10,26 +10,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 import torch
 from torch import Tensor
 
-from rnnkit.kernels import reference, threads, torch_fused
+from rnnkit.kernels import cpu, reference, scan, threads, torch_fused
+from rnnkit.kernels.base import Kernel, StepKernel
 from rnnkit.kernels.masks import mask_kind
 from rnnkit.kernels.spec import RecurrentSpec
-
-
-@dataclass(frozen=True)
-class Kernel:
-    name: str
-    priority: int  # higher runs first under backend="auto"
-    why_not: Callable[..., Optional[str]]
-    run: Callable
-    description: str = ""
-    # Under backend="auto" only: a kernel that can run a configuration may still
-    # step aside for a lower-priority one that is faster there (measured in benchmarks/).
-    yields: Optional[Callable[..., Optional[str]]] = None
 
 
 @dataclass
@@ -177,6 +166,10 @@ register(Kernel("reference", 0, lambda spec, **_: None, reference.run,
                 "the plain time loop over rnnkit.cells: every option, the oracle"))
 register(Kernel("torch", 10, torch_fused.why_not, torch_fused.run,
                 "torch._VF fused ops (oneDNN on CPU, cuDNN on GPU) where semantics match"))
+# Priority 5: the only kernel but the reference for its families, and tried after the
+# classic families' kernels, so their choice reports don't list it.
+register(Kernel("scan", 5, scan.why_not, scan.run,
+                "log-space parallel scan (Heinsen 2023) for minGRU/minLSTM, in torch"))
 
 
 # --- single steps (streaming cells, layer.step) ---------------------------------------
@@ -184,15 +177,6 @@ register(Kernel("torch", 10, torch_fused.why_not, torch_fused.run,
 # dropout drawn (streaming inference; a cell's training-time regularisers are
 # the caller's). ``step(spec, weights, x, state)`` takes x (B, I), a state tuple
 # ((h,) or (h, c), each (B, H)) and returns the new state tuple.
-
-@dataclass(frozen=True)
-class StepKernel:
-    name: str
-    priority: int  # higher runs first under backend="auto"
-    why_not: Callable[..., Optional[str]]
-    step: Callable
-    description: str = ""
-
 
 _STEP_KERNELS: dict[str, StepKernel] = {}
 # (spec, backend, device, dtype) -> (kernel, Choice): the choice depends on
@@ -238,29 +222,19 @@ def step(spec: RecurrentSpec, weights: dict, x: Tensor, state: tuple[Tensor, ...
 
 
 def _reference_step(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, ...]):
-    """The cells' step functions; zoneout as its inference-time expectation
-    (Krueger et al. 2016: h_t = z h_{t-1} + (1 − z) h̃_t), as the reference loop in eval."""
-    from rnnkit.cells import gru_step, lstm_step, rnn_step
-
-    act, ract, ln_on, eps = spec.act_fn(), spec.ract_fn(), spec.layer_norm, spec.ln_eps
-    if spec.mode == "lstm":
-        h, c = lstm_step(x, state[0], state[1], w, act=act, ract=ract, layer_norm=ln_on,
-                         peephole=spec.peephole, eps=eps)
-        new = (h, c)
-    elif spec.mode == "gru":
-        new = (gru_step(x, state[0], w, reset_after=spec.reset_after, act=act, ract=ract,
-                        layer_norm=ln_on, eps=eps),)
-    else:
-        new = (rnn_step(x, state[0], w, act=act, layer_norm=ln_on, eps=eps),)
-    zs = (spec.zoneout_h, spec.zoneout_c if spec.mode == "lstm" else 0.0)
+    """The family's step function (rnnkit.cells.family); zoneout as its inference-time
+    expectation (Krueger et al. 2016: h_t = z h_{t-1} + (1 − z) h̃_t), as the reference
+    loop in eval."""
+    new = spec.family.bind(spec)(x, state, w, state[0])
+    zs = (spec.zoneout_h, spec.zoneout_c)
     return tuple(z * old + (1.0 - z) * s if z > 0 else s for z, old, s in zip(zs, state, new))
 
 
 register_step(StepKernel("reference", 0, lambda spec, **_: None, _reference_step,
                          "rnnkit.cells' step functions: every option, the oracle"))
-# Last, once both registries exist: registers the native "cpu" kernel (priority 20) and step.
-import rnnkit.kernels.cpu  # noqa: E402,F401
-
+# The native kernels (priority 20); cpu/ declares them without importing this module.
+register(cpu.KERNEL)
+register_step(cpu.STEP_KERNEL)
 
 # --- convolutional recurrences (ConvLSTM, ConvGRU) --------------------------------------
 # A table of their own, chosen by the same rules: they take a ConvSpec and (T, B, C, *S).

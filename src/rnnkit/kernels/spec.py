@@ -1,14 +1,14 @@
 """The exact configuration of a recurrent layer stack, as kernels see it."""
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field, fields
 from typing import Callable, Optional, Union
 
 import torch
 
 from rnnkit.cells.activations import resolve_activation
-from rnnkit.cells.base import GATES
+from rnnkit.cells.family import OPTION_DEFAULTS, CellFamily, families_with, family
+from rnnkit.util import checks
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -22,7 +22,7 @@ class RecurrentSpec:
     :func:`rnnkit.cells.param_shapes`.
     """
 
-    mode: str  # "rnn" | "lstm" | "gru"
+    mode: str  # a family of rnnkit.cells.family.FAMILIES: "rnn" | "lstm" | "gru" | ...
     input_size: int
     hidden_size: int
     num_layers: int = 1
@@ -61,31 +61,62 @@ class RecurrentSpec:
     def __post_init__(self) -> None:
         # Kernels trust the spec; a bad field would otherwise surface as an
         # AssertionError or a shape error deep inside a kernel.
-        if self.mode not in GATES:
-            raise ValueError(f"`mode` must be one of {sorted(GATES)}, got {self.mode!r}")
+        fam = family(self.mode)  # raises for an unknown mode, naming the known ones
         for name in ("input_size", "hidden_size", "num_layers"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0:
-                raise ValueError(f"`{name}` must be a positive integer, got {v!r}")
+            checks.positive_int(getattr(self, name), name)
         if self.merge_mode not in MERGE_MODES:
             raise ValueError(f"`merge_mode` must be one of {list(MERGE_MODES)}, got {self.merge_mode!r}")
         if self.bidirectional and self.merge_mode is None and self.num_layers > 1:
             raise ValueError("`merge_mode`=None returns the two directions apart, so it can't feed "
                              f"a next layer; got num_layers={self.num_layers}")
-        if self.proj_size and (self.mode != "lstm" or not 0 < self.proj_size < self.hidden_size):
-            raise ValueError(f"`proj_size` needs mode='lstm' and 0 < proj_size < hidden_size="
-                             f"{self.hidden_size}, got {self.proj_size} for mode={self.mode!r}")
-        if self.peephole and self.mode != "lstm":
-            raise ValueError(f"`peephole` is an LSTM option, got peephole=True for mode={self.mode!r}")
-        if self.zoneout_c and self.mode != "lstm":
-            raise ValueError(f"`zoneout_c` is an LSTM option, got {self.zoneout_c} for mode={self.mode!r}")
-        for name in ("dropout", "input_dropout", "recurrent_dropout", "zoneout_h", "zoneout_c",
-                     "dropconnect"):
-            v = getattr(self, name)
-            if not 0.0 <= v < 1.0:
-                raise ValueError(f"`{name}` must be in [0, 1), got {v!r}")
         resolve_activation(self.activation, "activation")
         resolve_activation(self.recurrent_activation, "recurrent_activation")
+        used = self._options_in_use()
+        object.__setattr__(self, "_options", used)
+        for name in sorted(used - fam.options):
+            # The family table says which options each family supports: no option is
+            # silently ignored by a family that has no use for it.
+            sup = families_with(name)
+            # "an LSTM", "an RNN", "a GRU": the article of the spelled-out first letter
+            art = "an" if sup and sup[0][0].upper() in "AEFHILMNORSX" else "a"
+            who = (f"{art} {sup[0].upper()} option" if len(sup) == 1
+                   else f"an option of {', '.join(sup)} only")
+            raise ValueError(f"`{name}` is {who}, got {name}={getattr(self, name)!r} "
+                             f"for mode={self.mode!r}")
+        if self.proj_size and not 0 < self.proj_size < self.hidden_size:
+            raise ValueError(f"`proj_size` needs 0 < proj_size < hidden_size="
+                             f"{self.hidden_size}, got {self.proj_size}")
+        for name in ("dropout", "input_dropout", "recurrent_dropout", "zoneout_h", "zoneout_c",
+                     "dropconnect"):
+            checks.rate(getattr(self, name), name)
+
+    def _options_in_use(self) -> frozenset:
+        used = set()
+        for name, off in OPTION_DEFAULTS.items():
+            v = getattr(self, name)
+            if name in ("activation", "recurrent_activation"):
+                if resolve_activation(v, name)[1] is not resolve_activation(off, name)[1]:
+                    used.add(name)
+            elif v != off:
+                used.add(name)
+        return frozenset(used)
+
+    @property
+    def family(self) -> CellFamily:
+        return family(self.mode)
+
+    def options_in_use(self) -> frozenset:
+        """Names of the family options (rnnkit.cells.family.OPTION_DEFAULTS) set away from off."""
+        return self.__dict__["_options"]
+
+    def refuse_options(self, accepted: frozenset, who: str) -> Optional[str]:
+        """For a kernel's why_not: the reason it can't run, when an option in use is
+        not in ``accepted``; None otherwise."""
+        extra = self.options_in_use() - accepted
+        if extra:
+            return (f"{who} doesn't run {', '.join(sorted(extra))} "
+                    f"(it runs {', '.join(sorted(accepted)) or 'no options'} for {self.mode})")
+        return None
 
     @property
     def num_directions(self) -> int:
@@ -106,7 +137,7 @@ class RecurrentSpec:
 
     @property
     def n_states(self) -> int:
-        return 2 if self.mode == "lstm" else 1
+        return self.family.n_states
 
     def act_fn(self) -> Callable:
         return resolve_activation(self.activation, "activation")[1]
@@ -116,9 +147,9 @@ class RecurrentSpec:
 
     def uses_default_activations(self) -> bool:
         act = self.act_fn()
-        if self.mode == "rnn":
-            return act is torch.tanh or act is torch.relu
-        return act is torch.tanh and self.ract_fn() is torch.sigmoid
+        if "recurrent_activation" in self.family.options:
+            return act is torch.tanh and self.ract_fn() is torch.sigmoid
+        return act is torch.tanh or act is torch.relu
 
     def regularised_in_training(self) -> bool:
         """Whether any in-recurrence regulariser is active when training."""

@@ -18,7 +18,18 @@ from rnnkit.kernels.merge import merge
 from rnnkit.kernels.spec import RecurrentSpec
 
 
+# The families torch has a fused op for, and the options (rnnkit.cells.family) each op runs
+# exactly; the activations are checked apart (tanh or relu for rnn; tanh/sigmoid otherwise).
+ACCEPTS = {"rnn": frozenset({"activation"}), "lstm": frozenset({"proj_size"}),
+           "gru": frozenset()}
+# Regularisers that act only in training: in eval the ops compute the same model.
+_TRAIN_ONLY = frozenset({"recurrent_dropout", "dropconnect"})
+
+
 def why_not(spec: RecurrentSpec, *, mask_kind: str, training: bool, **_) -> Optional[str]:
+    if spec.mode not in ACCEPTS:
+        return (f"torch has fused ops for the {', '.join(ACCEPTS)} families only, "
+                f"got mode={spec.mode!r}")
     if not spec.uses_default_activations():
         return "torch's ops fix the activations (tanh/relu; sigmoid gates)"
     if spec.layer_norm:
@@ -35,7 +46,8 @@ def why_not(spec: RecurrentSpec, *, mask_kind: str, training: bool, **_) -> Opti
         return "torch's packed ops need each row's valid steps first and at least one of them"
     if spec.bidirectional and spec.merge_mode != "concat" and spec.num_layers > 1:
         return "torch concatenates the directions between stacked layers"
-    return None
+    return spec.refuse_options(ACCEPTS[spec.mode] | (frozenset() if training else _TRAIN_ONLY),
+                               "torch's fused op")
 
 
 def _flat_weights(spec: RecurrentSpec, weights: list[dict]) -> list[Tensor]:
@@ -70,8 +82,10 @@ def _call_op(spec, x, batch_sizes, hx, flat, training):
         return res[0], (res[1], res[2])
     if spec.mode == "gru":
         fn = torch._VF.gru
-    else:
+    elif spec.mode == "rnn":
         fn = torch._VF.rnn_relu if spec.act_fn() is torch.relu else torch._VF.rnn_tanh
+    else:  # why_not refused it; reaching here is a registry bug
+        raise AssertionError(f"torch_fused has no op for mode={spec.mode!r}")
     res = (fn(x, hx[0], flat, *args, False) if batch_sizes is None
            else fn(x, batch_sizes, hx[0], flat, *args))
     return res[0], (res[1],)

@@ -28,6 +28,7 @@ from rnnkit.layers.pooling import (AveragePooling1D, GlobalAveragePooling1D, Glo
 from rnnkit.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                                    Subtract, add, average, concatenate, dot, maximum, minimum,
                                    multiply, subtract)
+from rnnkit.layers.minrnn import MinGRU, MinLSTM
 from rnnkit.layers.recurrent import RecurrentLayer
 from rnnkit.layers.resampling import MaxPooling2D, MaxPooling3D, UpSampling2D, UpSampling3D
 from rnnkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
@@ -51,4 +52,6 @@ __all__ += ["AdditiveAttention", "Attention", "AveragePooling1D", "BatchNormaliz
 # Video and spatial sequences (issue 14).
 __all__ += ["Conv2D", "Conv2DTranspose", "Conv3D", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
             "MaxPooling2D", "MaxPooling3D", "UpSampling2D", "UpSampling3D"]
+# Parallel-scan cells (issue 12).
+__all__ += ["MinGRU", "MinLSTM"]
 __getattr__ = module_getattr("rnnkit.layers", __all__)

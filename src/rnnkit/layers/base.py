@@ -31,6 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.layers.keras_weights import KerasWeightsMixin
+from rnnkit.util import checks
 
 _LAYERS: dict[str, type] = {}
 
@@ -91,14 +92,8 @@ def layer_from_config(spec: dict) -> "Layer":
 
 
 def check_rate(value, arg: str) -> float:
-    """A probability in [0, 1): dropout rates, zoneout."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"Received an invalid value for argument `{arg}`, expected a float in "
-                        f"[0, 1), got {value!r} ({type(value).__name__})")
-    if not 0.0 <= float(value) < 1.0:
-        raise ValueError(f"Received an invalid value for argument `{arg}`, expected a float in "
-                         f"[0, 1), got {value}")
-    return float(value)
+    """A probability in [0, 1): dropout rates, zoneout (Keras's wording)."""
+    return checks.rate(value, arg, style="keras")
 
 
 def check_mask_values(mask: Tensor, arg: str = "mask") -> Tensor:
@@ -121,13 +116,8 @@ def snake_case(class_name: str) -> str:
 
 
 def check_units(units, arg: str = "units") -> int:
-    if isinstance(units, bool) or not isinstance(units, (int, np.integer)):
-        raise TypeError(f"Received an invalid value for argument `{arg}`, expected a positive "
-                        f"integer, got {units!r} ({type(units).__name__})")
-    if units <= 0:
-        raise ValueError(f"Received an invalid value for argument `{arg}`, expected a positive "
-                         f"integer, got {units}")
-    return int(units)
+    """A positive integer (Keras's wording)."""
+    return checks.positive_int(units, arg, style="keras")
 
 
 def _record_activity(layer: "Layer", inputs, output) -> None:

@@ -30,23 +30,31 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnkit.cells.base import GATES
-
-# Keras's gate block k is torch's block PERM[mode][k]; each permutation is its own inverse.
-PERM = {"rnn": [0], "lstm": [0, 1, 2, 3], "gru": [1, 0, 2]}
+# Keras's gate block k is torch's block family(mode).keras_perm[k] (rnnkit.cells.family).
+from rnnkit.cells.family import family
 
 
 def _blocks(v: Tensor, mode: str) -> Tensor:
-    """Permute the G gate blocks along axis 0 (torch order <-> Keras order)."""
-    G = GATES[mode]
-    parts = v.chunk(G, dim=0)
-    return torch.cat([parts[k] for k in PERM[mode]], dim=0)
+    """Permute the G gate blocks along axis 0 (torch order -> Keras order)."""
+    fam = family(mode)
+    parts = v.chunk(fam.n_gates, dim=0)
+    return torch.cat([parts[k] for k in fam.keras_perm], dim=0)
+
+
+def _unblocks(v: Tensor, mode: str) -> Tensor:
+    """Keras order -> torch order (the inverse permutation; GRU's r↔z is its own inverse)."""
+    fam = family(mode)
+    parts = v.chunk(fam.n_gates, dim=0)
+    inv = [fam.keras_perm.index(k) for k in range(fam.n_gates)]
+    return torch.cat([parts[k] for k in inv], dim=0)
 
 
 def keras_names(mode: str, *, use_bias: bool, layer_norm: bool = False,
                 peephole: bool = False) -> list[tuple[str, str]]:
     """(Keras-side name, rnnkit parameter name) of every array, in get_weights order."""
-    names = [("kernel", "weight_ih"), ("recurrent_kernel", "weight_hh")]
+    names = [("kernel", "weight_ih")]
+    if family(mode).recurrent:  # minGRU/minLSTM have no recurrent kernel
+        names.append(("recurrent_kernel", "weight_hh"))
     if use_bias:
         names.append(("bias", "bias_ih"))  # GRU(reset_after) also packs bias_hh in it
     if peephole:
@@ -101,11 +109,11 @@ def from_keras(mode: str, arrays: Sequence, shapes: dict[str, tuple], *, use_bia
             raise ValueError(f"`weights`[{i}] ({kname}) for layer {layer!r} must have shape "
                              f"{want}, got {tuple(t.shape)}")
         if pname in ("weight_ih", "weight_hh"):
-            out[pname] = _blocks(t.t(), mode)
+            out[pname] = _unblocks(t.t(), mode)
         elif pname == "bias_ih" and "bias_hh" in shapes:
-            out["bias_ih"], out["bias_hh"] = _blocks(t[0], mode), _blocks(t[1], mode)
+            out["bias_ih"], out["bias_hh"] = _unblocks(t[0], mode), _unblocks(t[1], mode)
         elif pname in ("bias_ih", "ln_ih", "ln_hh"):
-            out[pname] = _blocks(t, mode)
+            out[pname] = _unblocks(t, mode)
         else:
             out[pname] = t
     return out

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.cells.base import GATES, param_shapes
+from rnnkit.cells.family import family
 from rnnkit.kernels import chunked, precision, registry
 from rnnkit.kernels.spec import RecurrentSpec
 from rnnkit.layers.activations import get_activation
@@ -124,7 +125,7 @@ class RecurrentLayer(StepMixin, Layer):
     # --- building ---------------------------------------------------------------------
     @property
     def _n_states(self) -> int:
-        return 2 if self.mode == "lstm" else 1
+        return family(self.mode).n_states
 
     @property
     def _bias_hh(self) -> bool:
@@ -158,7 +159,7 @@ class RecurrentLayer(StepMixin, Layer):
     def reset_parameters(self) -> None:
         """Keras's initialisation, drawn in Keras's layout (so fans and orthogonal
         rows are Keras's) and stored in torch's."""
-        G, u, I = GATES[self.mode], self.units, self.input_size
+        G, u, I = family(self.mode).n_gates, self.units, self.input_size
         arrays = [get_initializer(self.kernel_initializer, "kernel_initializer")((I, G * u)),
                   get_initializer(self.recurrent_initializer, "recurrent_initializer")((u, G * u))]
         if self.use_bias:

@@ -131,7 +131,7 @@ def save_keras_model(model, path, metadata: dict | None = None) -> None:
     ``metadata`` (JSON values) goes in metadata.json, which Keras ignores, and
     comes back as ``model.metadata`` from ``load_model``."""
     from rnnkit._version import __version__
-    from rnnkit.tools.atomic import atomic_path
+    from rnnkit.util.atomic import atomic_path
 
     model._need_built("save")
     config = model_to_keras(model)  # refuses what Keras can't rebuild, before writing anything
@@ -150,7 +150,7 @@ def save_keras_model(model, path, metadata: dict | None = None) -> None:
 
 def save_keras_weights(model, path) -> None:
     """Keras 3's ``.weights.h5``: the weights only, in Keras's layout."""
-    from rnnkit.tools.atomic import write_bytes
+    from rnnkit.util.atomic import write_bytes
     model._need_built("save_weights")
     write_bytes(path, _weights_bytes(model))
 

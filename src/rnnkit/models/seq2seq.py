@@ -39,6 +39,7 @@ from torch import Tensor, nn
 
 import rnnkit.nn as rnn
 from rnnkit.cells.base import check_positive_int
+from rnnkit.util import checks
 # Decoding and saving live beside this file; Hypothesis and the format constants are
 # re-exported so `from rnnkit.models.seq2seq import Hypothesis` keeps working.
 from rnnkit.models.seq2seq_decode import Hypothesis, Seq2SeqDecodingMixin
@@ -54,11 +55,7 @@ _RESERVED = ("input_size", "hidden_size", "num_layers", "batch_first", "bidirect
 
 
 def _prob(value, arg: str, one_ok: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"`{arg}` must be a float, got {type(value).__name__} {value!r}")
-    if not (0.0 <= value <= 1.0) or (value == 1.0 and not one_ok):
-        raise ValueError(f"`{arg}` must lie in [0, 1{']' if one_ok else ')'}, got {value}")
-    return float(value)
+    return checks.probability(value, arg) if one_ok else checks.rate(value, arg)
 
 
 class Seq2Seq(Seq2SeqDecodingMixin, Seq2SeqSavingMixin, nn.Module):

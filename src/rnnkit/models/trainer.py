@@ -35,6 +35,7 @@ from rnnkit.mixed_precision import TrainingPrecision
 from rnnkit.models.compile import CompileMixin, NotCompiledError
 from rnnkit.models.data_adapter import ArrayData, BatchStream, adapt
 from rnnkit.training import tbptt as _tbptt
+from rnnkit.util import checks
 from rnnkit.training.callbacks import CallbackList, History, TerminateOnNaN
 from rnnkit.training.tbptt import check_tbptt
 from rnnkit.training.progress import ProgbarLogger, resolve_verbose
@@ -43,11 +44,7 @@ __all__ = ["TrainingMixin", "NotCompiledError"]
 
 
 def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
-    return int(value)
+    return checks.integer(value, name, minimum=minimum)
 
 
 class TrainingMixin(CompileMixin):

@@ -8,14 +8,7 @@ from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from rnnkit.kernels.masks import lengths_to_mask
-
-
-def check_prob(value, arg: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"`{arg}` must be a float in [0, 1), got {type(value).__name__} {value!r}")
-    if not 0.0 <= float(value) < 1.0:
-        raise ValueError(f"`{arg}` must be in [0, 1), got {value}")
-    return float(value)
+from rnnkit.util.checks import rate as check_prob  # noqa: F401  (rnnkit.nn's name for it)
 
 
 def to_time_first(input, *, batch_first: bool, input_size: int):

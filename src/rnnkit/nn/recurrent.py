@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 from rnnkit.cells.activations import resolve_activation
-from rnnkit.cells.base import check_positive_int, param_shapes, torch_default_init_
+from rnnkit.cells.base import check_positive_int, param_shapes
 from rnnkit.cells.init import chrono_init_, forget_bias_
 from rnnkit.kernels import chunked, precision, registry
 from rnnkit.kernels.spec import RecurrentSpec
@@ -88,7 +88,12 @@ class _RecurrentBase(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        torch_default_init_(dict(self.named_parameters(recurse=False)), self.hidden_size)
+        """The family's default init (rnnkit.cells.family), layer by layer and direction by
+        direction in torch's order (torch.nn's U(−1/√H, 1/√H) for RNN, LSTM, GRU)."""
+        S, params = self.spec, dict(self.named_parameters(recurse=False))
+        for idx, names in enumerate(self._names):
+            S.family.init({b: params[f] for b, f in names.items() if f in params},
+                          S.layer_input_size(idx // S.num_directions), self.hidden_size)
 
     def cell_weights(self) -> list[dict[str, Tensor]]:
         """Per (layer, direction), in torch's order: the cell's weights by base name."""

@@ -23,6 +23,7 @@ import torch
 from rnnkit.data import ADDING_BASELINE_MSE, adding_problem
 from rnnkit.tools.gradflow import gradient_flow
 from rnnkit.tools.stacks import build_regressor
+from rnnkit.util import checks
 
 __all__ = ["AddingRun", "train_adding", "ADDING_BASELINE_MSE"]
 
@@ -69,8 +70,7 @@ def train_adding(cell: str, length: int = 100, steps: int = 2000, units: int = 3
     from rnnkit.tools.fitting import compile_regressor
 
     for arg, v in (("steps", steps), ("eval_every", eval_every)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{arg}: expected a positive integer, got {v!r}")
+        checks.positive_int(v, arg, style="plain")
     set_random_seed(seed)
     X_te, y_te = (torch.from_numpy(a) for a in adding_problem(n_test, length, seed=10_000 + seed))
     model = build_regressor(cell, (length, 2), units)

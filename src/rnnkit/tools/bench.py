@@ -20,8 +20,10 @@ from typing import Callable, Optional
 
 import torch
 
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
-FAMILIES = tuple(GATES)
+from rnnkit.cells.family import family
+
+FAMILIES = ("lstm", "gru", "rnn")  # the families benchmarked against torch.nn
+GATES = {f: family(f).n_gates for f in FAMILIES}  # read from the family table
 
 
 @dataclass(frozen=True)

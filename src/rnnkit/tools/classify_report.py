@@ -17,7 +17,7 @@ from typing import Dict
 import numpy as np
 
 from rnnkit._version import __version__
-from rnnkit.tools.atomic import atomic_path, write_text
+from rnnkit.util.atomic import atomic_path, write_text
 from rnnkit.tools.classify import ClassifyComparison
 from rnnkit.tools.classify_metrics import confusion
 

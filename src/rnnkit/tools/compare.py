@@ -33,6 +33,7 @@ from rnnkit.tools.gradflow import gradient_flow
 from rnnkit.tools.names import parse_variant
 from rnnkit.tools.significance import diebold_mariano
 from rnnkit.tools.stacks import build_regressor
+from rnnkit.util import checks
 
 __all__ = ["CellResult", "Comparison", "run_comparison"]
 
@@ -146,8 +147,7 @@ def run_comparison(data: ForecastData, cells: Sequence[str] = ("rnn", "lstm", "g
 
     for c in cells:
         parse_variant(c)                                   # fail before any training
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds: expected a positive integer, got {seeds!r}")
+    checks.positive_int(seeds, "seeds", style="plain")
     if len(data.X["val"]) == 0 or len(data.X["test"]) == 0:
         raise ValueError("data: the validation and test parts must hold at least one window")
     truth, truth_val = data.truth("test"), data.truth("val")      # (N, K) original units

@@ -17,6 +17,7 @@ from typing import Callable, List, Optional
 import numpy as np
 
 from rnnkit.callbacks import Callback, EarlyStopping
+from rnnkit.util import checks
 
 __all__ = ["EpochTimer", "compile_regressor", "fit_regressor", "sec_per_epoch"]
 
@@ -79,8 +80,7 @@ def fit_regressor(model, X, y, X_val=None, y_val=None, *, epochs: int = 30,
     Returns ``{"loss": [...], "val_loss": [...], "epoch_time": [...], "best_epoch": n}``
     (``best_epoch`` 1-based; the last epoch without validation data).
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs: expected a positive integer, got {epochs!r}")
+    checks.positive_int(epochs, "epochs", style="plain")
     has_val = X_val is not None and len(X_val) > 0
     timer = EpochTimer(on_epoch)
     callbacks: list = [timer]

@@ -24,10 +24,6 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
-from rnnkit.cells.gru import gru_step
-from rnnkit.cells.lstm import lstm_step
-from rnnkit.cells.rnn import rnn_step
-
 __all__ = ["GradientFlow", "first_recurrent_layer", "unrolled_states", "gradient_flow"]
 
 
@@ -45,18 +41,9 @@ class GradientFlow:
 
 
 def _step(spec) -> Callable:
-    """(x_t, state, w) -> new state tuple, eval-mode semantics."""
-    act, eps = spec.act_fn(), spec.ln_eps
-    if spec.mode == "lstm":
-        ract = spec.ract_fn()
-        return lambda x, s, w: lstm_step(x, s[0], s[1], w, act=act, ract=ract,
-                                         layer_norm=spec.layer_norm, peephole=spec.peephole,
-                                         eps=eps)
-    if spec.mode == "gru":
-        ract = spec.ract_fn()
-        return lambda x, s, w: (gru_step(x, s[0], w, reset_after=spec.reset_after, act=act,
-                                         ract=ract, layer_norm=spec.layer_norm, eps=eps),)
-    return lambda x, s, w: (rnn_step(x, s[0], w, act=act, layer_norm=spec.layer_norm, eps=eps),)
+    """(x_t, state, w) -> new state tuple, eval-mode semantics: the family's step."""
+    fam_step = spec.family.bind(spec)
+    return lambda x, s, w: fam_step(x, s, w, s[0])
 
 
 def first_recurrent_layer(model) -> int:

@@ -9,7 +9,7 @@ from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
 
-from rnnkit.tools.atomic import atomic_path
+from rnnkit.util.atomic import atomic_path
 
 __all__ = ["DPI", "plot_learning_curves", "plot_predictions", "plot_forecasts", "plot_lead_time",
            "plot_gradient_flow"]

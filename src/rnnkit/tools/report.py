@@ -16,7 +16,7 @@ from typing import Dict
 import numpy as np
 
 from rnnkit._version import __version__
-from rnnkit.tools.atomic import write_text
+from rnnkit.util.atomic import write_text
 from rnnkit.tools.compare import Comparison, lead_rmse
 from rnnkit.tools.forecast import mae, rmse
 from rnnkit.tools.plots import (plot_forecasts, plot_gradient_flow, plot_lead_time,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from rnnkit.tools.names import parse_variant
+from rnnkit.util import checks
 
 __all__ = ["LAYER_CLASSES", "recurrent_layer", "build_regressor"]
 
@@ -27,9 +28,7 @@ LAYER_CLASSES = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 def _positive(value, arg: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{arg}: expected a positive integer, got {value!r}")
-    return value
+    return checks.positive_int(value, arg, style="plain")
 
 
 def recurrent_layer(cell: str, units: int, **kwargs: Any):

@@ -33,8 +33,8 @@ from typing import Optional
 import torch
 
 from rnnkit.errors import InvalidModelFile, invalid_file
-from rnnkit.tools.atomic import remove_stale_temps
-from rnnkit.training.callbacks import Callback
+from rnnkit.util.atomic import remove_stale_temps
+from rnnkit.training.callback_base import Callback
 from rnnkit.training.optimizers import check_optimizer_state
 from rnnkit.training.safefile import (DEFAULT_MAX_PARAMS, check_weights_fit, exact_weights,
                                       max_bytes_for, model_weights)

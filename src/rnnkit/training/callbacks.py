@@ -13,56 +13,24 @@ are what ``on_train_batch_begin/end`` call by default (Keras's aliases).
 A callback sets ``self.model.stop_training = True`` to end training after the
 current batch.
 
-This module holds the base classes and the callbacks that write no files;
-:class:`ModelCheckpoint`, :class:`CSVLogger` (``file_callbacks``) and
-:class:`BackupAndRestore` (``backup``) are re-exported at the bottom.
+The base classes live in ``callback_base`` (so that the file-writing callbacks
+can subclass them without importing this module); this module holds the
+callbacks that write no files and re-exports :class:`ModelCheckpoint`,
+:class:`CSVLogger` (``file_callbacks``) and :class:`BackupAndRestore` (``backup``).
 """
 from __future__ import annotations
 
 import math
 import sys
-import warnings
-from typing import Any, Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional
+
+from rnnkit.training.backup import BackupAndRestore
+from rnnkit.training.callback_base import Callback, MonitorCallback
+from rnnkit.training.file_callbacks import CSVLogger, ModelCheckpoint
 
 __all__ = ["Callback", "CallbackList", "History", "MonitorCallback", "EarlyStopping",
            "ReduceLROnPlateau", "LearningRateScheduler", "TerminateOnNaN", "LambdaCallback",
            "ModelCheckpoint", "CSVLogger", "BackupAndRestore"]
-
-
-class Callback:
-    """Base class with no-op hooks. ``self.model`` and ``self.params`` (epochs,
-    steps, verbose) are set by ``fit`` before ``on_train_begin``."""
-
-    def __init__(self) -> None:
-        self.model = None
-        self.params: dict[str, Any] = {}
-
-    def set_model(self, model) -> None:
-        self.model = model
-
-    def set_params(self, params: dict) -> None:
-        self.params = dict(params)
-
-    def on_train_begin(self, logs=None): pass
-    def on_train_end(self, logs=None): pass
-    def on_epoch_begin(self, epoch, logs=None): pass
-    def on_epoch_end(self, epoch, logs=None): pass
-    def on_batch_begin(self, batch, logs=None): pass
-    def on_batch_end(self, batch, logs=None): pass
-    def on_test_begin(self, logs=None): pass
-    def on_test_end(self, logs=None): pass
-    def on_predict_begin(self, logs=None): pass
-    def on_predict_end(self, logs=None): pass
-    def on_test_batch_begin(self, batch, logs=None): pass
-    def on_test_batch_end(self, batch, logs=None): pass
-    def on_predict_batch_begin(self, batch, logs=None): pass
-    def on_predict_batch_end(self, batch, logs=None): pass
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.on_batch_begin(batch, logs=logs)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.on_batch_end(batch, logs=logs)
 
 
 class History(Callback):
@@ -138,52 +106,6 @@ class LambdaCallback(Callback):
             if not name.startswith("on_") or not hasattr(Callback, name):
                 raise TypeError(f"LambdaCallback got an unknown hook {name!r}")
             setattr(self, name, fn)
-
-
-class MonitorCallback(Callback):
-    """Shared by callbacks that watch one logged quantity (Keras's MonitorCallback).
-
-    ``mode="auto"`` minimises losses and errors and maximises accuracies: the
-    direction comes from the model's metric of that name when it has one, else
-    from the name ("acc" in it -> max, else min).
-    """
-
-    def __init__(self, monitor: str = "val_loss", mode: str = "auto", min_delta: float = 0.0,
-                 baseline: Optional[float] = None) -> None:
-        super().__init__()
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"`mode` must be 'auto', 'min' or 'max', got {mode!r}")
-        if not isinstance(monitor, str):
-            raise TypeError(f"`monitor` must be a str such as 'val_loss', got {monitor!r}")
-        self.monitor = monitor
-        self.mode = mode
-        self.min_delta = abs(float(min_delta))
-        self.baseline = baseline
-        self.best: Optional[float] = None
-
-    def _maximise(self) -> bool:
-        if self.mode != "auto":
-            return self.mode == "max"
-        name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
-        for m in getattr(self.model, "compiled_metrics", None) or []:
-            if m.name == name:
-                return getattr(m, "direction", "down") == "up"
-        return "acc" in name
-
-    def _is_improvement(self, current: float, reference: Optional[float]) -> bool:
-        if reference is None:
-            return True
-        if self._maximise():
-            return current - self.min_delta > reference
-        return current + self.min_delta < reference
-
-    def get_monitor_value(self, logs) -> Optional[float]:
-        value = (logs or {}).get(self.monitor)
-        if value is None:
-            warnings.warn(f"{type(self).__name__} is conditioned on `{self.monitor}`, which is "
-                          f"not in the logs; available: {sorted(logs or {})}", stacklevel=3)
-            return None
-        return float(value)
 
 
 class EarlyStopping(MonitorCallback):
@@ -335,7 +257,3 @@ class TerminateOnNaN(Callback):
             print(f"Epoch {self._epoch + 1}, batch {batch}: invalid loss ({loss}), terminating "
                   "training", file=sys.stderr)
             self.model.stop_training = True
-
-
-from rnnkit.training.backup import BackupAndRestore  # noqa: E402  (needs Callback above)
-from rnnkit.training.file_callbacks import CSVLogger, ModelCheckpoint  # noqa: E402

@@ -11,8 +11,8 @@ import io
 import os
 from typing import Optional
 
-from rnnkit.tools.atomic import write_text
-from rnnkit.training.callbacks import Callback, MonitorCallback
+from rnnkit.util.atomic import write_text
+from rnnkit.training.callback_base import Callback, MonitorCallback
 
 __all__ = ["ModelCheckpoint", "CSVLogger"]
 

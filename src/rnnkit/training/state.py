@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.errors import InvalidModelFile
-from rnnkit.tools.atomic import atomic_path
+from rnnkit.util.atomic import atomic_path
 from rnnkit.training.safefile import (CHECKSUM_KEY, DEFAULT_MAX_PARAMS, checksum, loads_checked,
                                       max_bytes_for, read_checked)
 

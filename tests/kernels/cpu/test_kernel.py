@@ -1,7 +1,7 @@
-"""rnnkit.kernels.cpu against its naive twin, the reference engine, and torch.nn:
-outputs, final states and the gradients of input, initial state and every
-weight, for every configuration it claims (why_not is None), with NaN-poisoned
-buffers (conftest.py)."""
+"""rnnkit.kernels.cpu beyond the conformance harness (tests/kernels/test_conformance.py,
+which runs it against the reference on the shared matrix): against torch.nn, its
+choices under backend="auto", its why_not, batch slices and wide layers, with
+NaN-poisoned buffers (conftest.py)."""
 import itertools
 
 import pytest
@@ -43,110 +43,6 @@ def _x(dtype, mask=None):
     if mask is not None:  # padding holds NaN: the kernel must never read it
         x = torch.where(mask.unsqueeze(-1), x, torch.full((), float("nan"), dtype=dtype))
     return x.requires_grad_(True)
-
-
-def _run_both(core, spec, ws, hx, x, mask, training, seed):
-    """(out, states, grads) of the reference and of the cpu kernel on the same leaves."""
-    leaves = [x, *hx, *(t for w in ws for t in w.values())]
-    assert cpu.why_not(spec, device=x.device, dtype=x.dtype) is None
-    results = []
-    for backend in ("reference", "cpu"):
-        g = None if seed is None else torch.Generator().manual_seed(seed)
-        out, st, choice = registry.run(spec, ws, x, hx, mask, training=training, backend=backend,
-                                       generator=g)
-        assert choice.kernel == backend
-        results.append((out, st, core.grads((out, st), leaves)))
-    for part in core.flat(results[1]):
-        assert torch.isfinite(part).all(), "NaN/inf: poisoned or padded memory was read"
-    return results
-
-
-def _compare(core, spec, dtype=torch.float32, mask=None, training=False, seed=None):
-    """Run the reference and the cpu kernel on the same leaves and compare all of it."""
-    ws, hx = core.spec_weights(spec, dtype), core.spec_state(spec, B, dtype)
-    x = _x(dtype, mask)
-    results = _run_both(core, spec, ws, hx, x, mask, training, seed)
-    if spec.layer_norm and dtype == torch.float32:
-        _check_layer_norm_float32(core, spec, ws, hx, x, mask, training, seed, results)
-    else:
-        assert core.max_abs_diff(results[0], results[1]) <= core.TOL[dtype]
-    return results
-
-
-def _check_layer_norm_float32(core, spec, ws, hx, x, mask, training, seed, results):
-    """LN over H = 4 units is ill-conditioned in float32: where the four values
-    nearly agree, 1/std is large and amplifies every rounding before it, and the
-    gradients grow (up to ~200 here). The float32 reference is itself up to ~7e-4
-    away from its own float64 result, so two float32 implementations can't agree
-    to 2e-5. Instead: the same leaves in float64 must agree to 1e-10 (the exact
-    check), and each float32 result must be within 2e-5 of that float64 truth
-    relative to its size, or within 8x the float32 reference's own distance to
-    it (measured: at most 5.2x, the native float exp/tanh of csrc/common.h being
-    1-2 ulp where torch's are 0.5). A float32-only bug is orders of magnitude out."""
-    up = lambda t: t.detach().double().requires_grad_(True)  # noqa: E731
-    ws64 = [{k: up(v) for k, v in w.items()} for w in ws]
-    truth, cpu64 = _run_both(core, spec, ws64, tuple(up(h) for h in hx), up(x), mask, training,
-                             seed)
-    assert core.max_abs_diff(truth, cpu64) <= core.TOL[torch.float64]
-    ref_err = core.max_abs_diff(results[0], truth)
-    for k, (mine, exact) in enumerate(zip(core.flat(results[1]), core.flat(truth))):
-        size = max(1.0, exact.detach().abs().max().item()) if exact.numel() else 1.0
-        bound = max(core.TOL[torch.float32] * size, 8 * ref_err)
-        assert core.max_abs_diff(mine, exact) <= bound, f"result {k}"
-
-
-@pytest.mark.parametrize("cell,L,bidirectional", list(itertools.product(
-    sorted(CELLS), [1, 2], [False, True])))
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_matches_reference(core, cell, L, bidirectional, dtype):
-    _compare(core, _spec(cell, num_layers=L, bidirectional=bidirectional), dtype)
-
-
-@pytest.mark.parametrize("kind", sorted(MASKS))
-@pytest.mark.parametrize("cell", sorted(CELLS))
-def test_every_mask_pattern(core, cell, kind):
-    mask = torch.tensor(MASKS[kind], dtype=torch.bool)
-    _compare(core, _spec(cell, bidirectional=True), mask=mask)
-
-
-@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
-@pytest.mark.parametrize("cell", ["gru", "lstm_proj"])
-def test_merge_modes(core, cell, merge_mode):
-    L = 1 if merge_mode is None else 2  # (fwd, bwd) pairs can't feed a next layer
-    _compare(core, _spec(cell, bidirectional=True, merge_mode=merge_mode, num_layers=L),
-             mask=torch.tensor(MASKS["holes"], dtype=torch.bool))
-
-
-@pytest.mark.parametrize("bias,bias_hh", [(False, True), (True, False)])
-@pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_tanh_ln", "gru", "gru_reset_before", "gru_ln",
-                                  "gru_reset_before_ln", "lstm", "lstm_ln"])
-def test_bias_layouts(core, cell, bias, bias_hh):
-    _compare(core, _spec(cell, bias=bias, bias_hh=bias_hh))
-
-
-REGULARISERS = {
-    "dropout": dict(dropout=0.3, num_layers=2), "input_dropout": dict(input_dropout=0.3),
-    "recurrent_dropout": dict(recurrent_dropout=0.4), "zoneout": dict(zoneout_h=0.3),
-    "zoneout_c": dict(zoneout_c=0.4), "dropconnect": dict(dropconnect=0.3),
-    "all": dict(dropout=0.2, num_layers=2, input_dropout=0.2, recurrent_dropout=0.3,
-                zoneout_h=0.3, zoneout_c=0.2, dropconnect=0.2),
-}
-
-
-@pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("reg", sorted(REGULARISERS))
-@pytest.mark.parametrize("cell", ["rnn_relu", "rnn_relu_ln", "gru", "gru_reset_before", "gru_ln",
-                                  "gru_reset_before_ln", "lstm_peephole_proj", "lstm_ln"])
-def test_regularisers_match_seeded_reference(core, cell, reg, training):
-    """Masks come from the caller's generator in the reference's order, so a seeded
-    training run is the same model; in eval zoneout is the expectation."""
-    kw = dict(REGULARISERS[reg])
-    if not cell.startswith("lstm"):
-        kw.pop("zoneout_c", None)
-    if not kw:
-        pytest.skip("zoneout_c is an LSTM option")
-    mask = torch.tensor(MASKS["holes"], dtype=torch.bool)
-    _compare(core, _spec(cell, bidirectional=True, **kw), mask=mask, training=training, seed=7)
 
 
 def test_training_masks_differ_between_seeds(core):

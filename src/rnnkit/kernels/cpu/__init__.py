@@ -17,12 +17,22 @@ from rnnkit.kernels.cpu.build import set_poison, why_unavailable
 from rnnkit.kernels.cpu.function import calls
 from rnnkit.kernels.cpu.kernel import run, why_not, yields
 from rnnkit.kernels.cpu.streaming import gru_cell, lstm_cell, rnn_cell
-from rnnkit.kernels.registry import Kernel, StepKernel, register, register_step
+from rnnkit.kernels.base import Kernel, StepKernel
 from rnnkit.kernels.spec import RecurrentSpec
+
+
+# The families one native step runs, and the options; regularisers that act only in
+# training are the caller's (a step draws no dropout). Activations are checked apart.
+STEP_ACCEPTS = {"rnn": frozenset({"activation", "recurrent_dropout", "dropconnect"}),
+                "lstm": frozenset({"recurrent_dropout", "dropconnect"}),
+                "gru": frozenset({"reset_after", "recurrent_dropout", "dropconnect"})}
 
 
 def step_why_not(spec: RecurrentSpec, *, device=None, dtype=None, **_) -> Optional[str]:
     """None when one native step (streaming.py) computes this cell exactly, else why not."""
+    if spec.mode not in STEP_ACCEPTS:
+        return (f"the native step runs the {', '.join(STEP_ACCEPTS)} families only, "
+                f"got mode={spec.mode!r}")
     if device is not None and torch.device(device).type != "cpu":
         return f"runs on the CPU only, got device {device}"
     if dtype is not None and dtype not in (torch.float32, torch.float64):
@@ -37,7 +47,7 @@ def step_why_not(spec: RecurrentSpec, *, device=None, dtype=None, **_) -> Option
         return "the native step has no projection"
     if spec.zoneout_h > 0 or spec.zoneout_c > 0:
         return "the native step has no zoneout"
-    return why_unavailable()
+    return spec.refuse_options(STEP_ACCEPTS[spec.mode], "the native step") or why_unavailable()
 
 
 def step(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
@@ -48,14 +58,17 @@ def step(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, ...]) -> 
         return lstm_cell(x, state[0], state[1], *args)
     if spec.mode == "gru":
         return (gru_cell(x, state[0], *args, reset_after=spec.reset_after),)
-    nonlinearity = "relu" if spec.act_fn() is torch.relu else "tanh"
-    return (rnn_cell(x, state[0], *args, nonlinearity=nonlinearity),)
+    if spec.mode == "rnn":
+        nonlinearity = "relu" if spec.act_fn() is torch.relu else "tanh"
+        return (rnn_cell(x, state[0], *args, nonlinearity=nonlinearity),)
+    raise AssertionError(f"step_why_not refused mode={spec.mode!r}; reaching here is a registry bug")
 
 
-register(Kernel("cpu", 20, why_not, run,
-                "rnnkit's native fused CPU time loops (C++, hand-written BPTT)", yields=yields))
-register_step(StepKernel("cpu", 20, step_why_not, step,
-                         "one native call per step (streaming.py), torch.nn cell semantics"))
+# Registered by rnnkit.kernels.registry (this package doesn't import the registry).
+KERNEL = Kernel("cpu", 20, why_not, run,
+                "rnnkit's native fused CPU time loops (C++, hand-written BPTT)", yields=yields)
+STEP_KERNEL = StepKernel("cpu", 20, step_why_not, step,
+                         "one native call per step (streaming.py), torch.nn cell semantics")
 
-__all__ = ["calls", "gru_cell", "lstm_cell", "rnn_cell", "run", "set_poison", "step",
+__all__ = ["KERNEL", "STEP_KERNEL", "calls", "gru_cell", "lstm_cell", "rnn_cell", "run", "set_poison", "step",
            "step_why_not", "why_not", "why_unavailable"]

@@ -18,11 +18,16 @@ from torch import Tensor
 
 from rnnkit.kernels.cpu import build
 from rnnkit.kernels.cpu.function import Cfg, run_sequence
-from rnnkit.kernels.merge import merge
 from rnnkit.kernels.masks import keep_mask
 from rnnkit.kernels.spec import RecurrentSpec
+from rnnkit.kernels.stack import run_stack
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+# The families the native loops run, and the options (rnnkit.cells.family) each runs;
+# the activations are checked apart (tanh or relu for rnn; tanh/sigmoid otherwise).
+_COMMON = frozenset({"layer_norm", "recurrent_dropout", "zoneout_h", "dropconnect"})
+ACCEPTS = {"rnn": _COMMON | {"activation"},
+           "lstm": _COMMON | {"peephole", "proj_size", "zoneout_c"},
+           "gru": _COMMON | {"reset_after"}}
 
 
 def why_not(spec: RecurrentSpec, *, device=None, dtype=None, **_) -> Optional[str]:
@@ -31,13 +36,12 @@ def why_not(spec: RecurrentSpec, *, device=None, dtype=None, **_) -> Optional[st
         return f"runs on the CPU only, got device {device}"
     if dtype is not None and dtype not in (torch.float32, torch.float64):
         return f"runs float32 and float64 only, got {dtype}"
-    if spec.mode not in GATES:
-        return f"unknown mode {spec.mode!r}"
+    if spec.mode not in ACCEPTS:
+        return (f"the native loops run the {', '.join(ACCEPTS)} families only, "
+                f"got mode={spec.mode!r}")
     if not spec.uses_default_activations():
         return "the native loops fix the activations (tanh or relu; sigmoid gates)"
-    if spec.mode != "lstm" and (spec.peephole or spec.proj_size > 0):
-        return "peepholes and projections are LSTM options"
-    return build.why_unavailable()
+    return spec.refuse_options(ACCEPTS[spec.mode], "the native loop") or build.why_unavailable()
 
 
 def yields(spec: RecurrentSpec, **facts) -> Optional[str]:
@@ -67,9 +71,12 @@ def yields(spec: RecurrentSpec, **facts) -> Optional[str]:
 
 
 def _mode_key(spec: RecurrentSpec) -> str:
+    """The native loop's mode name (function.MODE_IDS)."""
     if spec.mode == "rnn":
         return "rnn_relu" if spec.act_fn() is torch.relu else "rnn_tanh"
-    return spec.mode
+    if spec.mode in ("lstm", "gru"):
+        return spec.mode
+    raise AssertionError(f"why_not refused mode={spec.mode!r}; reaching here is a registry bug")
 
 
 def _input_projection(spec: RecurrentSpec, w: dict, x: Tensor) -> tuple[Tensor, Optional[Tensor]]:
@@ -157,27 +164,7 @@ def run_direction(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, 
 
 def run(spec: RecurrentSpec, weights: list[dict], x: Tensor, hx: tuple[Tensor, ...],
         mask: Optional[Tensor], *, training: bool, generator: Optional[torch.Generator] = None):
-    """Same contract as :func:`rnnkit.kernels.reference.run`."""
-    D = spec.num_directions
+    """Same contract as :func:`rnnkit.kernels.reference.run`, through the one stack engine."""
     mask = None if mask is None else mask.to(device=x.device, dtype=torch.bool).contiguous()
-    layer_in = x
-    finals: list[list[Tensor]] = [[] for _ in range(spec.n_states)]
-    out = x
-    for k in range(spec.num_layers):
-        if k > 0 and training and spec.dropout > 0:
-            layer_in = layer_in * keep_mask(tuple(layer_in.shape), spec.dropout, layer_in,
-                                             generator)
-        if mask is not None:
-            # Padding is never read: a NaN there would poison the gradient through 0 * NaN.
-            layer_in = torch.where(mask.unsqueeze(-1), layer_in, layer_in.new_zeros(()))
-        dir_outs = []
-        for d in range(D):
-            idx = k * D + d
-            o, st = run_direction(spec, weights[idx], layer_in, tuple(s[idx] for s in hx), mask,
-                                  reverse=d == 1, training=training, generator=generator)
-            dir_outs.append(o)
-            for j, s in enumerate(st):
-                finals[j].append(s)
-        out = merge(dir_outs[0], dir_outs[1], spec.merge_mode) if D == 2 else dir_outs[0]
-        layer_in = out
-    return out, tuple(torch.stack(f, 0) for f in finals)
+    return run_stack(spec, weights, x, hx, mask, training=training, run_direction=run_direction,
+                     generator=generator)

@@ -5,10 +5,11 @@ which is where torch.nn's cells spend their time at B=1. Without autograd
 (inference, the streaming case) the step runs directly; when a gradient is
 needed it runs as a one-step sequence through the fused kernel's BPTT.
 
-Hooking into :mod:`rnnkit.nn` cells: in ``CellBase._step`` (or a subclass),
-when the cell has default activations and no layer norm / peephole, call e.g.
-``lstm_cell(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)``
-if :func:`rnnkit.kernels.cpu.build.why_unavailable` returned None.
+Callers don't use these directly: they are the "cpu" step kernel of the
+registry (:func:`rnnkit.kernels.registry.step`, registered from
+:mod:`rnnkit.kernels.cpu`), which the streaming cells of :mod:`rnnkit.nn` and
+``layer.step`` of :mod:`rnnkit.layers` reach; ``step_why_not`` there says which
+cells it runs (default activations, no layer norm, peephole, projection or zoneout).
 """
 from __future__ import annotations
 

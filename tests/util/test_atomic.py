@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from rnnkit.tools.atomic import write_text
+from rnnkit.util.atomic import write_text
 
 
 def test_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -33,7 +33,7 @@ def test_the_file_gets_ordinary_permissions_not_mkstemps_private_ones(tmp_path):
 def test_errors_name_the_requested_file_not_the_temporary_one(tmp_path):
     import pytest
 
-    from rnnkit.tools.atomic import write_text
+    from rnnkit.util.atomic import write_text
     target = tmp_path / "missing" / "out.csv"
     with pytest.raises(FileNotFoundError) as e:
         write_text(target, "x")
@@ -45,7 +45,7 @@ def test_errors_name_the_requested_file_not_the_temporary_one(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adir"]   # no temporary file left
 # --- issue #10: temporary files of killed writers ------------------------------------------
 def test_a_dead_writers_temporary_file_is_removed_by_the_next_save(tmp_path):
-    from rnnkit.tools.atomic import temp_prefix
+    from rnnkit.util.atomic import temp_prefix
 
     p = tmp_path / "m.rnnkit"
     dead = tmp_path / f"{temp_prefix(p)}{2 ** 22 + 1}-x.tmp"   # above Linux's pid_max: no such process
@@ -58,7 +58,7 @@ def test_a_dead_writers_temporary_file_is_removed_by_the_next_save(tmp_path):
 
 
 def test_temporary_files_carry_the_known_prefix_and_the_pid(tmp_path):
-    from rnnkit.tools.atomic import atomic_path, temp_prefix
+    from rnnkit.util.atomic import atomic_path, temp_prefix
 
     with atomic_path(tmp_path / "a.txt") as tmp:
         assert os.path.basename(tmp).startswith(f"{temp_prefix(tmp_path / 'a.txt')}{os.getpid()}-")
