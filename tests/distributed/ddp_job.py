@@ -76,4 +76,11 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Known issue (README, "Outgrowing one process"): after all of its work, a 2-rank gloo
+    # job on this machine sometimes aborts in the interpreter's teardown ("terminate called
+    # without an active exception"), even with the process group destroyed at exit. What is
+    # tested here is the work, so the job leaves without the teardown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -14,6 +14,7 @@ Backend: ``gloo`` on the CPU, ``nccl`` on CUDA. ``RNNKIT_DIST_BACKEND``
 """
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -120,3 +121,15 @@ def init_process_group(launch: LaunchEnv, backend: str) -> None:
         torch.cuda.set_device(launch.local_rank)
     dist.init_process_group(backend, init_method="env://", rank=launch.rank,
                             world_size=launch.world_size, timeout=timedelta(seconds=seconds))
+    # A group left to the interpreter's exit can abort the process ("terminate called
+    # without an active exception": gloo's threads destroyed while joinable), after all
+    # of its work is done; the group rnnkit opened, rnnkit closes.
+    atexit.register(_close_group)
+
+
+def _close_group() -> None:
+    if dist.is_available() and dist.is_initialized():
+        try:
+            dist.destroy_process_group()
+        except Exception:  # noqa: BLE001  (exiting anyway: nothing left to protect)
+            pass
