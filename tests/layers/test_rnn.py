@@ -138,3 +138,17 @@ def test_rnn_config_round_trip_and_bad_input():
         L.RNN(L.Dense(3))
     with pytest.raises(ValueError, match=r"`initial_state` for layer 'rnn' must hold 3 tensors"):
         rnn(x, initial_state=[torch.zeros(2, 3)])
+
+
+def test_sequential_build_knows_the_rnn_output_shape():
+    # Sequential.build runs on shapes: the RNN reports the cell's units, not its input's
+    # width, so the Dense after it is built for 4 inputs
+    from rnnkit.layers import GRUCell, LSTMCell, RNN, Dense, TimeDistributed
+    from rnnkit.models import Sequential
+
+    m = Sequential([TimeDistributed(Dense(2)), RNN(GRUCell(4)), Dense(1)])
+    m.build((None, 5, 3))
+    assert m.layers[2].kernel.shape == (4, 1)
+    assert m(torch.zeros(2, 5, 3)).shape == (2, 1)
+    seq = RNN(LSTMCell(6), return_sequences=True, return_state=True)
+    assert seq.compute_output_shape((5, 3)) == ((5, 6), (6,), (6,))

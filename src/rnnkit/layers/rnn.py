@@ -94,6 +94,16 @@ class RNN(Layer):
     def _n_states(self) -> int:
         return len(state_sizes(self.cell))
 
+    def compute_output_shape(self, input_shape: tuple):
+        """(T, out) or (out,) without the batch axis, then the states' shapes with
+        ``return_state``; ``out`` is the cell's ``output_size``, else its first state
+        size (Keras's rule for custom cells)."""
+        out_size = int(getattr(self.cell, "output_size", state_sizes(self.cell)[0]))
+        out = (input_shape[0], out_size) if self.return_sequences else (out_size,)
+        if self.return_state:
+            return (out,) + tuple((int(n),) for n in state_sizes(self.cell))
+        return out
+
     # --- running ----------------------------------------------------------------------
     def forward(self, x: Tensor, mask: Optional[Tensor] = None, initial_state=None,
                 training: Optional[bool] = None):
