@@ -19,6 +19,8 @@ import numbers
 import torch
 from torch import Tensor
 
+from rnnkit.layers._identifiers import resolve
+
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "get_constraint",
            "serialize_constraint"]
 
@@ -119,23 +121,7 @@ def get_constraint(identifier, arg: str = "constraint"):
     """A Constraint from an object, a name (``"max_norm"``, ``"non_neg"``,
     ``"unit_norm"``, ``"min_max_norm"``), a Keras config dict, or a function
     ``fn(weight) -> weight``."""
-    if isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier.lower() not in _NAMES:
-            raise ValueError(f"`{arg}` must be one of {sorted(_NAMES)}, a Constraint or a "
-                             f"function, got {identifier!r}")
-        return _NAMES[identifier.lower()]()
-    if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        if name not in _CLASSES:
-            raise ValueError(f"`{arg}` names constraint class {name!r}; rnnkit supports "
-                             f"{sorted(_CLASSES)}")
-        return _CLASSES[name].from_config(identifier.get("config") or {})
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"`{arg}` must be a Constraint, a name or a function, got "
-                    f"{type(identifier).__name__} {identifier!r}")
+    return resolve(identifier, arg, Constraint, "constraint", _NAMES, _CLASSES)
 
 
 def serialize_constraint(con):

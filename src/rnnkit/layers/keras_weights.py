@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-__all__ = ["KerasWeightsMixin"]
+__all__ = ["KerasWeightsMixin", "set_layers_weights"]
 
 
 class KerasWeightsMixin:
@@ -119,3 +119,24 @@ class KerasWeightsMixin:
                     p.copy_(con(p.t()).t())
                 else:
                     p.copy_(con(p))
+
+
+def set_layers_weights(layers, weights) -> None:
+    """A model's ``set_weights``: every layer's arrays in order (Keras's model-level
+    order); all counts and shapes are checked before any layer changes."""
+    per_layer = [[np.shape(w) for w in layer.get_weights()] for layer in layers]
+    total = sum(len(s) for s in per_layer)
+    if len(weights) != total:
+        raise ValueError(f"`weights` must hold {total} arrays (every layer's weights in "
+                         f"order), got {len(weights)}")
+    i = 0
+    for layer, shapes in zip(layers, per_layer):
+        for s in shapes:
+            if tuple(np.shape(weights[i])) != tuple(s):
+                raise ValueError(f"`weights[{i}]` (layer {layer.name!r}) must have shape "
+                                 f"{tuple(s)}, got {tuple(np.shape(weights[i]))}")
+            i += 1
+    i = 0
+    for layer, shapes in zip(layers, per_layer):
+        layer.set_weights(list(weights[i:i + len(shapes)]))
+        i += len(shapes)

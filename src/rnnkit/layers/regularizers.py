@@ -18,6 +18,8 @@ import numbers
 
 from torch import Tensor
 
+from rnnkit.layers._identifiers import resolve
+
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "get_regularizer", "serialize_regularizer"]
 
 
@@ -94,23 +96,7 @@ def get_regularizer(identifier, arg: str = "regularizer"):
     """A Regularizer from an object, a name (``"l1"``, ``"l2"``, ``"l1_l2"``), a
     Keras config dict ``{"class_name": "L2", "config": {"l2": 0.01}}``, or a
     function ``fn(weight) -> scalar tensor``."""
-    if isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier.lower() not in _NAMES:
-            raise ValueError(f"`{arg}` must be one of {sorted(_NAMES)}, a Regularizer or a "
-                             f"function, got {identifier!r}")
-        return _NAMES[identifier.lower()]()
-    if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        if name not in _CLASSES:
-            raise ValueError(f"`{arg}` names regularizer class {name!r}; rnnkit supports "
-                             f"{sorted(_CLASSES)}")
-        return _CLASSES[name].from_config(identifier.get("config") or {})
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"`{arg}` must be a Regularizer, a name or a function, got "
-                    f"{type(identifier).__name__} {identifier!r}")
+    return resolve(identifier, arg, Regularizer, "regularizer", _NAMES, _CLASSES)
 
 
 def serialize_regularizer(reg):

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from rnnkit.layers.keras_weights import set_layers_weights
 from rnnkit.layers.base import Layer, register_layer, snake_case
 from rnnkit.layers.node import KerasTensor, is_symbolic, symbolic_call
 from rnnkit.models import graph
@@ -262,22 +263,7 @@ class Model(FunctionalTrainingMixin, nn.Module):
         return [w for layer in self.layers for w in layer.get_weights()]
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
-        per_layer = [[np.shape(w) for w in layer.get_weights()] for layer in self.layers]
-        total = sum(len(s) for s in per_layer)
-        if len(weights) != total:
-            raise ValueError(f"`weights` must hold {total} arrays (every layer's weights in "
-                             f"order), got {len(weights)}")
-        i = 0
-        for layer, shapes in zip(self.layers, per_layer):
-            for s in shapes:
-                if tuple(np.shape(weights[i])) != tuple(s):
-                    raise ValueError(f"`weights[{i}]` (layer {layer.name!r}) must have shape "
-                                     f"{tuple(s)}, got {tuple(np.shape(weights[i]))}")
-                i += 1
-        i = 0
-        for layer, shapes in zip(self.layers, per_layer):
-            layer.set_weights(list(weights[i:i + len(shapes)]))
-            i += len(shapes)
+        set_layers_weights(self.layers, weights)
 
     @property
     def trainable_weights(self) -> list:
