@@ -11,10 +11,14 @@ of a contiguous tensor qualify, e.g. ``xg[:, :F]``). Outputs are contiguous.
 Offsets are int64: B·G·F·N can pass 2^31 for video batches.
 
 Arithmetic runs in ACC (float32, or float64 for float64 tensors); loads are
-cast up and stores cast back to the tensor's dtype. tanh is written as
-2σ(2x) − 1 because Triton's interpreter (the CPU tests) has no libdevice tanh;
-one formula on both paths keeps what the tests check the same as what runs
-on the GPU. Its absolute error is a few ulps of 1, as torch's tanh.
+cast up and stores cast back to the tensor's dtype. σ(x) is written
+1 / (1 + exp(−x)) and tanh(x) as 2σ(2x) − 1, from the builtin ``tl.exp`` only:
+Triton's interpreter (the CPU tests) has no libdevice tanh, and ``tl.sigmoid``
+is itself a ``triton.jit`` function, fixed as compiled or interpreted when triton
+is first imported (torch._dynamo imports it early), which would tie the kernels
+to that moment's TRITON_INTERPRET. One formula on both paths keeps what the
+tests check the same as what runs on the GPU; its absolute error is a few ulps
+of 1, as torch's tanh.
 
 The functions here are plain Python: :func:`rnnkit.kernels.triton_conv._kernel`
 turns each into a compiled ``triton.JITFunction`` (CUDA tensors) or an interpreted
@@ -39,12 +43,12 @@ def lstm_fwd(pre, c_prev, h_out, c_out, n, FN, s_pre, s_c,
     a_g = tl.load(p + 2 * FN, mask=m).to(ACC)
     a_o = tl.load(p + 3 * FN, mask=m).to(ACC)
     cp = tl.load(c_prev + b * s_c + r, mask=m).to(ACC)
-    i = tl.sigmoid(a_i)
-    f = tl.sigmoid(a_f)
-    g = 2.0 * tl.sigmoid(2.0 * a_g) - 1.0
-    o = tl.sigmoid(a_o)
+    i = 1.0 / (1.0 + tl.exp(-a_i))
+    f = 1.0 / (1.0 + tl.exp(-a_f))
+    g = 2.0 / (1.0 + tl.exp(-2.0 * a_g)) - 1.0
+    o = 1.0 / (1.0 + tl.exp(-a_o))
     c = f * cp + i * g
-    h = o * (2.0 * tl.sigmoid(2.0 * c) - 1.0)
+    h = o * (2.0 / (1.0 + tl.exp(-2.0 * c)) - 1.0)
     tl.store(c_out + j, c, mask=m)
     tl.store(h_out + j, h, mask=m)
 
@@ -67,12 +71,12 @@ def lstm_bwd(pre, c_prev, dh, dc, dpre, dc_prev, n, FN, s_pre, s_c,
     cp = tl.load(c_prev + b * s_c + r, mask=m).to(ACC)
     d_h = tl.load(dh + j, mask=m).to(ACC)
     d_c = tl.load(dc + j, mask=m).to(ACC)
-    i = tl.sigmoid(a_i)
-    f = tl.sigmoid(a_f)
-    g = 2.0 * tl.sigmoid(2.0 * a_g) - 1.0
-    o = tl.sigmoid(a_o)
+    i = 1.0 / (1.0 + tl.exp(-a_i))
+    f = 1.0 / (1.0 + tl.exp(-a_f))
+    g = 2.0 / (1.0 + tl.exp(-2.0 * a_g)) - 1.0
+    o = 1.0 / (1.0 + tl.exp(-a_o))
     c = f * cp + i * g
-    tc = 2.0 * tl.sigmoid(2.0 * c) - 1.0
+    tc = 2.0 / (1.0 + tl.exp(-2.0 * c)) - 1.0
     dct = d_c + d_h * o * (1.0 - tc * tc)
     q = dpre + b * (4 * FN) + r
     tl.store(q, dct * g * i * (1.0 - i), mask=m)
@@ -95,15 +99,17 @@ def gru_fwd(xg, hg, h_prev, h_out, n, FN, s_x, s_h, s_p,
     px = xg + b * s_x + r
     ph = hg + b * s_h + r
     hp = tl.load(h_prev + b * s_p + r, mask=m).to(ACC)
-    z = tl.sigmoid(tl.load(px + FN, mask=m).to(ACC) + tl.load(ph + FN, mask=m).to(ACC))
+    a_z = tl.load(px + FN, mask=m).to(ACC) + tl.load(ph + FN, mask=m).to(ACC)
+    z = 1.0 / (1.0 + tl.exp(-a_z))
     a_n = tl.load(px + 2 * FN, mask=m).to(ACC)
     h_n = tl.load(ph + 2 * FN, mask=m).to(ACC)
     if RESET_AFTER:
-        rr = tl.sigmoid(tl.load(px, mask=m).to(ACC) + tl.load(ph, mask=m).to(ACC))
+        a_r = tl.load(px, mask=m).to(ACC) + tl.load(ph, mask=m).to(ACC)
+        rr = 1.0 / (1.0 + tl.exp(-a_r))
         a_n = a_n + rr * h_n
     else:
         a_n = a_n + h_n
-    nn = 2.0 * tl.sigmoid(2.0 * a_n) - 1.0
+    nn = 2.0 / (1.0 + tl.exp(-2.0 * a_n)) - 1.0
     tl.store(h_out + j, z * hp + (1.0 - z) * nn, mask=m)
 
 
@@ -122,22 +128,24 @@ def gru_bwd(xg, hg, h_prev, dh, dxg, dhg, dh_prev, n, FN, s_x, s_h, s_p,
     ph = hg + b * s_h + r
     hp = tl.load(h_prev + b * s_p + r, mask=m).to(ACC)
     d_h = tl.load(dh + j, mask=m).to(ACC)
-    z = tl.sigmoid(tl.load(px + FN, mask=m).to(ACC) + tl.load(ph + FN, mask=m).to(ACC))
+    a_z = tl.load(px + FN, mask=m).to(ACC) + tl.load(ph + FN, mask=m).to(ACC)
+    z = 1.0 / (1.0 + tl.exp(-a_z))
     a_n = tl.load(px + 2 * FN, mask=m).to(ACC)
     h_n = tl.load(ph + 2 * FN, mask=m).to(ACC)
     if RESET_AFTER:
-        rr = tl.sigmoid(tl.load(px, mask=m).to(ACC) + tl.load(ph, mask=m).to(ACC))
+        a_r = tl.load(px, mask=m).to(ACC) + tl.load(ph, mask=m).to(ACC)
+        rr = 1.0 / (1.0 + tl.exp(-a_r))
         a_n = a_n + rr * h_n
     else:
         a_n = a_n + h_n
-    nn = 2.0 * tl.sigmoid(2.0 * a_n) - 1.0
+    nn = 2.0 / (1.0 + tl.exp(-2.0 * a_n)) - 1.0
     da_n = d_h * (1.0 - z) * (1.0 - nn * nn)
     da_z = d_h * (hp - nn) * z * (1.0 - z)
     if RESET_AFTER:
         da_r = da_n * h_n * rr * (1.0 - rr)
         dh_n = da_n * rr
     else:
-        da_r = tl.zeros_like(da_n)
+        da_r = tl.full([BLOCK], 0.0, ACC)
         dh_n = da_n
     qx = dxg + b * (3 * FN) + r
     qh = dhg + b * (3 * FN) + r
@@ -157,8 +165,8 @@ def gru_reset_fwd(x_r, h_r, h_prev, out, n, FN, s_x, s_h, s_p,
     m = j < n
     b = j // FN
     r = j - b * FN
-    rr = tl.sigmoid(tl.load(x_r + b * s_x + r, mask=m).to(ACC)
-                    + tl.load(h_r + b * s_h + r, mask=m).to(ACC))
+    a_r = tl.load(x_r + b * s_x + r, mask=m).to(ACC) + tl.load(h_r + b * s_h + r, mask=m).to(ACC)
+    rr = 1.0 / (1.0 + tl.exp(-a_r))
     tl.store(out + j, rr * tl.load(h_prev + b * s_p + r, mask=m).to(ACC), mask=m)
 
 
@@ -169,8 +177,8 @@ def gru_reset_bwd(x_r, h_r, h_prev, dout, da_r, dh_prev, n, FN, s_x, s_h, s_p,
     m = j < n
     b = j // FN
     r = j - b * FN
-    rr = tl.sigmoid(tl.load(x_r + b * s_x + r, mask=m).to(ACC)
-                    + tl.load(h_r + b * s_h + r, mask=m).to(ACC))
+    a_r = tl.load(x_r + b * s_x + r, mask=m).to(ACC) + tl.load(h_r + b * s_h + r, mask=m).to(ACC)
+    rr = 1.0 / (1.0 + tl.exp(-a_r))
     hp = tl.load(h_prev + b * s_p + r, mask=m).to(ACC)
     d = tl.load(dout + j, mask=m).to(ACC)
     tl.store(da_r + j, d * hp * rr * (1.0 - rr), mask=m)
