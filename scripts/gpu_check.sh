@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One short GPU check (lent H200): the CUDA tests, NCCL + mixed precision through fit,
-# and the ConvLSTM benchmark on CUDA. Run from the repository root; writes to $OUT (or out/).
+# the ConvLSTM benchmark on CUDA, and the Triton gate kernels compiled (parity, then timing;
+# scripts/gpu_conv_check.py). Run from the repository root; writes to $OUT (or out/).
 set -u
 OUT=${OUT:-out}; mkdir -p "$OUT"
 export PYTHONPATH=$PWD/src RNNKIT_CACHE_DIR=/tmp/rnnkit-cache
@@ -31,3 +32,4 @@ for policy in ("float32", "mixed_bfloat16", "mixed_float16"):
 mixed_precision.set_global_policy("float32")
 PYEOF
 timeout 200 $PY benchmarks/conv_lstm.py --device cuda --rounds 3 2>&1 | tail -30 | tee "$OUT/conv_lstm_cuda.txt"
+timeout 150 $PY scripts/gpu_conv_check.py --json "$OUT/triton_conv.json" 2>&1 | tail -30 | tee "$OUT/triton_conv.txt"

@@ -200,3 +200,18 @@ def test_bad_input_names_the_argument():
         tc.gru_reset(torch.zeros(2, 6, 4, 4), torch.zeros(2, 6, 4, 4), c)
     with pytest.raises(TypeError, match="`reset_after` must be a bool, got str"):
         tc.gru_gates(torch.zeros(2, 9, 4, 4), torch.zeros(2, 9, 4, 4), c, "yes")
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_batches_past_the_grid_limit_run_in_chunks(monkeypatch, launches, reset_after):
+    """CUDA's grid holds at most 65535 samples on its second axis; more run in chunks."""
+    monkeypatch.setattr(tc, "MAX_GRID_Y", 2)  # B = 5: chunks of 2, 2 and 1 samples
+    g = torch.Generator().manual_seed(8)
+    pre, c = _rand(g, 5, 8, 3, 2), _rand(g, 5, 2, 3, 2)
+    got, want = tc.lstm_gates(pre, c), tc.lstm_gates_torch(pre, c)
+    _same(got, want, torch.float64)
+    _same(_loss_grads(got, [pre, c]), _loss_grads(want, [pre, c]), torch.float64)
+    xg, hg, h = _rand(g, 5, 6, 3, 2), _rand(g, 5, 6, 3, 2), _rand(g, 5, 2, 3, 2)
+    got, want = tc.gru_gates(xg, hg, h, reset_after), tc.gru_gates_torch(xg, hg, h, reset_after)
+    _same([got], [want], torch.float64)
+    _same(_loss_grads(got, [xg, hg, h]), _loss_grads(want, [xg, hg, h]), torch.float64)

@@ -40,7 +40,7 @@ def test_kernel_writes_exactly_its_outputs(name, monkeypatch):
     make_inputs, sizes, strides, flags = CASES[name]
     torch.manual_seed(0)
     outs = [_nan(size) for size in sizes]
-    tc._launch(name, outs[0], n, *make_inputs(), *outs, n, N, *strides, *flags)
+    tc._launch(name, (*make_inputs(), *outs), N, *strides, *flags)
     for out, size in zip(outs, sizes):
         assert not out[:size].isnan().any(), f"{name} left unwritten elements"
         assert out[size:].isnan().all(), f"{name} wrote past its output"

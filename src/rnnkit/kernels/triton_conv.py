@@ -121,13 +121,23 @@ def _kernel(name: str, device: torch.device):
     return _KERNELS[key]
 
 
-def _launch(name: str, like: Tensor, n: int, *args) -> None:
+MAX_GRID_Y = 65535  # CUDA's limit on a grid's second dimension (the samples)
+
+
+def _launch(name: str, tensors: tuple, FN: int, *rest) -> None:
+    """Run kernel ``name`` on grid (⌈FN / BLOCK⌉, B), B = tensors[0].shape[0]; more than
+    MAX_GRID_Y samples in chunks, each given the tensors' samples b0 … b0 + MAX_GRID_Y − 1."""
     import triton
     import triton.language as tl
-    block = BLOCK[like.device.type]
+    like = tensors[0]
+    B, block = like.shape[0], BLOCK[like.device.type]
     acc = tl.float64 if like.dtype == torch.float64 else tl.float32
+    kernel = _kernel(name, like.device)
     with torch.cuda.device(like.device) if like.is_cuda else contextlib.nullcontext():
-        _kernel(name, like.device)[(triton.cdiv(n, block),)](*args, ACC=acc, BLOCK=block)
+        for b0 in range(0, B, MAX_GRID_Y):
+            part = tensors if B <= MAX_GRID_Y else [t[b0:b0 + MAX_GRID_Y] for t in tensors]
+            grid = (triton.cdiv(FN, block), min(B - b0, MAX_GRID_Y))
+            kernel[grid](*part, FN, *rest, ACC=acc, BLOCK=block)
 
 
 def _block_stride(t: Tensor) -> tuple[Tensor, int]:
@@ -167,12 +177,11 @@ class _LSTMGates(torch.autograd.Function):
     def forward(ctx, pre: Tensor, c_prev: Tensor):
         pre, s_pre = _block_stride(pre)
         c_prev, s_c = _block_stride(c_prev)
-        B, F = c_prev.shape[:2]
-        FN = c_prev[0].numel() if B else 0
+        FN = c_prev[0].numel() if c_prev.shape[0] else 0
         h = torch.empty_like(c_prev, memory_format=torch.contiguous_format)
         c = torch.empty_like(h)
         if h.numel():
-            _launch("lstm_fwd", pre, h.numel(), pre, c_prev, h, c, h.numel(), FN, s_pre, s_c)
+            _launch("lstm_fwd", (pre, c_prev, h, c), FN, s_pre, s_c)
         ctx.save_for_backward(pre, c_prev)
         ctx.strides = (FN, s_pre, s_c)
         return h, c
@@ -185,8 +194,7 @@ class _LSTMGates(torch.autograd.Function):
         dpre = torch.empty(pre.shape, dtype=pre.dtype, device=pre.device)  # (B, 4F, *S)
         dc_prev = torch.empty_like(dc)  # (B, F, *S)
         if dc.numel():
-            _launch("lstm_bwd", pre, dc.numel(), pre, c_prev, dh, dc, dpre, dc_prev,
-                    dc.numel(), FN, s_pre, s_c)
+            _launch("lstm_bwd", (pre, c_prev, dh, dc, dpre, dc_prev), FN, s_pre, s_c)
         return dpre, dc_prev
 
 
@@ -197,8 +205,7 @@ class _GRUGates(torch.autograd.Function):
         FN = h_prev[0].numel() if h_prev.shape[0] else 0
         h = torch.empty_like(h_prev, memory_format=torch.contiguous_format)
         if h.numel():
-            _launch("gru_fwd", xg, h.numel(), xg, hg, h_prev, h, h.numel(), FN, s_x, s_h, s_p,
-                    bool(reset_after))
+            _launch("gru_fwd", (xg, hg, h_prev, h), FN, s_x, s_h, s_p, bool(reset_after))
         ctx.save_for_backward(xg, hg, h_prev)
         ctx.args = (FN, s_x, s_h, s_p, bool(reset_after))
         return h
@@ -212,8 +219,8 @@ class _GRUGates(torch.autograd.Function):
         dhg = torch.empty_like(dxg)
         dh_prev = torch.empty_like(dh)
         if dh.numel():
-            _launch("gru_bwd", xg, dh.numel(), xg, hg, h_prev, dh, dxg, dhg, dh_prev,
-                    dh.numel(), FN, s_x, s_h, s_p, reset_after)
+            _launch("gru_bwd", (xg, hg, h_prev, dh, dxg, dhg, dh_prev), FN, s_x, s_h, s_p,
+                    reset_after)
         return dxg, dhg, dh_prev, None
 
 
@@ -224,8 +231,7 @@ class _GRUReset(torch.autograd.Function):
         FN = h_prev[0].numel() if h_prev.shape[0] else 0
         out = torch.empty_like(h_prev, memory_format=torch.contiguous_format)
         if out.numel():
-            _launch("gru_reset_fwd", x_r, out.numel(), x_r, h_r, h_prev, out, out.numel(), FN,
-                    s_x, s_h, s_p)
+            _launch("gru_reset_fwd", (x_r, h_r, h_prev, out), FN, s_x, s_h, s_p)
         ctx.save_for_backward(x_r, h_r, h_prev)
         ctx.args = (FN, s_x, s_h, s_p)
         return out
@@ -238,8 +244,7 @@ class _GRUReset(torch.autograd.Function):
         da_r = torch.empty_like(dout)
         dh_prev = torch.empty_like(dout)
         if dout.numel():
-            _launch("gru_reset_bwd", x_r, dout.numel(), x_r, h_r, h_prev, dout, da_r, dh_prev,
-                    dout.numel(), FN, s_x, s_h, s_p)
+            _launch("gru_reset_bwd", (x_r, h_r, h_prev, dout, da_r, dh_prev), FN, s_x, s_h, s_p)
         return da_r, da_r, dh_prev
 
 
