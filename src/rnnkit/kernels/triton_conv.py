@@ -39,7 +39,7 @@ anyway, xg is a slice of the hoisted input convolution), writing nothing extra.
 Devices: CUDA tensors run compiled kernels; CPU tensors run them in Triton's
 interpreter when TRITON_INTERPRET=1 (for the tests); :func:`available` says which.
 dtypes: float32 and float64 compute in their own precision; float16 and
-bfloat16 are loaded into float32 and stored back (untested in the interpreter).
+bfloat16 are loaded into float32 and stored back (tested on lstm_gates' forward).
 """
 from __future__ import annotations
 
