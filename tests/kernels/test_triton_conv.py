@@ -7,8 +7,8 @@ import torch
 pytest.importorskip("triton", reason="triton is not installed (pip install -e '.[gpu]')")
 
 from rnnkit.cells.conv_base import conv_param_shapes  # noqa: E402
-from rnnkit.cells.conv_gru import conv_gru_update  # noqa: E402
-from rnnkit.cells.conv_lstm import conv_lstm_update  # noqa: E402
+from rnnkit.cells.conv_gru import conv_gru_step  # noqa: E402
+from rnnkit.cells.conv_lstm import conv_lstm_input, conv_lstm_step  # noqa: E402
 from rnnkit.kernels import triton_conv as tc  # noqa: E402
 from rnnkit.kernels.conv_spec import ConvSpec  # noqa: E402
 from rnnkit.kernels.triton_conv_torch import (conv_gru_step_update,  # noqa: E402
@@ -132,13 +132,18 @@ def _cell_weights(mode, F, g):
             for n, s in shapes.items()}
 
 
+CONV = dict(stride=(2, 1), padding="valid", dilation=(1, 2))  # the input convolution's
+
+
 def test_lstm_step_with_triton_gates_is_the_cell(launches):
+    """x -> the hoisted input convolution -> the step on the Triton gates, against the
+    cell's own conv_lstm_step, on H, C and the gradients of x, H, C and every weight."""
     g = torch.Generator().manual_seed(6)
     w = _cell_weights("conv_lstm", 3, g)
-    gx, h, c = _rand(g, 2, 12, 5, 4), _rand(g, 2, 3, 5, 4), _rand(g, 2, 3, 5, 4)
-    leaves = [gx, h, c, w["weight_hh"], w["bias_hh"]]
-    want = conv_lstm_update(gx, h, c, w)
-    got = conv_lstm_step_update(gx, h, c, w, gates=tc.lstm_gates)
+    x, h, c = _rand(g, 2, 2, 11, 8), _rand(g, 2, 3, 5, 4), _rand(g, 2, 3, 5, 4)
+    leaves = [x, h, c, *w.values()]
+    want = conv_lstm_step(x, h, c, w, **CONV)
+    got = conv_lstm_step_update(conv_lstm_input(x, w, **CONV), h, c, w, gates=tc.lstm_gates)
     _same(got, want, torch.float64)
     _same(_loss_grads(got, leaves), _loss_grads(want, leaves), torch.float64)
     assert launches == ["lstm_fwd", "lstm_bwd"]
@@ -148,11 +153,11 @@ def test_lstm_step_with_triton_gates_is_the_cell(launches):
 def test_gru_step_with_triton_gates_is_the_cell(reset_after, launches):
     g = torch.Generator().manual_seed(7)
     w = _cell_weights("conv_gru", 2, g)
-    gx, h = _rand(g, 2, 6, 3, 5), _rand(g, 2, 2, 3, 5)
-    leaves = [gx, h, w["weight_hh"], w["bias_hh"]]
-    want = conv_gru_update(gx, h, w, reset_after=reset_after)
-    got = conv_gru_step_update(gx, h, w, reset_after=reset_after, gates=tc.gru_gates,
-                               reset=tc.gru_reset)
+    x, h = _rand(g, 2, 2, 7, 10), _rand(g, 2, 2, 3, 6)
+    leaves = [x, h, *w.values()]
+    want = conv_gru_step(x, h, w, reset_after=reset_after, **CONV)
+    got = conv_gru_step_update(conv_lstm_input(x, w, **CONV), h, w, reset_after=reset_after,
+                               gates=tc.gru_gates, reset=tc.gru_reset)
     _same([got], [want], torch.float64)
     _same(_loss_grads(got, leaves), _loss_grads(want, leaves), torch.float64)
     fused = ["gru_fwd", "gru_bwd"] if reset_after else ["gru_reset_fwd", "gru_fwd", "gru_bwd",
