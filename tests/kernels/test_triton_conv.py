@@ -197,6 +197,8 @@ def test_bad_input_names_the_argument():
         tc.lstm_gates(torch.zeros(2, 12, 4, 4, dtype=torch.float64), c)
     with pytest.raises(ValueError, match=r"`c_prev` must be \(B, C, \*S\)"):
         tc.lstm_gates(torch.zeros(2, 12), torch.zeros(2, 3))
+    with pytest.raises(ValueError, match=r"`h_prev` must be \(B, C, \*S\).*got shape \(3,\)"):
+        tc.gru_gates(torch.zeros(2, 9, 4), torch.zeros(2, 9, 4), torch.zeros(3), False)
     with pytest.raises(TypeError, match="`c_prev` must be a torch.Tensor, got list"):
         tc.lstm_gates(torch.zeros(2, 12, 4), [0.0])
     with pytest.raises(ValueError, match=r"`hg` must be \(B, 3F, \*S\) with F = 3, got \(2, 6, 4, 4\)"):

@@ -149,13 +149,15 @@ def _block_stride(t: Tensor) -> tuple[Tensor, int]:
     return t, t.stride(0)
 
 
-def _check(name: str, t, channels: int, like: Optional[Tensor], *, what: str) -> None:
+def _check(name: str, t, channels: Optional[int], like: Optional[Tensor], *, what: str) -> None:
+    """t is a (B, C, *S) tensor with C = channels (None: any), like ``like`` in B, S,
+    dtype and device."""
     if not isinstance(t, Tensor):
         raise TypeError(f"`{name}` must be a torch.Tensor, got {type(t).__name__}")
     if t.dim() < 3:
         raise ValueError(f"`{name}` must be (B, C, *S) with at least one spatial dimension, "
                          f"got shape {tuple(t.shape)}")
-    if t.shape[1] != channels:
+    if channels is not None and t.shape[1] != channels:
         raise ValueError(f"`{name}` must have {what} = {channels} channels, got {t.shape[1]}")
     if like is None:
         return
@@ -251,20 +253,18 @@ class _GRUReset(torch.autograd.Function):
 def lstm_gates(pre: Tensor, c_prev: Tensor) -> tuple[Tensor, Tensor]:
     """ConvLSTM's gate update in one Triton kernel (equations in the module docstring).
     pre (B, 4F, *S), c_prev (B, F, *S) -> h, c (B, F, *S), contiguous."""
-    _check("c_prev", c_prev, c_prev.shape[1] if isinstance(c_prev, Tensor) else 0, None,
-           what="F")
+    _check("c_prev", c_prev, None, None, what="F")
     _check("pre", pre, 4 * c_prev.shape[1], c_prev, what="4F (i, f, g, o)")
     _require(pre, "pre")
     return _LSTMGates.apply(pre, c_prev)
 
 
 def _check_gru(xg, hg, h_prev, hg_channels: tuple) -> None:
-    _check("h_prev", h_prev, h_prev.shape[1] if isinstance(h_prev, Tensor) else 0, None,
-           what="F")
+    _check("h_prev", h_prev, None, None, what="F")
     F = h_prev.shape[1]
     _check("xg", xg, 3 * F, h_prev, what="3F (r, z, n)")
     if isinstance(hg, Tensor) and hg.dim() >= 2 and hg.shape[1] in [k * F for k in hg_channels]:
-        _check("hg", hg, hg.shape[1], h_prev, what="")
+        _check("hg", hg, None, h_prev, what="")
         return
     got = tuple(hg.shape) if isinstance(hg, Tensor) else type(hg).__name__
     raise (ValueError if isinstance(hg, Tensor) else TypeError)(
