@@ -37,14 +37,29 @@ def check_spatial_input(layer: Layer, x, rank: int) -> Tensor:
     return x
 
 
+def check_default(layer: str, arg: str, value, default) -> None:
+    """A Keras argument rnnkit accepts (in code and in Keras files) only at its default."""
+    if value != default:
+        raise ValueError(f"{layer}: `{arg}={value!r}` isn't supported by rnnkit (only "
+                         f"{default!r}, Keras's default)")
+
+
 class _Conv(Layer):
     rank = 0
     transpose = False
+    # Regularizers and constraints by role; "conv": stored in torch's conv layout.
+    _weight_roles = {"kernel": (("kernel",), "conv"), "bias": (("bias",), False)}
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  data_format: Optional[str] = None, dilation_rate=1, activation=None,
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs: Any) -> None:
+        # Keras's own arguments that rnnkit takes at their defaults only (named if not).
+        if self.transpose:
+            check_default(type(self).__name__, "output_padding",
+                          kwargs.pop("output_padding", None), None)
+        else:
+            check_default(type(self).__name__, "groups", kwargs.pop("groups", 1), 1)
         super().__init__(**keras_name(type(self), kwargs))
         r = self.rank
         self.filters = check_units(filters, "filters")
@@ -169,6 +184,10 @@ class Conv2D(_Conv):
         dilation_rate: default 1 (not with strides > 1). activation: default None (linear).
         use_bias: default True. kernel_initializer: default ``"glorot_uniform"``.
         bias_initializer: default ``"zeros"``. name, input_shape, trainable: as every layer.
+        kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
+        bias_constraint: as Keras's (default None); constraints see Keras's layout.
+        groups: only 1 (Keras's default) is supported; Conv2DTranspose's
+        output_padding only None.
 
     Weights: kernel (kh, kw, C, F), bias (F,).
 

@@ -7,6 +7,7 @@ snake_case class name, numbered within the model by occurrence (``dense``,
 arrays are ``vars/0, vars/1, ...`` of the layer itself or of its inner objects:
 
     LSTM, GRU, SimpleRNN, RNN   cell/vars
+    ConvLSTM1D/2D/3D            cell/vars
     Bidirectional               forward_layer/<inner>, backward_layer/<inner>
     TimeDistributed             layer/<inner>
     MultiHeadAttention          query_dense/vars, key_dense/vars, value_dense/vars, output_dense/vars
@@ -23,7 +24,8 @@ import re
 
 import numpy as np
 
-_INNER = {"LSTM": "cell", "GRU": "cell", "SimpleRNN": "cell", "RNN": "cell"}
+_INNER = {"LSTM": "cell", "GRU": "cell", "SimpleRNN": "cell", "RNN": "cell",
+          "ConvLSTM1D": "cell", "ConvLSTM2D": "cell", "ConvLSTM3D": "cell"}
 _MHA = ("query_dense", "key_dense", "value_dense", "output_dense")
 
 
