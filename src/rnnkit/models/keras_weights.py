@@ -95,6 +95,23 @@ def _read_group(group, path: str, where: str) -> list[np.ndarray]:
     return out
 
 
+def _all_or_nothing(load):
+    """Run ``load(h5, model, where)``; on any error put every layer's weights back, so a
+    bad file never leaves a half-loaded model."""
+    def run(h5, model, where: str) -> None:
+        saved = [(layer, layer.get_weights()) for layer in model_layers(model)]
+        try:
+            load(h5, model, where)
+        except BaseException:
+            for layer, weights in saved:
+                if weights:
+                    layer.set_weights(weights)
+            raise
+    run.__doc__ = load.__doc__
+    return run
+
+
+@_all_or_nothing
 def read_keras3(h5, model, where: str) -> None:
     """Load a Keras 3 weights file (an open h5py File) into ``model``, layer by layer."""
     root = h5["layers"] if "layers" in h5 else None
@@ -134,6 +151,7 @@ def write_keras3(h5, model) -> None:
     h5.create_group("vars")
 
 
+@_all_or_nothing
 def read_legacy(h5, model, where: str) -> None:
     """Load a legacy ``.h5`` (``model_weights`` group, or a tf.keras weights-only file)."""
     root = h5["model_weights"] if "model_weights" in h5 else h5
