@@ -67,8 +67,11 @@ def _read_zip(p: str) -> tuple[dict, bytes]:
         raise KerasFileError(f"{p!r} is not a readable .keras file: {e}") from None
 
 
-def load_keras_model(path):
-    """A ``.keras`` or legacy ``.h5`` file -> the equivalent rnnkit model, weights loaded."""
+def load_keras_model(path, compile: bool = True):
+    """A ``.keras`` or legacy ``.h5`` file -> the equivalent rnnkit model, weights loaded;
+    with ``compile=True`` a ``.keras`` file's compile config (optimizer, loss, metrics,
+    loss_weights) compiles it the same way, or a warning names what rnnkit lacks
+    (:mod:`rnnkit.models.keras_compile`). The optimizer's state is not restored."""
     h5py = _h5py()
     p = os.fspath(path)
     kind = file_kind(p)
@@ -82,6 +85,9 @@ def load_keras_model(path):
         model.origin = (meta["producer"] + " .keras file" if "producer" in meta
                         else f"Keras {meta.get('keras_version', '?')} .keras file")
         model.metadata = meta.get("rnnkit_metadata")
+        if compile:
+            from rnnkit.models.keras_compile import compile_from_keras
+            compile_from_keras(model, spec.get("compile_config"), repr(p))
         return model
     if kind == "h5":
         with h5py.File(p, "r") as h5:
@@ -127,7 +133,8 @@ def _weights_bytes(model) -> bytes:
 
 
 def save_keras_model(model, path, metadata: dict | None = None) -> None:
-    """Write ``model`` as a Keras 3 ``.keras`` file (architecture + weights), atomically;
+    """Write ``model`` as a Keras 3 ``.keras`` file (architecture, weights and, when it is
+    compiled, the compile config; not the optimizer's state), atomically;
     ``metadata`` (JSON values) goes in metadata.json, which Keras ignores, and
     comes back as ``model.metadata`` from ``load_model``."""
     from rnnkit._version import __version__
@@ -135,6 +142,10 @@ def save_keras_model(model, path, metadata: dict | None = None) -> None:
 
     model._need_built("save")
     config = model_to_keras(model)  # refuses what Keras can't rebuild, before writing anything
+    from rnnkit.models.keras_compile import compile_to_keras
+    compile_config = compile_to_keras(model)
+    if compile_config is not None:
+        config["compile_config"] = compile_config
     weights = _weights_bytes(model)
     meta = {"keras_version": "3.0.0",
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
