@@ -203,7 +203,7 @@ def test_regularizers_and_constraints_come_from_the_file(tmp_path):
     k.save(tmp_path / "reg.keras")
     ours = load_model(tmp_path / "reg.keras")
     # The penalties: Keras's regularization losses, summed.
-    penalty = sum(float(t) for lay in ours.layers for t in lay.losses)
+    penalty = sum(float(t.detach()) for lay in ours.layers for t in lay.losses)
     np.testing.assert_allclose(penalty, float(sum(k.losses)), rtol=1e-5)
     # The constraints project in Keras's layout: apply Keras's to its weights, ours to ours.
     for kl, ol in zip(k.layers, ours.layers):
@@ -222,7 +222,7 @@ def test_regularizers_and_constraints_come_from_the_file(tmp_path):
     back = _config(tmp_path / "ours.keras")["config"]["layers"][1]["config"]
     assert back["kernel_regularizer"]["config"] == {"l2": 0.01}
     assert back["kernel_constraint"]["config"]["axis"] == [0, 1, 2]
-    penalty = sum(float(t) for lay in ours.layers for t in lay.losses)  # after the constraints
+    penalty = sum(float(t.detach()) for lay in ours.layers for t in lay.losses)  # after the constraints
     assert float(sum(keras.models.load_model(tmp_path / "ours.keras").losses)) == \
         pytest.approx(penalty, rel=1e-5)
 
@@ -260,7 +260,8 @@ def test_wrong_weight_shape_in_the_file_is_named(tmp_path):
         del h5["layers/conv_lstm2d_1/cell/vars/0"]
         h5["layers/conv_lstm2d_1/cell/vars/0"] = np.zeros((3, 3, 4, 4), "float32")
     before = [w.copy() for w in ours.get_weights()]
-    with pytest.raises(ValueError, match=r"layers/conv_lstm2d_1.*weight_ih has shape \(3, 3, 4, 4\)"):
+    with pytest.raises(ValueError, match=r"layers/conv_lstm2d_1.*cell/vars/0 has shape \(3, 3, 4, 4\) in the file but the "
+                       r"rnnkit layer's weight has shape \(3, 3, 4, 16\)"):
         ours.load_weights(tmp_path / "k.weights.h5")
     assert all(np.array_equal(a, b) for a, b in zip(before, ours.get_weights()))
 
@@ -268,3 +269,58 @@ def test_wrong_weight_shape_in_the_file_is_named(tmp_path):
 def _saved(k, tmp_path):
     k.save(tmp_path / "arch.keras")
     return tmp_path / "arch.keras"
+
+
+def _rewrite_config(src, dst, edit):
+    """Copy the .keras zip ``src`` to ``dst`` with its config.json passed through ``edit``."""
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, "w") as out:
+        for name in z.namelist():
+            data = z.read(name)
+            if name == "config.json":
+                data = json.dumps(edit(json.loads(data))).encode()
+            out.writestr(name, data)
+
+
+def test_a_file_declaring_a_huge_conv_model_is_refused_before_allocating(tmp_path):
+    k, _ = next_frame()
+    k.save(tmp_path / "k.keras")
+
+    def huge(cfg):
+        cfg["config"]["layers"][1]["config"]["filters"] = 200_000  # ~16e9 parameters
+        return cfg
+    _rewrite_config(tmp_path / "k.keras", tmp_path / "huge.keras", huge)
+    # (allocated for real, these 64 GB would fail with a RuntimeError, or worse)
+    with pytest.raises(KerasFileError, match=r"declares a model of [\d,]+ parameters, more "
+                                             r"than max_params=100,000,000"):
+        load_model(tmp_path / "huge.keras")
+    with pytest.raises(KerasFileError, match="max_params=100"):
+        load_model(tmp_path / "k.keras", max_params=100)
+    assert load_model(tmp_path / "k.keras", max_params=k.count_params() + 100)
+
+
+def test_deeply_nested_config_is_refused(tmp_path):
+    from rnnkit import InvalidModelFile
+    k, _ = next_frame()
+    k.save(tmp_path / "k.keras")
+
+    def deep(cfg):
+        nest = []
+        for _ in range(200):
+            nest = [nest]
+        cfg["config"]["layers"][1]["config"]["padding"] = nest
+        return cfg
+    _rewrite_config(tmp_path / "k.keras", tmp_path / "deep.keras", deep)
+    with pytest.raises(InvalidModelFile, match="nests JSON"):
+        load_model(tmp_path / "deep.keras")
+
+
+def test_a_conv_weight_stored_as_strings_is_refused(tmp_path):
+    import h5py
+    k, _ = next_frame()
+    k.save_weights(tmp_path / "k.weights.h5")
+    ours = load_model(_saved(k, tmp_path))
+    with h5py.File(tmp_path / "k.weights.h5", "r+") as h5:
+        del h5["layers/conv3d/vars/1"]
+        h5["layers/conv3d/vars/1"] = np.array([b"x"])
+    with pytest.raises(ValueError, match=r"layers/conv3d.*vars/1 has dtype \|S1, not numbers"):
+        ours.load_weights(tmp_path / "k.weights.h5")

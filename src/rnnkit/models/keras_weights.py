@@ -81,16 +81,24 @@ def groups(layer) -> list[tuple[str, int]]:
     return [("vars", n)]
 
 
-def _read_group(group, path: str, where: str) -> list[np.ndarray]:
-    if path not in group:
+def _read_group(group, path: str, where: str, shapes: list) -> list[np.ndarray]:
+    """The arrays ``vars/0, vars/1, ...`` under ``path``, each checked for its dtype and
+    for the shape in ``shapes`` (the layer's, in order) before it is read."""
+    if group is None or path not in group:
         return []
     g = group[path]
-    keys = sorted(g.keys(), key=int)
+    keys = sorted(g.keys(), key=lambda k: int(k) if str(k).isdigit() else -1)
+    if len(keys) != len(shapes) or any(not str(k).isdigit() for k in keys):
+        return [None] * len(keys)  # _set names the count that doesn't fit
     out = []
-    for k in keys:
+    for k, shape in zip(keys, shapes):
         d = g[k]
-        if d.dtype.kind not in "fiub":
-            raise ValueError(f"{where}: array {path}/{k} has dtype {d.dtype}, not numbers")
+        if not hasattr(d, "dtype") or d.dtype.kind not in "fiub":
+            raise ValueError(f"{where}: array {path}/{k} has dtype "
+                             f"{getattr(d, 'dtype', 'none (a group)')}, not numbers")
+        if tuple(d.shape) != tuple(shape):
+            raise ValueError(f"{where}: array {path}/{k} has shape {tuple(d.shape)} in the "
+                             f"file but the rnnkit layer's weight has shape {tuple(shape)}")
         out.append(np.asarray(d[()]))
     return out
 
@@ -116,10 +124,13 @@ def read_keras3(h5, model, where: str) -> None:
     """Load a Keras 3 weights file (an open h5py File) into ``model``, layer by layer."""
     root = h5["layers"] if "layers" in h5 else None
     for key, layer in keyed_layers(model):
-        arrays = []
-        for path, _ in groups(layer):
-            arrays += _read_group(root, f"{key}/{path}", where) if root is not None else []
-        _set(layer, arrays, f"{where}: layer {layer.name!r} (layers/{key})")
+        here = f"{where}: layer {layer.name!r} (layers/{key})"
+        shapes = [np.shape(w) for w in layer.get_weights()]
+        arrays, i = [], 0
+        for path, count in groups(layer):
+            arrays += _read_group(root, f"{key}/{path}", here, shapes[i:i + count])
+            i += count
+        _set(layer, arrays, here)
 
 
 def _set(layer, arrays, where: str) -> None:
@@ -164,11 +175,18 @@ def read_legacy(h5, model, where: str) -> None:
             continue
         if name not in by_name:
             raise ValueError(f"{where}: weights for layer {name!r}, which the model lacks")
+        shapes = [np.shape(w) for w in by_name[name].get_weights()]
+        if len(wnames) != len(shapes):
+            _set(by_name[name], [None] * len(wnames), f"{where}: layer {name!r}")
         arrays = []
-        for wn in wnames:
+        for wn, shape in zip(wnames, shapes):
             d = g[wn]
-            if d.dtype.kind not in "fiub":
-                raise ValueError(f"{where}: array {name}/{wn} has dtype {d.dtype}, not numbers")
+            if not hasattr(d, "dtype") or d.dtype.kind not in "fiub":
+                raise ValueError(f"{where}: array {name}/{wn} has dtype "
+                                 f"{getattr(d, 'dtype', 'none (a group)')}, not numbers")
+            if tuple(d.shape) != tuple(shape):
+                raise ValueError(f"{where}: array {name}/{wn} has shape {tuple(d.shape)} in the "
+                                 f"file but the rnnkit layer's weight has shape {tuple(shape)}")
             arrays.append(np.asarray(d[()]))
         _set(by_name[name], arrays, f"{where}: layer {name!r}")
 
