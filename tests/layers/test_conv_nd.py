@@ -88,9 +88,10 @@ def test_channel_mismatch_after_build():
 def test_keras_arguments_taken_only_at_their_defaults_are_named():
     assert L.Conv2D(4, 3, groups=1).filters == 4
     assert L.Conv2DTranspose(4, 3, output_padding=None).filters == 4
-    with pytest.raises(ValueError, match=r"Conv3D: `groups=2` isn't supported by rnnkit"):
+    with pytest.raises(ValueError, match=r"Conv3D: argument `groups`=2 isn't supported by rnnkit"):
         L.Conv3D(4, 3, groups=2)
-    with pytest.raises(ValueError, match=r"Conv2DTranspose: `output_padding=1` isn't supported"):
+    with pytest.raises(ValueError,
+                       match=r"Conv2DTranspose: argument `output_padding`=1 isn't supported"):
         L.Conv2DTranspose(4, 3, strides=2, output_padding=1)
     with pytest.raises(TypeError, match="output_padding"):
         L.Conv2D(4, 3, output_padding=1)  # not an argument of Conv2D at all

@@ -222,15 +222,16 @@ def test_regularizers_and_constraints_come_from_the_file(tmp_path):
     back = _config(tmp_path / "ours.keras")["config"]["layers"][1]["config"]
     assert back["kernel_regularizer"]["config"] == {"l2": 0.01}
     assert back["kernel_constraint"]["config"]["axis"] == [0, 1, 2]
-    penalty = sum(float(t.detach()) for lay in ours.layers for t in lay.losses)  # after the constraints
+    # after the constraints
+    penalty = sum(float(t.detach()) for lay in ours.layers for t in lay.losses)
     assert float(sum(keras.models.load_model(tmp_path / "ours.keras").losses)) == \
         pytest.approx(penalty, rel=1e-5)
 
 
 @pytest.mark.parametrize("layer, arg", [
-    (lambda: KL.Conv2D(4, 3, groups=2), "groups=2"),
-    (lambda: KL.Conv3D(4, 2, groups=2), "groups=2"),
-    (lambda: KL.Conv2DTranspose(2, 3, strides=2, output_padding=1), r"output_padding=\[1, 1\]"),
+    (lambda: KL.Conv2D(4, 3, groups=2), "groups`=2"),
+    (lambda: KL.Conv3D(4, 2, groups=2), "groups`=2"),
+    (lambda: KL.Conv2DTranspose(2, 3, strides=2, output_padding=1), r"output_padding`=\[1, 1\]"),
 ])
 def test_unsupported_argument_is_refused_by_name(tmp_path, layer, arg):
     lay = layer()
@@ -238,7 +239,8 @@ def test_unsupported_argument_is_refused_by_name(tmp_path, layer, arg):
     k = keras.Sequential([keras.Input(shape), lay])
     k.save(tmp_path / "u.keras")
     cls = type(lay).__name__
-    with pytest.raises(KerasFileError, match=rf"\({cls}\).*`{arg}` isn't supported by rnnkit"):
+    with pytest.raises(KerasFileError,
+                       match=rf"\({cls}\).*argument `{arg} isn't supported by rnnkit"):
         load_model(tmp_path / "u.keras")
 
 
@@ -260,7 +262,8 @@ def test_wrong_weight_shape_in_the_file_is_named(tmp_path):
         del h5["layers/conv_lstm2d_1/cell/vars/0"]
         h5["layers/conv_lstm2d_1/cell/vars/0"] = np.zeros((3, 3, 4, 4), "float32")
     before = [w.copy() for w in ours.get_weights()]
-    with pytest.raises(ValueError, match=r"layers/conv_lstm2d_1.*cell/vars/0 has shape \(3, 3, 4, 4\) in the file but the "
+    with pytest.raises(ValueError, match=r"layers/conv_lstm2d_1.*cell/vars/0 has shape "
+                       r"\(3, 3, 4, 4\) in the file but the "
                        r"rnnkit layer's weight has shape \(3, 3, 4, 16\)"):
         ours.load_weights(tmp_path / "k.weights.h5")
     assert all(np.array_equal(a, b) for a, b in zip(before, ours.get_weights()))

@@ -10,7 +10,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "info", help="describe a model file (Keras .keras/.h5 or rnnkit)",
         description="Print a model file's layers, parameter count, origin (which program "
-                    "wrote it) and compile settings. Reads JSON and HDF5/safetensors only: nothing is executed.")
+                    "wrote it) and compile settings. Reads JSON and HDF5/safetensors only: "
+                    "nothing is executed.")
     p.add_argument("file", metavar="FILE", help="a .keras, .h5 or rnnkit model file")
     p.add_argument("--json", action="store_true", help="print the description as JSON")
     return p

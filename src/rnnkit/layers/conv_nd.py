@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from rnnkit.cells.conv_base import (CONV_T, DATA_FORMATS, PADDINGS, as_tuple, check_choice,
                                     conv_nd, conv_out_size)
+from rnnkit.layers._options import pop_defaults
 from rnnkit.layers.activations import get_activation
 from rnnkit.layers.base import Layer, check_units, register_layer
 from rnnkit.layers.spatial import channels_back, channels_first, keras_name
@@ -37,13 +38,6 @@ def check_spatial_input(layer: Layer, x, rank: int) -> Tensor:
     return x
 
 
-def check_default(layer: str, arg: str, value, default) -> None:
-    """A Keras argument rnnkit accepts (in code and in Keras files) only at its default."""
-    if value != default:
-        raise ValueError(f"{layer}: `{arg}={value!r}` isn't supported by rnnkit (only "
-                         f"{default!r}, Keras's default)")
-
-
 class _Conv(Layer):
     rank = 0
     transpose = False
@@ -55,11 +49,8 @@ class _Conv(Layer):
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs: Any) -> None:
         # Keras's own arguments that rnnkit takes at their defaults only (named if not).
-        if self.transpose:
-            check_default(type(self).__name__, "output_padding",
-                          kwargs.pop("output_padding", None), None)
-        else:
-            check_default(type(self).__name__, "groups", kwargs.pop("groups", 1), 1)
+        pop_defaults(type(self).__name__, kwargs,
+                     {"output_padding": None} if self.transpose else {"groups": 1})
         super().__init__(**keras_name(type(self), kwargs))
         r = self.rank
         self.filters = check_units(filters, "filters")
