@@ -178,3 +178,45 @@ def test_uncompilable_for_keras_is_warned_and_the_file_still_written(tmp_path):
     with pytest.warns(UserWarning, match="compile config isn't written.*'TorchOptimizer'"):
         model.save(tmp_path / "t.keras")
     assert not keras.models.load_model(tmp_path / "t.keras").compiled
+
+
+def test_legacy_h5_training_config_compiles_the_model(tmp_path):
+    k = _dense()
+    k.compile(optimizer=keras.optimizers.RMSprop(0.01, rho=0.8), loss="mae", metrics=["mse"])
+    k.save(tmp_path / "k.h5")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        ours = load_model(tmp_path / "k.h5")
+    assert type(ours.optimizer).__name__ == "RMSprop" and ours.optimizer.learning_rate == 0.01
+    assert ours.optimizer.hyper["rho"] == pytest.approx(0.8)
+    assert type(ours.loss).__name__ == "MeanAbsoluteError"
+    assert [m.name for m in ours.compiled_metrics] == ["mse"]
+
+
+def test_tf_keras_2_training_config_maps_its_legacy_keys(tmp_path):
+    """tf.keras 2.x writes `decay`, `jit_compile`, `is_legacy_optimizer` in the optimizer
+    config and reduction "auto" in loss objects (written here with h5py in that layout)."""
+    import json
+
+    import h5py
+    k = _dense()
+    k.save(tmp_path / "k.h5")
+    training = {"loss": {"class_name": "MeanSquaredError",
+                         "config": {"reduction": "auto", "name": "mean_squared_error"}},
+                "metrics": [], "weighted_metrics": None, "loss_weights": None,
+                "optimizer_config": {"class_name": "Adam", "config": {
+                    "name": "Adam", "learning_rate": 0.004, "decay": 0.0, "beta_1": 0.9,
+                    "beta_2": 0.999, "epsilon": 1e-07, "amsgrad": False, "jit_compile": True,
+                    "is_legacy_optimizer": False, "weight_decay": None, "clipnorm": None,
+                    "global_clipnorm": None, "clipvalue": None, "use_ema": False,
+                    "ema_momentum": 0.99, "ema_overwrite_frequency": None}}}
+    with h5py.File(tmp_path / "k.h5", "r+") as h5:
+        h5.attrs["training_config"] = json.dumps(training)
+    ours = load_model(tmp_path / "k.h5")
+    assert type(ours.optimizer).__name__ == "Adam" and ours.optimizer.learning_rate == 0.004
+    assert ours.loss.reduction == "sum_over_batch_size"
+    training["optimizer_config"]["config"]["decay"] = 0.01
+    with h5py.File(tmp_path / "k.h5", "r+") as h5:
+        h5.attrs["training_config"] = json.dumps(training)
+    with pytest.warns(UserWarning, match="returned uncompiled.*`decay`"):
+        assert not getattr(load_model(tmp_path / "k.h5"), "compiled", False)

@@ -25,8 +25,11 @@ __all__ = ["compile_from_keras", "compile_to_keras"]
 
 _OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
 # Keras optimizer arguments that must stay at their "off" value, since rnnkit lacks them.
-_OPT_OFF = {"use_ema": False, "loss_scale_factor": None, "gradient_accumulation_steps": None}
-_OPT_DROP = ("name", "ema_momentum", "ema_overwrite_frequency")  # meaningless once use_ema=False
+_OPT_OFF = {"use_ema": False, "loss_scale_factor": None, "gradient_accumulation_steps": None,
+            "decay": 0.0}  # tf.keras 2's time-based learning-rate decay
+# Meaningless once use_ema=False, or only about how tf.keras 2 runs the optimizer.
+_OPT_DROP = ("name", "ema_momentum", "ema_overwrite_frequency", "jit_compile",
+             "is_legacy_optimizer")
 # Keras metric classes -> rnnkit's metric name (the canonical Keras name, logged as such).
 _METRICS = {"MeanAbsoluteError": "mean_absolute_error", "MeanSquaredError": "mean_squared_error",
             "RootMeanSquaredError": "root_mean_squared_error",
@@ -89,6 +92,8 @@ def _loss_in(spec):
         got = spec.get("class_name") if isinstance(spec, dict) else spec
         raise _Unmapped(f"loss {got!r} (a custom loss can't be loaded without its code)")
     cls, cfg = spec.get("class_name"), dict(spec.get("config") or {})
+    if cfg.get("reduction") == "auto":  # tf.keras 2's name for the default
+        cfg["reduction"] = "sum_over_batch_size"
     if cfg.pop("axis", -1) != -1:
         raise _Unmapped(f"loss {cls!r} with `axis` other than -1")
     if cfg.pop("dtype", None) not in (None, "float32"):
@@ -155,15 +160,18 @@ def _guard(problems: list, fn, *args):
 
 
 def compile_from_keras(model, cc: Optional[dict], where: str) -> bool:
-    """Compile ``model`` as Keras's ``compile_config`` ``cc`` says; True when it did.
-    Warns, naming every piece rnnkit can't reproduce, and leaves the model uncompiled
-    when anything is missing."""
+    """Compile ``model`` as Keras's ``compile_config`` ``cc`` says (a ``.keras`` file's,
+    or a legacy ``.h5`` file's ``training_config``, whose optimizer is under
+    ``optimizer_config``); True when it did. Warns, naming every piece rnnkit can't
+    reproduce, and leaves the model uncompiled when anything is missing."""
     if not cc:
         return False
     if not isinstance(cc, dict):
         warnings.warn(f"{where}: its compile config is not a JSON object; the model is "
                       "returned uncompiled", stacklevel=3)
         return False
+    if "optimizer_config" in cc:  # legacy .h5 training_config
+        cc = {**cc, "optimizer": cc["optimizer_config"]}
     problems: list[str] = []
     optimizer = _guard(problems, _optimizer_in, cc.get("optimizer", "rmsprop"))
     loss = _guard(problems, _per_output, cc.get("loss"), _loss_in)

@@ -94,8 +94,9 @@ def _read_zip(p: str, data: bytes) -> tuple[dict, bytes, dict]:
 
 def load_keras_model(path, compile: bool = True, *, max_params: Optional[int] = None):
     """A ``.keras`` or legacy ``.h5`` file -> the equivalent rnnkit model, weights loaded;
-    with ``compile=True`` a ``.keras`` file's compile config (optimizer, loss, metrics,
-    loss_weights) compiles it the same way, or a warning names what rnnkit lacks
+    with ``compile=True`` the file's compile config (a ``.keras`` file's
+    ``compile_config``, a legacy ``.h5`` file's ``training_config``: optimizer, loss,
+    metrics, loss_weights) compiles it the same way, or a warning names what rnnkit lacks
     (:mod:`rnnkit.models.keras_compile`). The optimizer's state is not restored.
 
     The file is untrusted input, checked as rnnkit's own files are: a regular file of a
@@ -134,6 +135,10 @@ def load_keras_model(path, compile: bool = True, *, max_params: Optional[int] = 
             version = version.decode() if isinstance(version, bytes) else version
             model.origin = f"Keras {version} legacy .h5 file"
             model.metadata = None
+            training = h5.attrs.get("training_config")
+            if compile and training is not None:
+                from rnnkit.models.keras_compile import compile_from_keras
+                compile_from_keras(model, _json(training, p, "training_config"), repr(p))
         return model
     raise KerasFileError(f"{p!r} is neither a .keras zip nor an HDF5 file")
 

@@ -109,7 +109,7 @@ def _is_keras_name(filepath, ending: str) -> bool:
 def save_model(model, filepath, overwrite: bool = True, metadata: dict | None = None) -> None:
     """Write ``model`` (architecture, weights, compile config, optimizer state) and
     ``metadata``, a dict of JSON values (None: no metadata). A name ending in
-    ``.keras`` writes Keras 3's own file instead (architecture and weights)."""
+    ``.keras`` writes Keras 3's own file instead (architecture, weights and compile config)."""
     if _is_keras_name(filepath, ".keras"):
         from rnnkit.models.keras_files import save_keras_model
         return save_keras_model(model, _check_target(filepath, overwrite),
