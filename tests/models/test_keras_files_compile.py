@@ -220,3 +220,29 @@ def test_tf_keras_2_training_config_maps_its_legacy_keys(tmp_path):
         h5.attrs["training_config"] = json.dumps(training)
     with pytest.warns(UserWarning, match="returned uncompiled.*`decay`"):
         assert not getattr(load_model(tmp_path / "k.h5"), "compiled", False)
+
+
+def test_compiled_next_frame_model_from_keras_trains_as_keras(tmp_path):
+    """ConvLSTM2D + BatchNormalization + Conv3D from a compiled .keras file: one epoch of
+    fit (batch statistics, moving averages, Adam) gives Keras's weights and history."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((3, 6, 6, 1))
+    x = KL.ConvLSTM2D(3, 3, padding="same", return_sequences=True, activation="relu")(inp)
+    x = KL.BatchNormalization()(x)
+    k = keras.Model(inp, KL.Conv3D(1, 3, activation="sigmoid", padding="same")(x))
+    k.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
+              metrics=["mae"])
+    ours = _loaded(k, tmp_path)
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 3, 6, 6, 1)).astype("float32")
+    y = (rng.random((4, 3, 6, 6, 1)) > 0.5).astype("float32")
+    hk = k.fit(x, y, batch_size=2, epochs=1, shuffle=False, verbose=0).history
+    ho = ours.fit(x, y, batch_size=2, epochs=1, shuffle=False, verbose=0).history
+    assert ho["loss"][0] == pytest.approx(hk["loss"][0], rel=1e-5)
+    assert ho["mae"][0] == pytest.approx(hk["mae"][0], rel=1e-5)
+    changed = 0
+    for a, b, before in zip(ours.get_weights(), k.get_weights(), load_model(
+            tmp_path / "k.keras", compile=False).get_weights()):
+        np.testing.assert_allclose(a, b, atol=2e-6)
+        changed += not np.allclose(a, before)
+    assert changed >= 7  # the step moved (nearly) every array
