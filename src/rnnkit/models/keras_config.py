@@ -86,6 +86,15 @@ def _config_in(cls: str, cfg: dict, here: str) -> dict:
     for key, value in list(cfg.items()):
         if isinstance(value, dict) and "class_name" in value and key not in ("layer", "cell"):
             cfg[key] = _clean_object(value)
+    if cls == "StackedRNNCells":  # RNN([cell, cell, ...]): each cell's spec in turn
+        cells = []
+        for inner in cfg.get("cells") or []:
+            icls = inner.get("class_name") if isinstance(inner, dict) else None
+            if icls not in registered_layers():
+                raise KerasFileError(f"{here}: its cell class {icls!r} isn't supported by rnnkit")
+            cells.append({"class_name": icls,
+                          "config": _config_in(icls, dict(inner.get("config") or {}), here)})
+        cfg["cells"] = cells
     if cls in ("Bidirectional", "TimeDistributed", "RNN") or "layer" in cfg or "cell" in cfg:
         for key in ("layer", "cell"):
             inner = cfg.get(key)
@@ -241,6 +250,8 @@ def _config_out(cls: str, cfg: dict, where: str) -> dict:
         inner = cfg.get(key)
         if isinstance(inner, dict) and "class_name" in inner:
             cfg[key] = _spec_out(inner["class_name"], inner["config"], where)
+    if cls == "StackedRNNCells":
+        cfg["cells"] = [_spec_out(c["class_name"], c["config"], where) for c in cfg["cells"]]
     cfg.pop("input_shape", None)  # Keras gets an InputLayer instead
     return cfg
 

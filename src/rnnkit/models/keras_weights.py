@@ -9,6 +9,7 @@ arrays are ``vars/0, vars/1, ...`` of the layer itself or of its inner objects:
     LSTM, GRU, SimpleRNN, RNN   cell/vars
     ConvLSTM1D/2D/3D            cell/vars
     Bidirectional               forward_layer/<inner>, backward_layer/<inner>
+    RNN over a list of cells    cell/cells/<snake cell class, numbered>/vars
     TimeDistributed             layer/<inner>
     MultiHeadAttention          query_dense/vars, key_dense/vars, value_dense/vars, output_dense/vars
     a nested model              layers/<key>/...
@@ -49,9 +50,14 @@ def model_layers(model) -> list:
 
 
 def keyed_layers(model) -> list[tuple[str, object]]:
+    return _keyed(model_layers(model))
+
+
+def _keyed(layers) -> list[tuple[str, object]]:
+    """Keras 3's keys for a list of layers: snake_case class name, numbered by occurrence."""
     used: dict[str, int] = {}
     out = []
-    for layer in model_layers(model):
+    for layer in layers:
         base = "functional" if type(layer).__name__ == "Model" else snake(type(layer).__name__)
         k = used.get(base, 0)
         used[base] = k + 1
@@ -74,9 +80,11 @@ def groups(layer) -> list[tuple[str, int]]:
         per = 2 if layer.use_bias else 1
         return [(f"{g}/vars", per) for g in _MHA]
     if cls in _INNER:
-        if type(getattr(layer, "cell", None)).__name__ == "StackedRNNCells":
-            raise ValueError(f"layer {layer.name!r}: RNN over a list of cells isn't supported in "
-                             "Keras files by rnnkit yet")
+        cell = getattr(layer, "cell", None)
+        if type(cell).__name__ == "StackedRNNCells":
+            # RNN([cells]): cell/cells/<snake class name, numbered>/vars (Keras 3)
+            return [(f"cell/cells/{key}/{g}", c) for key, sub in _keyed(cell.cells)
+                    for g, c in groups(sub)]
         return [(f"{_INNER[cls]}/vars", n)]
     return [("vars", n)]
 
