@@ -327,3 +327,27 @@ def test_a_conv_weight_stored_as_strings_is_refused(tmp_path):
         h5["layers/conv3d/vars/1"] = np.array([b"x"])
     with pytest.raises(ValueError, match=r"layers/conv3d.*vars/1 has dtype \|S1, not numbers"):
         ours.load_weights(tmp_path / "k.weights.h5")
+
+
+def test_stateful_conv_lstm_both_ways_and_the_sequential_limit(tmp_path):
+    inp = keras.Input(batch_shape=(2, 3, 5, 5, 1))
+    k = keras.Model(inp, KL.ConvLSTM2D(2, 3, padding="same", stateful=True)(inp))
+    _randomize(k, seed=12)
+    k.save(tmp_path / "s.keras")
+    ours = load_model(tmp_path / "s.keras")
+    x = RNG.normal(size=(2, 3, 5, 5, 1)).astype("float32")
+    calls = []
+    for _ in range(2):  # the state carries over from call to call, as in Keras
+        calls.append(_outs(ours, x)[0])
+        np.testing.assert_allclose(calls[-1], _outs(k, x)[0], atol=2e-5)
+    assert not np.allclose(calls[0], calls[1])
+    ours.save(tmp_path / "ours.keras")
+    again = keras.models.load_model(tmp_path / "ours.keras")
+    assert again.layers[1].stateful and again.input_shape[0] == 2
+    ours.layers[1].reset_states()
+    _same(again, ours, x)
+    seq = rnnkit.Sequential([rnnkit.layers.ConvLSTM2D(2, 3, stateful=True, name="memory",
+                                                      input_shape=(3, 5, 5, 1))])
+    with pytest.raises(KerasFileError, match=r"\['memory'\] need a fixed batch size.*"
+                                             r"rnnkit.Input\(shape, batch_size=B\)"):
+        seq.save(tmp_path / "seq.keras")

@@ -302,6 +302,14 @@ def model_to_keras(model) -> dict:
 
     where = f"model {model.name!r}"
     if isinstance(model, Sequential):
+        stateful = [m.name for m in model.modules() if getattr(m, "stateful", False) is True]
+        if stateful:
+            # Keras builds a stateful layer only with a static batch size, which rnnkit's
+            # Sequential doesn't record (its input shape has no batch axis).
+            raise KerasFileError(f"{where}: stateful layer(s) {stateful} need a fixed batch "
+                                 "size in a Keras file, which a Sequential model doesn't "
+                                 "record; build it as a functional model on "
+                                 "rnnkit.Input(shape, batch_size=B) to save it as .keras")
         cfg = model.get_config()
         layers = []
         first = cfg["layers"][0] if cfg["layers"] else None
