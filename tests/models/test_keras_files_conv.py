@@ -351,3 +351,20 @@ def test_stateful_conv_lstm_both_ways_and_the_sequential_limit(tmp_path):
     with pytest.raises(KerasFileError, match=r"\['memory'\] need a fixed batch size.*"
                                              r"rnnkit.Input\(shape, batch_size=B\)"):
         seq.save(tmp_path / "seq.keras")
+
+
+def test_a_zip_whose_weights_unpack_beyond_max_params_is_refused(tmp_path):
+    k, _ = next_frame()
+    k.save(tmp_path / "k.keras")
+    with zipfile.ZipFile(tmp_path / "k.keras") as z, \
+            zipfile.ZipFile(tmp_path / "bomb.keras", "w", zipfile.ZIP_DEFLATED) as out:
+        for name in z.namelist():
+            data = z.read(name)
+            if name == "model.weights.h5":
+                data += b"\0" * (80 * 2 ** 20)  # 80 MB of zeros, ~80 KB deflated
+            out.writestr(name, data)
+    assert (tmp_path / "bomb.keras").stat().st_size < 2 ** 20
+    with pytest.raises(KerasFileError, match=r"model.weights.h5 unpacks to [\d,]+ bytes, more "
+                                             r"than the [\d,]+ accepted"):
+        load_model(tmp_path / "bomb.keras", max_params=1_000_000)
+    assert load_model(tmp_path / "k.keras", max_params=1_000_000)  # the real one fits

@@ -68,7 +68,7 @@ def _json(text, p: str, where: str):
                          p, where)
 
 
-def _read_zip(p: str, data: bytes) -> tuple[dict, bytes, dict]:
+def _read_zip(p: str, data: bytes, max_bytes: int) -> tuple[dict, bytes, dict]:
     from rnnkit.training.safefile import MAX_HEADER_BYTES
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
@@ -81,9 +81,12 @@ def _read_zip(p: str, data: bytes) -> tuple[dict, bytes, dict]:
                 if name in names and z.getinfo(name).file_size > MAX_HEADER_BYTES:
                     raise KerasFileError(f"{p!r}: its {name} is {z.getinfo(name).file_size:,} "
                                          f"bytes, more than the {MAX_HEADER_BYTES:,} read")
-            if z.getinfo("model.weights.h5").file_size > len(data) * 2 + 2 ** 20:
-                raise KerasFileError(f"{p!r}: its model.weights.h5 unpacks to far more bytes "
-                                     "than the file holds (a zip bomb?)")
+            size = z.getinfo("model.weights.h5").file_size
+            if size > max_bytes:  # a compressed member may unpack to far more (a zip bomb)
+                raise KerasFileError(f"{p!r}: its model.weights.h5 unpacks to {size:,} bytes, "
+                                     f"more than the {max_bytes:,} accepted for the allowed "
+                                     "parameter count (raise `max_params` to load larger "
+                                     "models)")
             spec = _json(z.read("config.json"), p, "config.json")
             meta = _json(z.read("metadata.json"), p, "metadata.json") \
                 if "metadata.json" in names else {}
@@ -109,7 +112,8 @@ def load_keras_model(path, compile: bool = True, *, max_params: Optional[int] = 
     max_params = DEFAULT_MAX_PARAMS if max_params is None else max_params
     kind = file_kind(p)
     if kind == "keras":
-        spec, weights, meta = _read_zip(p, _read_bytes(p, max_params))
+        from rnnkit.training.safefile import max_bytes_for
+        spec, weights, meta = _read_zip(p, _read_bytes(p, max_params), max_bytes_for(max_params))
         model = _rebuild(spec, p, max_params)
         from rnnkit.models.keras_weights import read_keras3
         with h5py.File(io.BytesIO(weights), "r") as h5:
