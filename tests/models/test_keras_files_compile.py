@@ -246,3 +246,11 @@ def test_compiled_next_frame_model_from_keras_trains_as_keras(tmp_path):
         np.testing.assert_allclose(a, b, atol=2e-6)
         changed += not np.allclose(a, before)
     assert changed >= 7  # the step moved (nearly) every array
+
+
+def test_a_loss_object_rnnkit_lacks_is_named(tmp_path):
+    k = _dense()
+    k.compile(optimizer="sgd", loss=keras.losses.Poisson())
+    k.save(tmp_path / "p.keras")
+    with pytest.warns(UserWarning, match=r"uncompiled.*loss 'Poisson' \(rnnkit has \["):
+        load_model(tmp_path / "p.keras")

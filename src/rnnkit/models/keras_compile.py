@@ -101,13 +101,13 @@ def _loss_in(spec):
     if cfg.get("ignore_class", None) is not None:
         raise _Unmapped(f"loss {cls!r} with `ignore_class`")
     cfg.pop("ignore_class", None)
+    classes = sorted({c.__name__ for c in LOSSES.values()})
+    if cls not in classes:
+        raise _Unmapped(f"loss {cls!r} (rnnkit has {classes})")
     try:
-        loss = get_loss({"class_name": cls, "config": cfg})
+        return get_loss({"class_name": cls, "config": cfg})
     except (TypeError, ValueError) as e:
         raise _Unmapped(f"loss {cls!r} ({e})") from None
-    if type(loss).__name__ != cls:  # get_loss wraps what it doesn't know
-        raise _Unmapped(f"loss {cls!r} (rnnkit has no such loss)")
-    return loss
 
 
 def _metric_in(spec):
