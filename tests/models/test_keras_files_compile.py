@@ -254,3 +254,14 @@ def test_a_loss_object_rnnkit_lacks_is_named(tmp_path):
     k.save(tmp_path / "p.keras")
     with pytest.warns(UserWarning, match=r"uncompiled.*loss 'Poisson' \(rnnkit has \["):
         load_model(tmp_path / "p.keras")
+
+
+def test_a_metric_object_rnnkit_cannot_record_is_warned_about_when_writing(tmp_path):
+    k = _dense()
+    k.compile(optimizer="sgd", loss="mse",
+              metrics=["mae", keras.metrics.RootMeanSquaredError(name="r")])
+    ours = _loaded(k, tmp_path)
+    assert [m.name for m in ours.compiled_metrics] == ["mae", "r"]  # read with its name
+    with pytest.warns(UserWarning, match=r"metric\(s\) \['r'\] were given as objects"):
+        ours.save(tmp_path / "ours.keras")
+    assert keras.models.load_model(tmp_path / "ours.keras").compiled

@@ -201,6 +201,18 @@ def _obj_out(module: str, spec: dict) -> dict:
             "config": dict(spec["config"]), "registered_name": None}
 
 
+def _metric_objects(model) -> list[str]:
+    """Names of the compiled metrics that were given as objects (Sequential's specs are
+    names or None; a functional model's are (output index, name or None))."""
+    specs = list(getattr(model, "_metric_specs", None) or [])
+    metrics = [m for _, m in getattr(model, "_output_metrics", [])] or \
+        list(getattr(model, "compiled_metrics", []))
+    if len(specs) != len(metrics):
+        return []
+    return [m.name for m, s in zip(metrics, specs)
+            if (s[1] if isinstance(s, tuple) else s) is None]
+
+
 # rnnkit's metric aliases that Keras doesn't know as strings: written as Keras objects
 # under the same name, so Keras logs them as rnnkit does.
 _ALIAS_OUT = {"rmse": "RootMeanSquaredError"}
@@ -240,6 +252,11 @@ def compile_to_keras(model) -> Optional[dict]:
     def loss_out(spec):
         return None if spec is None else _obj_out("keras.losses", spec)
 
+    unnamed = _metric_objects(model)
+    if unnamed:
+        warnings.warn(f"model {model.name!r}: metric(s) {unnamed} were given as objects, which "
+                      "rnnkit's compile config doesn't record; they aren't written to the Keras "
+                      "file (give them by name to keep them)", stacklevel=4)
     metrics = _metric_names_out(cc.get("metrics"))
     if isinstance(metrics, dict) and not any(metrics.values()):
         metrics = None
