@@ -35,3 +35,31 @@ def test_convert_refuses_to_overwrite(cli, keras_file, tmp_path):
     (tmp_path / "exists.rnnkit").write_text("x")
     code, _, err = cli("convert", str(path), str(tmp_path / "exists.rnnkit"))
     assert code == 2 and "--overwrite" in err
+
+
+def test_convert_carries_a_conv_model_and_its_compile_config_both_ways(cli, tmp_path):
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("h5py")
+    from rnnkit.models import load_model
+
+    KL = keras.layers
+    k = keras.Sequential([keras.Input((3, 6, 6, 1)),
+                          KL.ConvLSTM2D(2, 3, padding="same", return_sequences=True),
+                          KL.BatchNormalization(),
+                          KL.Conv3D(1, 3, padding="same", activation="sigmoid")])
+    k.compile(optimizer=keras.optimizers.Adam(0.005), loss="binary_crossentropy",
+              metrics=["mae"])
+    k.save(tmp_path / "k.keras")
+    code, out, err = cli("convert", str(tmp_path / "k.keras"), str(tmp_path / "m.rnnkit"))
+    assert code == 0, err
+    assert f"{k.count_params():,} parameters, compiled" in out
+    ours = load_model(tmp_path / "m.rnnkit")
+    assert type(ours.optimizer).__name__ == "Adam" and ours.optimizer.learning_rate == 0.005
+    assert [m.name for m in ours.compiled_metrics] == ["mae"]
+    code, out, err = cli("convert", str(tmp_path / "m.rnnkit"), str(tmp_path / "back.keras"))
+    assert code == 0, err
+    again = keras.models.load_model(tmp_path / "back.keras")
+    assert type(again.optimizer).__name__ == "Adam"
+    assert float(again.optimizer.learning_rate) == pytest.approx(0.005)
+    x = np.random.default_rng(0).random((2, 3, 6, 6, 1)).astype("float32")
+    np.testing.assert_allclose(again.predict(x, verbose=0), k.predict(x, verbose=0), atol=1e-5)

@@ -38,3 +38,24 @@ def test_info_on_an_rnnkit_file(cli, tmp_path):
     assert code == 0, err
     assert "rnnkit" in out and "model file" in out and "lstm (LSTM)" in out
     assert f"{model.count_params():,}" in out
+
+
+def test_info_shows_conv_layers_and_the_compile_config(cli, tmp_path):
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("h5py")
+    k = keras.Sequential([keras.Input((3, 6, 6, 1)), keras.layers.ConvLSTM2D(2, 3),
+                          keras.layers.Flatten(), keras.layers.Dense(1)])
+    k.compile(optimizer=keras.optimizers.SGD(0.2), loss="mse", metrics=["mae"])
+    k.save(tmp_path / "c.keras")
+    code, out, err = cli("info", str(tmp_path / "c.keras"))
+    assert code == 0, err
+    assert "(ConvLSTM2D)" in out
+    # ConvLSTM2D(2, 3) on 1 channel: 3·3·1·8 + 3·3·2·8 + 8 = 224
+    assert f"{'224':>10}" in out.splitlines()[1]
+    assert "compiled: optimizer SGD(learning_rate=0.2), loss mean_squared_error, " \
+           "metrics ['mae']" in out
+    k.compile(optimizer=keras.optimizers.Nadam(), loss="mse")
+    k.save(tmp_path / "n.keras")
+    code, out, err = cli("info", str(tmp_path / "n.keras"))
+    assert code == 0, err
+    assert "compile config not reproducible by rnnkit" in out and "'Nadam'" in out

@@ -58,6 +58,27 @@ def test_matches_keras(keras, cls, shape, kw, masked):
     np.testing.assert_allclose(_np(ours(torch.from_numpy(x))), _np(theirs(x)), atol=3e-6)
 
 
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_zero_output_for_mask_matches_keras(keras, return_sequences):
+    """Masked steps output zeros (the last output too, when the last step is masked)
+    instead of repeating the last valid output; the states are unaffected."""
+    shape = (5, 6, 5, 2)
+    ours, theirs = _pair(keras, "ConvLSTM2D", shape, kernel_size=3, padding="same",
+                         return_sequences=return_sequences, return_state=True,
+                         zero_output_for_mask=True, unroll=False)
+    x = np.random.default_rng(2).normal(size=(2,) + shape).astype("float32")
+    got = ours(torch.from_numpy(x), mask=torch.from_numpy(MASK))
+    want = theirs(x, mask=MASK)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(_np(g), _np(w), atol=3e-6)
+    out = _np(got[0])
+    if return_sequences:
+        assert (out[0, 3:] == 0).all() and (out[1, 0] == 0).all() and (out[0, 2] != 0).any()
+    else:
+        assert (out[0] == 0).all() and (out[1] != 0).any()  # sample 0's last step is masked
+    assert ours.get_config()["zero_output_for_mask"] is True
+
+
 def test_initial_state_and_stateful_streams_match_keras(keras):
     shape = (4, 5, 5, 1)
     ours, theirs = _pair(keras, "ConvLSTM2D", shape, padding="same", kernel_size=3,

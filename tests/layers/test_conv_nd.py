@@ -83,3 +83,32 @@ def test_channel_mismatch_after_build():
     layer(torch.zeros(1, 5, 5, 3))
     with pytest.raises(ValueError, match="4 channels but the layer was built for 3"):
         layer(torch.zeros(1, 5, 5, 4))
+
+
+def test_keras_arguments_taken_only_at_their_defaults_are_named():
+    assert L.Conv2D(4, 3, groups=1).filters == 4
+    assert L.Conv2DTranspose(4, 3, output_padding=None).filters == 4
+    with pytest.raises(ValueError, match=r"Conv3D: argument `groups`=2 isn't supported by rnnkit"):
+        L.Conv3D(4, 3, groups=2)
+    with pytest.raises(ValueError,
+                       match=r"Conv2DTranspose: argument `output_padding`=1 isn't supported"):
+        L.Conv2DTranspose(4, 3, strides=2, output_padding=1)
+    with pytest.raises(TypeError, match="output_padding"):
+        L.Conv2D(4, 3, output_padding=1)  # not an argument of Conv2D at all
+
+
+def test_regularizer_and_constraint_in_keras_layout(keras):
+    """L2 on the kernel is Keras's penalty; MaxNorm over axes (0, 1, 2) of Keras's
+    (kh, kw, C, F) kernel bounds each filter's norm, as in Keras."""
+    ours, theirs = keras_pair(keras, "Conv2D", (6, 6, 2), filters=3, kernel_size=3,
+                              kernel_regularizer={"class_name": "L2", "config": {"l2": 0.1}},
+                              kernel_constraint={"class_name": "MaxNorm",
+                                                 "config": {"max_value": 0.5,
+                                                            "axis": [0, 1, 2]}})
+    k = theirs.get_weights()[0]
+    assert float(ours.losses[0].detach()) == pytest.approx(0.1 * float((k ** 2).sum()), rel=1e-5)
+    ours.apply_constraints()
+    want = keras.ops.convert_to_numpy(theirs.kernel_constraint(theirs.kernel.value))
+    np.testing.assert_allclose(ours.get_weights()[0], want, atol=1e-6)
+    norms = np.sqrt((ours.get_weights()[0] ** 2).sum(axis=(0, 1, 2)))
+    np.testing.assert_allclose(norms, 0.5, rtol=1e-5)  # every filter's norm was above 0.5

@@ -53,3 +53,15 @@ def test_add_weight_bad_shape():
     layer = L.Layer()
     with pytest.raises(ValueError, match="`shape` of weight 'w' in layer 'layer' must be a tuple"):
         layer.add_weight(shape=(None, 2), name="w")
+
+
+def test_weight_layouts_between_rnnkit_and_keras():
+    from rnnkit.layers.keras_weights import from_keras_layout, to_keras_layout
+    w = torch.arange(2 * 3 * 4 * 5.0).reshape(2, 3, 4, 5)  # torch conv (F, C, kh, kw)
+    k = to_keras_layout(w, "conv")
+    assert k.shape == (4, 5, 3, 2) and k[1, 2, 0, 1] == w[1, 0, 1, 2]  # Keras (kh, kw, C, F)
+    assert torch.equal(from_keras_layout(k, "conv"), w)
+    m = torch.arange(6.0).reshape(2, 3)
+    assert torch.equal(to_keras_layout(m, True), m.t()) and to_keras_layout(m, False) is m
+    with pytest.raises(ValueError, match="unknown weight layout 'nhwc'"):
+        to_keras_layout(m, "nhwc")

@@ -14,6 +14,17 @@ def test_flatten():
     assert L.Flatten().compute_mask(x, torch.ones(2, 3, dtype=torch.bool)) is None
 
 
+def test_flatten_channels_first_flattens_in_channels_last_order():
+    x = torch.arange(12.0).reshape(1, 3, 2, 2)  # (B, C, H, W)
+    y = L.Flatten(data_format="channels_first")(x)
+    # hand-computed: position-major, channels fastest: x[0, :, 0, 0] = 0, 4, 8 first
+    assert y[0, :6].tolist() == [0.0, 4.0, 8.0, 1.0, 5.0, 9.0]
+    assert torch.equal(y, L.Flatten()(x.permute(0, 2, 3, 1)))
+    assert L.Flatten(data_format="channels_first").get_config()["data_format"] == "channels_first"
+    with pytest.raises(ValueError, match="`data_format` must be .*got 'nchw'"):
+        L.Flatten(data_format="nchw")
+
+
 def test_repeat_vector():
     x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
     r = L.RepeatVector(3)

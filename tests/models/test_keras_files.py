@@ -18,9 +18,16 @@ KL = keras.layers
 
 
 def _randomize(model, seed=0):
+    """Random weights, layer by layer (Keras's or rnnkit's model); BatchNormalization's
+    moving variance positive, since a negative one makes every prediction NaN on both
+    sides, and assert_allclose counts NaN == NaN as equal."""
     rng = np.random.default_rng(seed)
-    model.set_weights([rng.normal(scale=0.3, size=w.shape).astype("float32")
-                       for w in model.get_weights()])
+    for layer in model.layers:
+        ws = [rng.normal(scale=0.3, size=np.shape(w)).astype("float32")
+              for w in layer.get_weights()]
+        if type(layer).__name__ == "BatchNormalization":
+            ws[-1] = np.abs(ws[-1]) + 0.5
+        layer.set_weights(ws)
 
 
 def _zoo():
@@ -60,7 +67,9 @@ ZOO = _zoo()
 
 def _predict(model, x):
     out = model.predict(x, verbose=0)
-    return [np.asarray(o) for o in out] if isinstance(out, (list, tuple)) else [np.asarray(out)]
+    out = [np.asarray(o) for o in out] if isinstance(out, (list, tuple)) else [np.asarray(out)]
+    assert all(np.isfinite(o).all() for o in out)  # NaN == NaN would pass every comparison
+    return out
 
 
 @pytest.mark.parametrize("fmt", ["keras", "h5"])
@@ -179,3 +188,25 @@ def test_model_nested_in_a_model_both_ways(tmp_path, fmt):
     ours.save(tmp_path / "ours.keras")
     again = keras.models.load_model(tmp_path / "ours.keras")
     np.testing.assert_allclose(_predict(again, x)[0], _predict(k, x)[0], atol=2e-5)
+
+
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+def test_rnn_over_a_list_of_cells_both_ways(tmp_path, fmt):
+    k = keras.Sequential([keras.Input((6, 3)),
+                          KL.RNN([KL.LSTMCell(4), KL.GRUCell(3), KL.LSTMCell(2)],
+                                 return_sequences=True),
+                          KL.RNN([KL.SimpleRNNCell(2), KL.SimpleRNNCell(3)], go_backwards=True),
+                          KL.Dense(1)])
+    _randomize(k, seed=9)
+    k.save(tmp_path / f"stack.{fmt}")
+    ours = load_model(tmp_path / f"stack.{fmt}")
+    assert type(ours.layers[0].cell).__name__ == "StackedRNNCells"
+    assert ours.count_params() == k.count_params()
+    x = np.random.default_rng(10).normal(size=(2, 6, 3)).astype("float32")
+    np.testing.assert_allclose(_predict(ours, x)[0], _predict(k, x)[0], atol=2e-5)
+    _randomize(ours, seed=11)
+    ours.save(tmp_path / "ours.keras")
+    again = keras.models.load_model(tmp_path / "ours.keras")
+    assert [type(c).__name__ for c in again.layers[0].cell.cells] == \
+        ["LSTMCell", "GRUCell", "LSTMCell"]
+    np.testing.assert_allclose(_predict(again, x)[0], _predict(ours, x)[0], atol=2e-5)

@@ -28,9 +28,12 @@ def run(args) -> int:
         raise CliError(f"OUT {args.output!r} exists; pass --overwrite to replace it")
     if os.path.abspath(args.input) == os.path.abspath(args.output):
         raise CliError("IN and OUT are the same file")
-    model = load_model(args.input, compile=False)
+    # compile=True: the compile config travels too (optimizer, loss, metrics); what the
+    # other format can't hold is named in a warning on stderr, and the model still converts.
+    model = load_model(args.input, compile=True)
     model.save(args.output, overwrite=True)
     kind = "Keras 3 .keras" if args.output.lower().endswith(".keras") else "rnnkit"
+    compiled = "compiled" if getattr(model, "compiled", False) else "not compiled"
     print(f"wrote {args.output} ({kind} file): {type(model).__name__} {model.name!r}, "
-          f"{len(model.layers)} layers, {model.count_params():,} parameters")
+          f"{len(model.layers)} layers, {model.count_params():,} parameters, {compiled}")
     return 0

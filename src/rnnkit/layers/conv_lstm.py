@@ -31,7 +31,7 @@ _KEYS = ("filters", "kernel_size", "strides", "padding", "data_format", "dilatio
          "activation", "recurrent_activation", "use_bias", "kernel_initializer",
          "recurrent_initializer", "bias_initializer", "unit_forget_bias", "dropout",
          "recurrent_dropout", "seed", "return_sequences", "return_state", "go_backwards",
-         "stateful", "layer_norm", "peephole", "backend")
+         "stateful", "unroll", "zero_output_for_mask", "layer_norm", "peephole", "backend")
 
 
 class ConvLSTM(Layer):
@@ -54,6 +54,12 @@ class ConvLSTM(Layer):
         recurrent_dropout: rate on h entering the recurrent convolution (default 0).
         seed: seeds the dropout masks (default None).
         return_sequences, return_state, go_backwards, stateful: as Keras's RNN layers (False).
+        unroll: accepted for Keras code and files; has no effect (default False).
+        zero_output_for_mask: masked steps output zeros instead of repeating the last
+            valid output, as Keras's (default False).
+        kernel_regularizer, recurrent_regularizer, bias_regularizer, activity_regularizer,
+        kernel_constraint, recurrent_constraint, bias_constraint: as Keras's (default None);
+            constraints see the weights in Keras's layout (*k, C, 4F).
         layer_norm: rnnkit extra, layer-normalised ConvLSTM (default False).
         peephole: rnnkit extra, Shi et al. 2015's per-position peepholes (default False).
         backend: conv kernel registry backend: ``"auto"``, ``"conv"`` or ``"reference"``.
@@ -61,6 +67,9 @@ class ConvLSTM(Layer):
     """
 
     rank = 0
+    # Regularizers and constraints by role; "conv": stored (4F, C, *k), Keras's (*k, C, 4F).
+    _weight_roles = {"kernel": (("weight_ih",), "conv"), "recurrent": (("weight_hh",), "conv"),
+                     "bias": (("bias_ih",), False)}
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  data_format: Optional[str] = None, dilation_rate=1, activation="tanh",
@@ -69,7 +78,8 @@ class ConvLSTM(Layer):
                  bias_initializer="zeros", unit_forget_bias: bool = True, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, seed: Optional[int] = None,
                  return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, stateful: bool = False, *, layer_norm: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, *, layer_norm: bool = False,
                  peephole: bool = False, backend: str = "auto", **kwargs: Any) -> None:
         super().__init__(**keras_name(type(self), kwargs))
         r = self.rank
@@ -97,6 +107,8 @@ class ConvLSTM(Layer):
         self.seed = None if seed is None else int(seed)
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards, self.stateful = bool(go_backwards), bool(stateful)
+        self.unroll = bool(unroll)  # the conv kernel registry decides how to loop
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self.layer_norm, self.peephole = bool(layer_norm), bool(peephole)
         if backend not in registry.conv_backend_names():
             raise ValueError(f"`backend` must be one of {registry.conv_backend_names()}, "
@@ -237,7 +249,7 @@ class ConvLSTM(Layer):
         state = tuple(s[0] for s in state)  # each (B, F, *S)
         if self.stateful:
             self._states = tuple(s.detach() for s in state)  # truncated BPTT
-        if m is not None:
+        if m is not None and not self.zero_output_for_mask:
             out = carry_forward(out.flatten(2), m).view(out.shape)  # Keras: repeat last output
         output = out.transpose(0, 1) if self.return_sequences else out[-1]
         output = channels_back(output, self.data_format, 2 if self.return_sequences else 1)

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from rnnkit.cells.conv_base import (CONV_T, DATA_FORMATS, PADDINGS, as_tuple, check_choice,
                                     conv_nd, conv_out_size)
+from rnnkit.layers._options import pop_defaults
 from rnnkit.layers.activations import get_activation
 from rnnkit.layers.base import Layer, check_units, register_layer
 from rnnkit.layers.spatial import channels_back, channels_first, keras_name
@@ -40,11 +41,16 @@ def check_spatial_input(layer: Layer, x, rank: int) -> Tensor:
 class _Conv(Layer):
     rank = 0
     transpose = False
+    # Regularizers and constraints by role; "conv": stored in torch's conv layout.
+    _weight_roles = {"kernel": (("kernel",), "conv"), "bias": (("bias",), False)}
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  data_format: Optional[str] = None, dilation_rate=1, activation=None,
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs: Any) -> None:
+        # Keras's own arguments that rnnkit takes at their defaults only (named if not).
+        pop_defaults(type(self).__name__, kwargs,
+                     {"output_padding": None} if self.transpose else {"groups": 1})
         super().__init__(**keras_name(type(self), kwargs))
         r = self.rank
         self.filters = check_units(filters, "filters")
@@ -169,6 +175,10 @@ class Conv2D(_Conv):
         dilation_rate: default 1 (not with strides > 1). activation: default None (linear).
         use_bias: default True. kernel_initializer: default ``"glorot_uniform"``.
         bias_initializer: default ``"zeros"``. name, input_shape, trainable: as every layer.
+        kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
+        bias_constraint: as Keras's (default None); constraints see Keras's layout.
+        groups: only 1 (Keras's default) is supported; Conv2DTranspose's
+        output_padding only None.
 
     Weights: kernel (kh, kw, C, F), bias (F,).
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-__all__ = ["KerasWeightsMixin", "set_layers_weights"]
+__all__ = ["KerasWeightsMixin", "set_layers_weights", "to_keras_layout", "from_keras_layout"]
 
 
 class KerasWeightsMixin:
@@ -110,15 +110,33 @@ class KerasWeightsMixin:
 
     def apply_constraints(self) -> None:
         """Project the weights with their constraints (the trainer calls this after
-        each optimizer step). Weights stored transposed from Keras's layout are
+        each optimizer step). Weights stored in another layout than Keras's are
         constrained in Keras's layout, so MaxNorm's axis means what it does in Keras."""
         with torch.no_grad():
-            for pname, con, transposed in self._all_constraints():
+            for pname, con, layout in self._all_constraints():
                 p = getattr(self, pname)
-                if transposed:
-                    p.copy_(con(p.t()).t())
-                else:
-                    p.copy_(con(p))
+                p.copy_(from_keras_layout(con(to_keras_layout(p, layout)), layout))
+
+
+# How a weight is stored relative to Keras's layout (the second item of a `_weight_roles`
+# entry): False = as Keras; True = transposed (recurrent kernels, (G*u, I) vs (I, G*u));
+# "conv" = torch's conv layout (A, B, *k) vs Keras's (*k, B, A).
+def to_keras_layout(p: Tensor, layout) -> Tensor:
+    if layout == "conv":
+        r = p.dim() - 2
+        return p.permute(list(range(2, r + 2)) + [1, 0])
+    if layout is True:
+        return p.t()
+    if layout is False:
+        return p
+    raise ValueError(f"unknown weight layout {layout!r} (expected False, True or 'conv')")
+
+
+def from_keras_layout(k: Tensor, layout) -> Tensor:
+    if layout == "conv":
+        r = k.dim() - 2
+        return k.permute([r + 1, r] + list(range(r)))
+    return to_keras_layout(k, layout)  # a transpose is its own inverse
 
 
 def set_layers_weights(layers, weights) -> None:

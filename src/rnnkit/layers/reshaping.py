@@ -13,19 +13,33 @@ from rnnkit.layers.base import Layer, check_units, register_layer
 class Flatten(Layer):
     """(B, d1, d2, ...) -> (B, d1·d2·...). Consumes any mask.
 
+    Args:
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``, as Keras's:
+            channels_first inputs (B, C, *S) are flattened in channels-last order
+            (B, *S, C), so the result is the same for both layouts of one image.
+
     Example::
 
         >>> Flatten()(torch.zeros(2, 5, 3)).shape
         torch.Size([2, 15])
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, data_format: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if data_format not in (None, "channels_last", "channels_first"):
+            raise ValueError("`data_format` must be 'channels_last' or 'channels_first', got "
+                             f"{data_format!r}")
+        self.data_format = data_format or "channels_last"
 
     def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
         if not isinstance(x, Tensor) or x.dim() < 1:
             raise ValueError("`x` must be a tensor with a batch axis")
+        if self.data_format == "channels_first" and x.dim() > 2:
+            x = x.permute(0, *range(2, x.dim()), 1)  # (B, C, *S) -> (B, *S, C)
         return x.reshape(x.shape[0], -1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "data_format": self.data_format}
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         if any(s is None for s in input_shape):

@@ -86,6 +86,15 @@ def _config_in(cls: str, cfg: dict, here: str) -> dict:
     for key, value in list(cfg.items()):
         if isinstance(value, dict) and "class_name" in value and key not in ("layer", "cell"):
             cfg[key] = _clean_object(value)
+    if cls == "StackedRNNCells":  # RNN([cell, cell, ...]): each cell's spec in turn
+        cells = []
+        for inner in cfg.get("cells") or []:
+            icls = inner.get("class_name") if isinstance(inner, dict) else None
+            if icls not in registered_layers():
+                raise KerasFileError(f"{here}: its cell class {icls!r} isn't supported by rnnkit")
+            cells.append({"class_name": icls,
+                          "config": _config_in(icls, dict(inner.get("config") or {}), here)})
+        cfg["cells"] = cells
     if cls in ("Bidirectional", "TimeDistributed", "RNN") or "layer" in cfg or "cell" in cfg:
         for key in ("layer", "cell"):
             inner = cfg.get(key)
@@ -241,6 +250,8 @@ def _config_out(cls: str, cfg: dict, where: str) -> dict:
         inner = cfg.get(key)
         if isinstance(inner, dict) and "class_name" in inner:
             cfg[key] = _spec_out(inner["class_name"], inner["config"], where)
+    if cls == "StackedRNNCells":
+        cfg["cells"] = [_spec_out(c["class_name"], c["config"], where) for c in cfg["cells"]]
     cfg.pop("input_shape", None)  # Keras gets an InputLayer instead
     return cfg
 
@@ -291,6 +302,14 @@ def model_to_keras(model) -> dict:
 
     where = f"model {model.name!r}"
     if isinstance(model, Sequential):
+        stateful = [m.name for m in model.modules() if getattr(m, "stateful", False) is True]
+        if stateful:
+            # Keras builds a stateful layer only with a static batch size, which rnnkit's
+            # Sequential doesn't record (its input shape has no batch axis).
+            raise KerasFileError(f"{where}: stateful layer(s) {stateful} need a fixed batch "
+                                 "size in a Keras file, which a Sequential model doesn't "
+                                 "record; build it as a functional model on "
+                                 "rnnkit.Input(shape, batch_size=B) to save it as .keras")
         cfg = model.get_config()
         layers = []
         first = cfg["layers"][0] if cfg["layers"] else None

@@ -7,7 +7,9 @@ snake_case class name, numbered within the model by occurrence (``dense``,
 arrays are ``vars/0, vars/1, ...`` of the layer itself or of its inner objects:
 
     LSTM, GRU, SimpleRNN, RNN   cell/vars
+    ConvLSTM1D/2D/3D            cell/vars
     Bidirectional               forward_layer/<inner>, backward_layer/<inner>
+    RNN over a list of cells    cell/cells/<snake cell class, numbered>/vars
     TimeDistributed             layer/<inner>
     MultiHeadAttention          query_dense/vars, key_dense/vars, value_dense/vars, output_dense/vars
     a nested model              layers/<key>/...
@@ -23,7 +25,8 @@ import re
 
 import numpy as np
 
-_INNER = {"LSTM": "cell", "GRU": "cell", "SimpleRNN": "cell", "RNN": "cell"}
+_INNER = {"LSTM": "cell", "GRU": "cell", "SimpleRNN": "cell", "RNN": "cell",
+          "ConvLSTM1D": "cell", "ConvLSTM2D": "cell", "ConvLSTM3D": "cell"}
 _MHA = ("query_dense", "key_dense", "value_dense", "output_dense")
 
 
@@ -47,9 +50,14 @@ def model_layers(model) -> list:
 
 
 def keyed_layers(model) -> list[tuple[str, object]]:
+    return _keyed(model_layers(model))
+
+
+def _keyed(layers) -> list[tuple[str, object]]:
+    """Keras 3's keys for a list of layers: snake_case class name, numbered by occurrence."""
     used: dict[str, int] = {}
     out = []
-    for layer in model_layers(model):
+    for layer in layers:
         base = "functional" if type(layer).__name__ == "Model" else snake(type(layer).__name__)
         k = used.get(base, 0)
         used[base] = k + 1
@@ -72,35 +80,65 @@ def groups(layer) -> list[tuple[str, int]]:
         per = 2 if layer.use_bias else 1
         return [(f"{g}/vars", per) for g in _MHA]
     if cls in _INNER:
-        if type(getattr(layer, "cell", None)).__name__ == "StackedRNNCells":
-            raise ValueError(f"layer {layer.name!r}: RNN over a list of cells isn't supported in "
-                             "Keras files by rnnkit yet")
+        cell = getattr(layer, "cell", None)
+        if type(cell).__name__ == "StackedRNNCells":
+            # RNN([cells]): cell/cells/<snake class name, numbered>/vars (Keras 3)
+            return [(f"cell/cells/{key}/{g}", c) for key, sub in _keyed(cell.cells)
+                    for g, c in groups(sub)]
         return [(f"{_INNER[cls]}/vars", n)]
     return [("vars", n)]
 
 
-def _read_group(group, path: str, where: str) -> list[np.ndarray]:
-    if path not in group:
+def _read_group(group, path: str, where: str, shapes: list) -> list[np.ndarray]:
+    """The arrays ``vars/0, vars/1, ...`` under ``path``, each checked for its dtype and
+    for the shape in ``shapes`` (the layer's, in order) before it is read."""
+    if group is None or path not in group:
         return []
     g = group[path]
-    keys = sorted(g.keys(), key=int)
+    keys = sorted(g.keys(), key=lambda k: int(k) if str(k).isdigit() else -1)
+    if len(keys) != len(shapes) or any(not str(k).isdigit() for k in keys):
+        return [None] * len(keys)  # _set names the count that doesn't fit
     out = []
-    for k in keys:
+    for k, shape in zip(keys, shapes):
         d = g[k]
-        if d.dtype.kind not in "fiub":
-            raise ValueError(f"{where}: array {path}/{k} has dtype {d.dtype}, not numbers")
+        if not hasattr(d, "dtype") or d.dtype.kind not in "fiub":
+            raise ValueError(f"{where}: array {path}/{k} has dtype "
+                             f"{getattr(d, 'dtype', 'none (a group)')}, not numbers")
+        if tuple(d.shape) != tuple(shape):
+            raise ValueError(f"{where}: array {path}/{k} has shape {tuple(d.shape)} in the "
+                             f"file but the rnnkit layer's weight has shape {tuple(shape)}")
         out.append(np.asarray(d[()]))
     return out
 
 
+def _all_or_nothing(load):
+    """Run ``load(h5, model, where)``; on any error put every layer's weights back, so a
+    bad file never leaves a half-loaded model."""
+    def run(h5, model, where: str) -> None:
+        saved = [(layer, layer.get_weights()) for layer in model_layers(model)]
+        try:
+            load(h5, model, where)
+        except BaseException:
+            for layer, weights in saved:
+                if weights:
+                    layer.set_weights(weights)
+            raise
+    run.__doc__ = load.__doc__
+    return run
+
+
+@_all_or_nothing
 def read_keras3(h5, model, where: str) -> None:
     """Load a Keras 3 weights file (an open h5py File) into ``model``, layer by layer."""
     root = h5["layers"] if "layers" in h5 else None
     for key, layer in keyed_layers(model):
-        arrays = []
-        for path, _ in groups(layer):
-            arrays += _read_group(root, f"{key}/{path}", where) if root is not None else []
-        _set(layer, arrays, f"{where}: layer {layer.name!r} (layers/{key})")
+        here = f"{where}: layer {layer.name!r} (layers/{key})"
+        shapes = [np.shape(w) for w in layer.get_weights()]
+        arrays, i = [], 0
+        for path, count in groups(layer):
+            arrays += _read_group(root, f"{key}/{path}", here, shapes[i:i + count])
+            i += count
+        _set(layer, arrays, here)
 
 
 def _set(layer, arrays, where: str) -> None:
@@ -132,6 +170,7 @@ def write_keras3(h5, model) -> None:
     h5.create_group("vars")
 
 
+@_all_or_nothing
 def read_legacy(h5, model, where: str) -> None:
     """Load a legacy ``.h5`` (``model_weights`` group, or a tf.keras weights-only file)."""
     root = h5["model_weights"] if "model_weights" in h5 else h5
@@ -144,11 +183,18 @@ def read_legacy(h5, model, where: str) -> None:
             continue
         if name not in by_name:
             raise ValueError(f"{where}: weights for layer {name!r}, which the model lacks")
+        shapes = [np.shape(w) for w in by_name[name].get_weights()]
+        if len(wnames) != len(shapes):
+            _set(by_name[name], [None] * len(wnames), f"{where}: layer {name!r}")
         arrays = []
-        for wn in wnames:
+        for wn, shape in zip(wnames, shapes):
             d = g[wn]
-            if d.dtype.kind not in "fiub":
-                raise ValueError(f"{where}: array {name}/{wn} has dtype {d.dtype}, not numbers")
+            if not hasattr(d, "dtype") or d.dtype.kind not in "fiub":
+                raise ValueError(f"{where}: array {name}/{wn} has dtype "
+                                 f"{getattr(d, 'dtype', 'none (a group)')}, not numbers")
+            if tuple(d.shape) != tuple(shape):
+                raise ValueError(f"{where}: array {name}/{wn} has shape {tuple(d.shape)} in the "
+                                 f"file but the rnnkit layer's weight has shape {tuple(shape)}")
             arrays.append(np.asarray(d[()]))
         _set(by_name[name], arrays, f"{where}: layer {name!r}")
 

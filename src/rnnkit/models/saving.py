@@ -109,7 +109,7 @@ def _is_keras_name(filepath, ending: str) -> bool:
 def save_model(model, filepath, overwrite: bool = True, metadata: dict | None = None) -> None:
     """Write ``model`` (architecture, weights, compile config, optimizer state) and
     ``metadata``, a dict of JSON values (None: no metadata). A name ending in
-    ``.keras`` writes Keras 3's own file instead (architecture and weights)."""
+    ``.keras`` writes Keras 3's own file instead (architecture, weights and compile config)."""
     if _is_keras_name(filepath, ".keras"):
         from rnnkit.models.keras_files import save_keras_model
         return save_keras_model(model, _check_target(filepath, overwrite),
@@ -195,9 +195,10 @@ def load_model(filepath, compile: bool = True, *, max_params: int = DEFAULT_MAX_
     from rnnkit.models.functional import Model
 
     from rnnkit.models.keras_files import file_kind, load_keras_model
-    if os.path.isfile(os.fspath(filepath)) and file_kind(filepath) in ("keras", "h5"):
-        return load_keras_model(filepath)  # a Keras file: JSON + HDF5, no pickle
     max_params = _check_max_params(max_params)
+    if os.path.isfile(os.fspath(filepath)) and file_kind(filepath) in ("keras", "h5"):
+        # a Keras file: JSON + HDF5, no pickle, checked as rnnkit's own files are
+        return load_keras_model(filepath, compile=compile, max_params=max_params)
     kind, config, meta, tensors = _read(filepath, max_bytes_for(max_params))
     cls = Model if kind.startswith("functional") else Sequential
     weights = model_weights(tensors)
