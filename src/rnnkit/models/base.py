@@ -88,9 +88,12 @@ class BaseModel(CompileMixin):
         """The outputs for one batch (no gradients, eval mode)."""
         return self.trainer.predict_step(batch)
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, mask=None) -> Tensor:
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True,
+                     mask=None) -> Tensor:
         """Keras 3's ``compute_loss``: the compiled loss of ``y_pred`` against ``y`` plus
-        the layers' regularizer penalties (``mask``: the output mask, rnnkit's extra)."""
+        the layers' regularizer penalties (added in training and evaluation alike, as
+        rnnkit's fit and evaluate report them; ``training`` is accepted for Keras's
+        signature). ``mask``: the output mask of padded sequences, rnnkit's extra."""
         return self._compute_loss(y, y_pred, sample_weight, mask)
 
     # --- hooks for the Keras-style data (overridden by the functional Model) -----------------

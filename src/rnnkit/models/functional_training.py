@@ -208,7 +208,8 @@ class FunctionalTrainingMixin(BaseModel):
                              f"list or a dict, got one {type(value).__name__}")
         return (value,)
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, mask=None) -> Tensor:
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True,
+                     mask=None) -> Tensor:
         """Keras 3's ``compute_loss``: Σ_k loss_weights[k] · loss_k + penalties; ``y``,
         ``y_pred`` (and ``mask``) as one tensor, a list in output order, or a dict."""
         return self._compute_loss(self._per_output_tensors(y, "y"),
