@@ -10,7 +10,7 @@ import torch
 
 from rnnkit.callbacks import BackupAndRestore, Callback
 from rnnkit.layers import LSTM, Dense, Input
-from rnnkit.models import Batch, Model, Seq2Seq, Sequential, Trainer
+from rnnkit.models import Model, Seq2Seq, Sequential, Trainer
 from rnnkit.seed import set_random_seed
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -293,14 +293,3 @@ def test_seq2seq_train_step_keeps_its_direct_form():
     twin.optimizer = torch.optim.Adam(twin.parameters(), lr=1e-3)
     loss = twin.loss(src, tgt)
     assert value == loss.item()
-
-
-# --- the batch a step receives -------------------------------------------------------------
-def test_batch_is_keras_data_with_a_mask():
-    x, y, w, m = torch.zeros(2, 3), torch.ones(2, 1), torch.ones(2), torch.ones(2, 3).bool()
-    b = Batch(x, y)
-    xb, yb = b
-    assert xb is x and yb is y and b.sample_weight is None and b.mask is None
-    b = Batch(x, y, w, m)
-    xb, yb, wb = b
-    assert wb is w and b.mask is m and b.x is x and b.y is y

@@ -8,7 +8,9 @@ and accelerate's ``Accelerator``); it asks its strategy to
 - ``sync(model)``: start every rank from rank 0's weights, optimizer state and
   ``model.trainer.state_dict()`` (shuffle generator, resume point: after
   BackupAndRestore ran on rank 0);
-- ``forward(model)``: the callable that runs the model (DDP-wrapped or not);
+- ``forward(model)``: the callable that runs the model (DDP-wrapped or not): DDP
+  wraps ``model._distributed_module()``, :class:`MaskedForward` for the Keras-style
+  models, Seq2Seq's loss for Seq2Seq;
 - ``step_loss(loss, n)``: the loss to back-propagate and the GLOBAL batch loss;
 - ``metric_results(metrics)``: metrics over every rank's samples;
 - ``callbacks(cbs)`` / ``writes_files``: only rank 0 writes files;
@@ -36,7 +38,7 @@ from rnnkit.distributed.env import (LaunchEnv, choose_backend, default_threads,
                                     init_process_group, read_env)
 from rnnkit.distributed.sharding import ShardedData, check_batch_size
 
-__all__ = ["SingleProcess", "DataParallel", "get_strategy", "is_writer", "rank", "world_size"]
+__all__ = ["MaskedForward", "SingleProcess", "DataParallel", "get_strategy", "is_writer", "rank", "world_size"]
 
 
 class SingleProcess:
@@ -80,7 +82,7 @@ def _means(metric) -> list:
                     "of rnnkit.metrics.Mean-based metrics only")
 
 
-class _MaskedForward(nn.Module):
+class MaskedForward(nn.Module):
     """DDP wraps a module's ``forward``; ours must carry the padding mask too."""
 
     def __init__(self, model) -> None:
@@ -139,7 +141,8 @@ class DataParallel(SingleProcess):
             model.trainer.load_state_dict(loop_state)
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
         ids = [device.index] if device.type == "cuda" else None
-        self._ddp = nn.parallel.DistributedDataParallel(_MaskedForward(model), device_ids=ids)
+        self._ddp = nn.parallel.DistributedDataParallel(model._distributed_module(),
+                                                        device_ids=ids)
 
     def forward(self, model) -> Callable:
         return self._ddp

@@ -7,7 +7,8 @@ from rnnkit.models.functional import Functional, Model
 from rnnkit.models.saving import load_model
 from rnnkit.models.seq2seq import Seq2Seq
 from rnnkit.models.sequential import Sequential
-from rnnkit.models.trainer import Batch, NotCompiledError, Trainer
+from rnnkit.models.steps import Batch
+from rnnkit.models.trainer import NotCompiledError, Trainer
 
 __all__ = ["BaseModel", "Batch", "Trainer", "Functional", "Model", "Seq2Seq", "Sequential",
            "load_model", "NotCompiledError"]

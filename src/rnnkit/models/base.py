@@ -34,7 +34,8 @@ from torch import Tensor
 from rnnkit.layers.regularizers import clear_activity, has_penalties, total_penalty
 from rnnkit.models.compile import CompileMixin
 from rnnkit.models.data_adapter import ArrayData, BatchStream, adapt
-from rnnkit.models.trainer import Batch, Trainer
+from rnnkit.models.steps import Batch
+from rnnkit.models.trainer import Trainer
 from rnnkit.training.callbacks import History
 from rnnkit.training.progress import resolve_verbose
 from rnnkit.training.tbptt import check_tbptt
@@ -95,6 +96,13 @@ class BaseModel(CompileMixin):
         rnnkit's fit and evaluate report them; ``training`` is accepted for Keras's
         signature). ``mask``: the output mask of padded sequences, rnnkit's extra."""
         return self._compute_loss(y, y_pred, sample_weight, mask)
+
+    def _distributed_module(self):
+        """What DistributedDataParallel wraps under torchrun (``trainer.strategy``): the
+        forward with the padding mask, ``(x, mask) -> (y, mask)``."""
+        from rnnkit.distributed.strategy import MaskedForward
+
+        return MaskedForward(self)
 
     # --- hooks for the Keras-style data (overridden by the functional Model) -----------------
     def _prepare(self, data, batch_size: Optional[int], for_training: bool = False):

@@ -40,7 +40,7 @@ from torch import Tensor, nn
 import rnnkit.nn as rnn
 from rnnkit.cells.base import check_positive_int
 from rnnkit.models.base import BaseModel
-from rnnkit.models.trainer import Batch
+from rnnkit.models.steps import Batch
 from rnnkit.training.callback_base import Callback
 from rnnkit.util import checks
 # Decoding and saving live beside this file; Hypothesis and the format constants are
@@ -126,6 +126,7 @@ class Seq2Seq(Seq2SeqDecodingMixin, Seq2SeqSavingMixin, BaseModel, nn.Module):
         self.metadata: Optional[dict] = None
         self.optimizer: Optional[torch.optim.Optimizer] = None
         self._fit_options = dict(_STEP_DEFAULTS)  # train_step(batch)'s, set by fit
+        self._draws: Optional[torch.Generator] = None  # scheduled sampling, per rank under DDP
         self.src_embed = nn.Embedding(src_vocab_size, embed_size, padding_idx=0)
         self.tgt_embed = nn.Embedding(tgt_vocab_size, embed_size, padding_idx=0)
         try:
@@ -284,11 +285,22 @@ class Seq2Seq(Seq2SeqDecodingMixin, Seq2SeqSavingMixin, BaseModel, nn.Module):
         generator (as the shuffling does), and it returns the epoch's running logs
         ``{"loss": Σ loss·B / Σ B}``."""
         if tgt is None and isinstance(src, Batch):
-            value = self._train_one(src.x, src.y, generator=self.trainer.shuffle_generator,
-                               **self._fit_options)
-            return {"loss": self.trainer.train_loss.update(value, int(src.x.shape[0]))}
+            trainer = self.trainer
+            s, t = _trim(src.x), _trim(src.y)  # (B, S), (B, T): cut to this batch's longest
+            strategy = trainer.strategy
+            if strategy is not None and strategy.world_size > 1:  # under torchrun
+                from rnnkit.distributed.seq2seq import data_parallel_step
+
+                value, n = data_parallel_step(
+                    self, trainer.forward, s, t, empty=src.sample_weight is not None,
+                    world=strategy.world_size, generator=self._draws, **self._fit_options)
+            else:
+                value = self._train_one(s, t, generator=trainer.shuffle_generator,
+                                        **self._fit_options)
+                n = int(s.shape[0])
+            return {"loss": trainer.train_loss.update(value, n)}
         return self._train_one(src, tgt, teacher_forcing_ratio=teacher_forcing_ratio,
-                          clip_norm=clip_norm, generator=generator)
+                               clip_norm=clip_norm, generator=generator)
 
     def fit(self, src, tgt, *, epochs: int = 10, batch_size: int = 32, lr: float = 1e-3,
             teacher_forcing_ratio: float = 1.0, clip_norm: float = 1.0, shuffle: bool = True,
@@ -307,13 +319,10 @@ class Seq2Seq(Seq2SeqDecodingMixin, Seq2SeqSavingMixin, BaseModel, nn.Module):
             raise ValueError(f"`lr` must be a positive float, got {lr!r}")
         _prob(teacher_forcing_ratio, "teacher_forcing_ratio")
         _check_clip_norm(clip_norm)
-        if strategy.world_size > 1:
-            from rnnkit.distributed.seq2seq import fit_data_parallel
-
-            return fit_data_parallel(
-                self, strategy, src, tgt, epochs=epochs, batch_size=batch_size, lr=lr,
-                teacher_forcing_ratio=teacher_forcing_ratio, clip_norm=clip_norm,
-                shuffle=shuffle, seed=seed, verbose=verbose, trim=_trim)
+        self._draws = None  # one process: scheduled sampling draws on the shuffle generator
+        if strategy.world_size > 1:  # a generator per rank (rnnkit.distributed.seq2seq)
+            self._draws = torch.Generator().manual_seed(
+                int(torch.randint(0, 2 ** 62, (1,))) + strategy.rank)
         self.optimizer = torch.optim.Adam(self.parameters(), lr=float(lr))
         self._fit_options = {"teacher_forcing_ratio": teacher_forcing_ratio,
                              "clip_norm": clip_norm}
@@ -322,8 +331,14 @@ class Seq2Seq(Seq2SeqDecodingMixin, Seq2SeqSavingMixin, BaseModel, nn.Module):
                                        shuffle=shuffle, seed=seed, verbose=0,
                                        callbacks=[_PrintEpochs()] if verbose else None)
         finally:
-            self._fit_options = dict(_STEP_DEFAULTS)
+            self._fit_options, self._draws = dict(_STEP_DEFAULTS), None
         return {"loss": list(history.history["loss"])}
+
+    def _distributed_module(self):
+        """Under torchrun DDP wraps Seq2Seq's training forward, its loss."""
+        from rnnkit.distributed.seq2seq import LossForward
+
+        return LossForward(self)
 
     def evaluate(self, *args, **kwargs):
         raise NotImplementedError("Seq2Seq has no Keras-style evaluate: its loss is "
@@ -348,7 +363,8 @@ def _check_clip_norm(clip_norm) -> None:
 
 class _Pairs:
     """fit's (src, tgt) pairs as the Trainer's data: per epoch an order (a permutation
-    from the trainer's generator when shuffling), batches cut to their longest row."""
+    from the trainer's generator when shuffling), then batches of rows (under torchrun
+    the trainer's strategy takes this rank's share of each)."""
 
     def __init__(self, src: Tensor, tgt: Tensor) -> None:
         self.src, self.tgt = src, tgt  # (N, S), (N, T)
@@ -362,11 +378,13 @@ class _Pairs:
         order = torch.randperm(N, generator=generator) if shuffle else torch.arange(N)
         for i in range(0, N, batch_size):
             idx = order[i:i + batch_size].to(self.src.device)
-            yield _trim(self.src[idx]), _trim(self.tgt[idx]), None, None
+            yield self.src[idx], self.tgt[idx], None, None  # trimmed by the step
 
 
 class _PrintEpochs(Callback):
-    """fit(verbose=True)'s one line per epoch."""
+    """fit(verbose=True)'s one line per epoch (rank 0's only under torchrun)."""
+
+    rank_zero_only = True
 
     def on_epoch_end(self, epoch, logs=None):
         print(f"epoch {epoch + 1}/{self.params['epochs']}  loss {logs['loss']:.4f}")

@@ -10,15 +10,9 @@ silent NaN training. Per batch it calls the model's hook::
     logs = model.test_step(batch)    # evaluate and validation;   default: Trainer.test_step
     y    = model.predict_step(batch) # predict;                  default: Trainer.predict_step
 
-``batch`` is a :class:`Batch`: Keras's ``(x, y)`` or ``(x, y, sample_weight)``
-tuple, plus ``batch.mask``, the (B, T) padding mask of variable-length input.
-The default step on a batch (x, y, w, m)::
-
-    y_pred, m_out = forward(x, m)              # strategy.forward: DDP-wrapped or not
-    loss = model.compute_loss(y, y_pred, w)    # + regularizer penalties; masked steps excluded
-    stop if loss is NaN/inf                    # FloatingPointError, or TerminateOnNaN
-    loss.backward(); optimizer.step()          # through the precision policy (loss scale)
-
+``batch`` is a :class:`~rnnkit.models.steps.Batch`: Keras's ``(x, y)`` or
+``(x, y, sample_weight)`` tuple, plus ``batch.mask``, the (B, T) padding mask of
+variable-length input. The default steps are in :mod:`rnnkit.models.steps`.
 The epoch's ``loss`` is the batch-size-weighted mean of the batch losses
 (``trainer.train_loss``), as Keras reports it. A step returns the running logs
 of the epoch; the last one is the epoch's.
@@ -48,9 +42,11 @@ from torch import Tensor
 
 from rnnkit.distributed.strategy import SingleProcess, get_strategy
 from rnnkit.kernels.threads import for_model as thread_policy
-from rnnkit.layers.constraints import apply_all as apply_constraints, has_constraints
+from rnnkit.layers.constraints import has_constraints
 from rnnkit.mixed_precision import TrainingPrecision
+from rnnkit.models import steps
 from rnnkit.models.compile import NotCompiledError
+from rnnkit.models.steps import Batch, RunningMean
 from rnnkit.training.trainer_state import check_state
 from rnnkit.training import tbptt as _tbptt
 from rnnkit.training.callbacks import CallbackList, History, TerminateOnNaN
@@ -59,56 +55,16 @@ from rnnkit.training.progress import ProgbarLogger
 __all__ = ["Batch", "RunningMean", "Trainer", "NotCompiledError"]
 
 
-class Batch(tuple):
-    """One batch on the model's device: Keras's ``(x, y)``, or ``(x, y, sample_weight)``
-    when there are sample weights, so ``x, y = batch`` works as in a Keras
-    ``train_step``. ``batch.mask`` is the (B, T) padding mask (True = a real step) of
-    variable-length input, or None."""
-
-    def __new__(cls, x, y=None, sample_weight=None, mask=None) -> "Batch":
-        self = super().__new__(cls, (x, y) if sample_weight is None else (x, y, sample_weight))
-        self.mask = mask
-        return self
-
-    @property
-    def x(self):
-        return self[0]
-
-    @property
-    def y(self):
-        return self[1]
-
-    @property
-    def sample_weight(self):
-        return self[2] if len(self) == 3 else None
-
-
-class RunningMean:
-    """The epoch's batch-size-weighted mean loss: Σ value·n / Σ n."""
-
-    def __init__(self) -> None:
-        self.total = self.count = 0.0
-
-    def reset(self) -> None:
-        self.total = self.count = 0.0
-
-    def update(self, value: float, n: float) -> float:
-        """Add a batch's mean ``value`` over ``n`` samples; returns the running mean."""
-        self.total += value * n
-        self.count += n
-        return self.result()
-
-    def result(self) -> float:
-        return self.total / self.count if self.count else float("nan")
-
-
 class Trainer:
     """The loop behind a model's fit / evaluate / predict (see the module docstring).
 
     Public state, for callbacks and tools: ``model``, ``epoch`` (the epoch running,
     0-based), ``step`` (the batch in it), ``stop_training``, ``history`` (the
     :class:`History` of the current or last fit), ``shuffle_generator``, the seams
-    ``strategy`` / ``precision`` / ``tbptt``, and :meth:`state_dict`.
+    ``strategy`` / ``precision`` / ``tbptt`` (with ``carry``, the recurrent state
+    carried between windows, while tbptt runs), ``constrained`` (the model has
+    weight constraints to apply after each update), ``train_loss`` / ``test_loss``
+    (the running mean loss), and :meth:`state_dict`.
     """
 
     def __init__(self, model) -> None:
@@ -127,8 +83,8 @@ class Trainer:
         self._restored: Optional[tuple[dict, list]] = None  # history from load_state_dict
         self._pending: Optional[dict] = None  # a state loaded outside fit
         self._in_fit = False
-        self._carry = None
-        self._constrained = False
+        self.carry = None
+        self.constrained = False
         self._terminate_on_nan = False
 
     # --- device and dtype ---------------------------------------------------------------
@@ -187,7 +143,7 @@ class Trainer:
         callbacks = strategy.callbacks(callbacks)
         self.precision = TrainingPrecision(self.device)  # float16's loss scale spans epochs
         self.tbptt = tbptt
-        self._constrained = has_constraints(model)
+        self.constrained = has_constraints(model)
         self.shuffle_generator = torch.Generator()
         pending, self._pending = self._pending, None  # load_state_dict before this fit
         if pending is None or pending["shuffle_generator"] is None:
@@ -246,11 +202,11 @@ class Trainer:
         model.train()
         self.train_loss.reset()
         with (_tbptt.carried_state(model) if self.tbptt else nullcontext()) as carry:
-            self._carry = carry
+            self.carry = carry
             try:
                 logs = self._train_batches(data, batch_size, shuffle, cbs, epoch)
             finally:
-                self._carry = None
+                self.carry = None
         # A finite loss is computed before its step: the epoch's last step can still leave
         # NaN/inf weights, which no later loss would reveal (no silent NaN training).
         bad = [n for n, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
@@ -296,58 +252,16 @@ class Trainer:
 
     # --- the default steps ----------------------------------------------------------------
     def train_step(self, batch: Batch) -> dict:
-        """The default ``model.train_step``: one optimizer step (one per window under
-        ``tbptt``); returns the epoch's running logs, or ``{"loss": nan}`` without a step."""
-        model, k = self.model, self.tbptt
-        strategy = self.strategy or SingleProcess()
-        precision = self.precision or TrainingPrecision(self.device)
-        x, y, w, m = batch.x, batch.y, batch.sample_weight, batch.mask
-        model._clear_activity()
-        if k:  # truncated BPTT: one optimizer step per window, inside
-            value, n, y_pred, m_out = _tbptt.train_batch(model, self.forward, strategy,
-                                                         self._carry, x, y, w, m, k, precision)
-        else:
-            model.optimizer.zero_grad()
-            with precision.autocast():
-                y_pred, m_out = self.forward(x, m)
-            y_pred = precision.output(y_pred)
-            loss = model._compute_loss(y, y_pred, w, m_out)
-            # the global batch's loss (all ranks), and this rank's share to back-propagate
-            loss, value, n = strategy.step_loss(loss, model._batch_len(x))
-        if not math.isfinite(value):
-            return {"loss": value}
-        if not k:
-            precision.backward(loss)
-            precision.step(model.optimizer)
-            if self._constrained:
-                apply_constraints(model)  # Keras: after each update
-        self.train_loss.update(value, n)
-        model._update_metrics(y, y_pred, w, m_out)
-        if type(strategy) is SingleProcess:  # DataParallel derives from it
-            return model._logs(self.train_loss.total, self.train_loss.count)
-        # the global batch's metrics: (total, count) all-reduced over the ranks
-        logs = {"loss": self.train_loss.result()}
-        logs.update(strategy.metric_results(model.compiled_metrics))
-        return logs
+        """The default ``model.train_step`` (:func:`rnnkit.models.steps.train_step`)."""
+        return steps.train_step(self, batch)
 
     def test_step(self, batch: Batch) -> dict:
-        """The default ``model.test_step``: loss and metrics, running over the evaluation."""
-        model = self.model
-        precision = self.precision or TrainingPrecision(self.device)
-        x, y, w, m = batch.x, batch.y, batch.sample_weight, batch.mask
-        model._clear_activity()
-        with precision.autocast():
-            y_pred, m_out = model._forward_with_mask(x, m)
-        y_pred = precision.output(y_pred)
-        self.test_loss.update(float(model._compute_loss(y, y_pred, w, m_out)),
-                              float(model._batch_len(x)))
-        model._update_metrics(y, y_pred, w, m_out)
-        return model._logs(self.test_loss.total, self.test_loss.count)
+        """The default ``model.test_step`` (:func:`rnnkit.models.steps.test_step`)."""
+        return steps.test_step(self, batch)
 
     def predict_step(self, batch: Batch):
         """The default ``model.predict_step``: the model's outputs for ``batch.x``."""
-        y_pred, _ = self.model._forward_with_mask(batch.x, batch.mask)
-        return y_pred
+        return steps.predict_step(self, batch)
 
     # --- evaluate / predict ------------------------------------------------------------------
     @contextmanager
