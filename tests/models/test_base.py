@@ -3,6 +3,8 @@
 A subclass's ``train_step`` replaces the default step inside the one loop (its
 update checked by hand), ``test_step`` serves evaluate, ``compute_loss`` is the
 compiled loss plus penalties, and a step's bad return is refused by name."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -126,3 +128,16 @@ def test_seq2seq_refuses_the_keras_evaluate_and_predict_by_name():
         m.evaluate([[4, 5]], [[4, 3]])
     with pytest.raises(NotImplementedError, match="decode"):
         m.predict([[4, 5]])
+
+
+def test_seq2seq_gets_the_base_summary_with_its_modules_and_totals():
+    m = Seq2Seq(6, 7, cell="gru", embed_size=2, hidden_size=3)
+    lines = []
+    m.summary(print_fn=lines.append)
+    text = lines[0]
+    assert text.startswith('Model: "seq2seq"')
+    # src_embed 6·2 = 12; GRU 3H(E + H) + 2·3H = 9·5 + 18 = 63; out 3·7 + 7 = 28
+    for row, n in (("src_embed (Embedding)", 12), ("encoder (GRU)", 63), ("out (Linear)", 28)):
+        assert re.search(rf"│ {re.escape(row)}\s+│\s+{n} │", text), row
+    total = sum(p.numel() for p in m.parameters())
+    assert f" Total params: {total:,}" in text

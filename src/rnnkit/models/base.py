@@ -73,6 +73,22 @@ class BaseModel(CompileMixin):
     def stop_training(self, value: bool) -> None:
         self.trainer.stop_training = bool(value)
 
+    # --- structure and files: each model's own, these are the defaults -----------------------
+    def build(self, input_shape=None) -> None:
+        """Keras's ``build``: a model made whole at construction (the functional Model,
+        Seq2Seq) has nothing to build; Sequential builds its layers from the shape."""
+
+    def summary(self, print_fn=None) -> None:
+        """Print the model's top-level modules with their parameters and the totals
+        (Sequential and the functional Model print Keras's table with output shapes)."""
+        from rnnkit.models.summary import format_module_summary
+
+        (print_fn or print)(format_module_summary(self, type(self).__name__.lower()))
+
+    def save(self, filepath, *args, **kwargs) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define save(filepath): each "
+                                  "model writes its own file format (safetensors + JSON)")
+
     # --- the step hooks (Keras 3's names) -----------------------------------------------------
     def train_step(self, batch: Batch) -> dict:
         """One training step on ``batch`` (a :class:`~rnnkit.models.trainer.Batch`:
