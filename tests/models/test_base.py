@@ -72,6 +72,34 @@ def test_an_overridden_train_step_runs_inside_the_loop(cls):
     np.testing.assert_allclose(got_b, b2, rtol=1e-5, atol=1e-7)
 
 
+def test_an_overridden_train_step_updates_as_keras_does(keras):
+    """Keras 3's own custom-step pattern on its torch backend, from the same weights:
+    two epochs of the half-MSE SGD step end with the same weights (Keras's fit logs
+    its metrics, not the returned loss, so the weights are compared)."""
+
+    class KerasHalfLoss(keras.Sequential):
+        def train_step(self, data):
+            x, y = data
+            loss = 0.5 * self.compute_loss(x=x, y=y, y_pred=self(x, training=True))
+            self.zero_grad()
+            loss.backward()
+            weights = self.trainable_weights
+            with torch.no_grad():
+                self.optimizer.apply([v.value.grad for v in weights], weights)
+            return {"loss": loss}
+
+    X, y = _xy()
+    theirs = KerasHalfLoss([keras.Input((3,)), keras.layers.Dense(1)])
+    theirs.compile(optimizer="sgd", loss="mse")
+    ours = HalfLoss([Dense(1, input_shape=(3,))])
+    ours.compile(optimizer="sgd", loss="mse")
+    ours.set_weights(theirs.get_weights())
+    theirs.fit(X, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    ours.fit(X, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
 def test_an_overridden_test_step_serves_evaluate():
     class Counting(Sequential):
         def test_step(self, batch):
