@@ -29,7 +29,9 @@ def main() -> int:
     save_file({k: v.contiguous() for k, v in model.state_dict().items()},
               os.path.join(a.out, f"weights-{rank}.safetensors"))
     with open(os.path.join(a.out, f"history-{rank}.json"), "w") as fh:
-        json.dump({"history": hist, "epoch": [0, 1, 2]}, fh)
+        # the loop that ran: the model's Trainer, on every rank (its History)
+        json.dump({"history": hist, "epoch": [0, 1, 2],
+                   "trainer_epochs": model.trainer.history.epoch}, fh)
     return 0
 
 

@@ -1,5 +1,6 @@
 """Seq2Seq.fit under torchrun: 2 processes (gloo, 1 thread each) end with one
-process's weights and losses; the ranks are weighted by target tokens."""
+process's weights and losses; the ranks are weighted by target tokens; the loop
+is the model's Trainer on every rank."""
 import os
 import socket
 import subprocess
@@ -39,6 +40,8 @@ def test_two_processes_match_one(tmp_path):
         for k in ref:
             err = float(np.abs(w[k] - ref[k]).max() / max(np.abs(ref[k]).max(), 1e-12))
             assert err < 1e-5, (k, err)
-        h = json.loads((tmp_path / "pair" / f"history-{rank}.json").read_text())["history"]
+        saved = json.loads((tmp_path / "pair" / f"history-{rank}.json").read_text())
+        assert saved["trainer_epochs"] == [0, 1, 2]  # fit ran through the model's Trainer
+        h = saved["history"]
         h_ref = json.loads((tmp_path / "solo" / "history-solo.json").read_text())["history"]
         np.testing.assert_allclose(h["loss"], h_ref["loss"], rtol=1e-5)

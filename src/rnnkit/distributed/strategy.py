@@ -1,12 +1,16 @@
 """The training loop's one contact with distribution: a Strategy.
 
-``fit`` never asks whether it is distributed (the pattern of Lightning's
-``strategies/ddp.py`` and accelerate's ``Accelerator``); it asks its strategy to
+The Trainer (:mod:`rnnkit.models.trainer`, its seam ``trainer.strategy``) never
+asks whether it is distributed (the pattern of Lightning's ``strategies/ddp.py``
+and accelerate's ``Accelerator``); it asks its strategy to
 
 - ``shard(data, batch_size)``: this rank's part of every global batch;
-- ``sync(model)``: start every rank from rank 0's weights, optimizer state,
-  shuffle generator and resume point (after BackupAndRestore ran on rank 0);
-- ``forward(model)``: the callable that runs the model (DDP-wrapped or not);
+- ``sync(model)``: start every rank from rank 0's weights, optimizer state and
+  ``model.trainer.state_dict()`` (shuffle generator, resume point: after
+  BackupAndRestore ran on rank 0);
+- ``forward(model)``: the callable that runs the model (DDP-wrapped or not): DDP
+  wraps ``model._distributed_module()``, :class:`MaskedForward` for the Keras-style
+  models, Seq2Seq's loss for Seq2Seq;
 - ``step_loss(loss, n)``: the loss to back-propagate and the GLOBAL batch loss;
 - ``metric_results(metrics)``: metrics over every rank's samples;
 - ``callbacks(cbs)`` / ``writes_files``: only rank 0 writes files;
@@ -34,7 +38,7 @@ from rnnkit.distributed.env import (LaunchEnv, choose_backend, default_threads,
                                     init_process_group, read_env)
 from rnnkit.distributed.sharding import ShardedData, check_batch_size
 
-__all__ = ["SingleProcess", "DataParallel", "get_strategy", "is_writer", "rank", "world_size"]
+__all__ = ["MaskedForward", "SingleProcess", "DataParallel", "get_strategy", "is_writer", "rank", "world_size"]
 
 
 class SingleProcess:
@@ -78,7 +82,7 @@ def _means(metric) -> list:
                     "of rnnkit.metrics.Mean-based metrics only")
 
 
-class _MaskedForward(nn.Module):
+class MaskedForward(nn.Module):
     """DDP wraps a module's ``forward``; ours must carry the padding mask too."""
 
     def __init__(self, model) -> None:
@@ -121,25 +125,24 @@ class DataParallel(SingleProcess):
         with torch.no_grad():
             for t in list(model.state_dict().values()):
                 dist.broadcast(t, src=0)
-        extra = [None, None, None]
+        extra = [None, None]
         if self.rank == 0:
             opt = getattr(model, "optimizer", None)
-            gen = getattr(model, "_shuffle_generator", None)
             # In-process transfer between our own ranks (never a file): objects are fine.
+            # The loop's state (resume epoch, history, shuffle generator) through the
+            # trainer's public state_dict, as BackupAndRestore restored it on rank 0.
             extra = [opt.state_dict() if opt is not None else None,
-                     gen.get_state() if gen is not None else None,
-                     getattr(model, "_resume", None)]
+                     model.trainer.state_dict()]
         dist.broadcast_object_list(extra, src=0)
-        opt_state, gen_state, resume = extra
+        opt_state, loop_state = extra
         if self.rank != 0:
             if opt_state is not None:
                 model.optimizer.load_state_dict(opt_state)
-            if gen_state is not None:
-                model._shuffle_generator.set_state(gen_state)
-            model._resume = resume
+            model.trainer.load_state_dict(loop_state)
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
         ids = [device.index] if device.type == "cuda" else None
-        self._ddp = nn.parallel.DistributedDataParallel(_MaskedForward(model), device_ids=ids)
+        self._ddp = nn.parallel.DistributedDataParallel(model._distributed_module(),
+                                                        device_ids=ids)
 
     def forward(self, model) -> Callable:
         return self._ddp

@@ -201,8 +201,8 @@ class Model(FunctionalTrainingMixin, nn.Module):
                                  f"holds {len(x)}")
             flat = list(x)
         elif isinstance(x, (list, tuple)) and len(x) == 1 and n == 1 and not np.isscalar(x[0]) \
-                and np.ndim(x[0]) >= 1 and not isinstance(x, tuple):
-            flat = list(x)
+                and np.ndim(x[0]) >= 1 and (not isinstance(x, tuple) or isinstance(x[0], Tensor)):
+            flat = list(x)  # a tuple of one tensor: the trainer's batch form (Batch.x)
         else:
             if n != 1:
                 raise ValueError(f"the model has {n} inputs ({self.input_names}); pass `{arg}` "

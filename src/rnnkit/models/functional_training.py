@@ -1,5 +1,5 @@
 """compile / fit / evaluate / predict for functional models with several inputs
-and outputs, on the one training loop of :mod:`rnnkit.models.trainer`.
+and outputs, on the one training loop (:class:`rnnkit.models.trainer.Trainer`).
 
 Inside the loop a batch's x and y are tuples (one tensor per input / output,
 in the model's order); the hooks below fill the loop's single-tensor slots:
@@ -22,7 +22,7 @@ from torch import Tensor
 
 from rnnkit.models.compile import _resolve_device
 from rnnkit.models.data_adapter import BatchStream, adapt
-from rnnkit.models.trainer import TrainingMixin
+from rnnkit.models.base import BaseModel
 from rnnkit.training.losses import Loss, get_loss, serialize_loss
 from rnnkit.training.metrics import Mean, Metric, get_metric
 from rnnkit.training.optimizers import get_optimizer, serialize_optimizer
@@ -47,8 +47,9 @@ def _per_output(value, names: list[str], what: str, default=None) -> list:
     return [value] * n
 
 
-class FunctionalTrainingMixin(TrainingMixin):
-    """The trainer's hooks for tuples of inputs and outputs; mixed into Model."""
+class FunctionalTrainingMixin(BaseModel):
+    """The trainer's hooks for tuples of inputs and outputs; mixed into Model.
+    ``self.trainer`` runs the loop (:class:`rnnkit.models.base.BaseModel`)."""
 
     def _init_training(self) -> None:
         self.compiled = False
@@ -180,17 +181,8 @@ class FunctionalTrainingMixin(TrainingMixin):
                 return p.device, p.dtype
         return torch.device("cpu"), torch.float32
 
-    def _batch_to_device(self, batch):
-        x, y, w, m = batch
-        dev, dtype = self._device_and_dtype()
-        x = tuple(t.to(dev) if is_int else t.to(dev, dtype)
-                  for t, is_int in zip(x, self._int_inputs))
-        if y is not None:
-            y = tuple(None if t is None else (t.to(dev, dtype) if torch.is_floating_point(t)
-                                              else t.to(dev)) for t in y)
-        if m is not None:
-            m = tuple(None if t is None else t.to(dev) for t in m)
-        return x, y, None if w is None else w.to(dev), m
+    def _integer_inputs(self) -> list:
+        return list(self._int_inputs)
 
     def _forward_with_mask(self, x, mask=None):
         outs, masks = self._run(list(x), None if mask is None else list(mask))
@@ -198,6 +190,31 @@ class FunctionalTrainingMixin(TrainingMixin):
 
     def _batch_len(self, x) -> int:
         return int(x[0].shape[0])
+
+    def _per_output_tensors(self, value, arg: str) -> tuple:
+        """One entry per output from a tensor (one output), a list/tuple or a dict by name."""
+        names = self.output_names
+        if value is None:
+            return (None,) * len(names)
+        if isinstance(value, dict):
+            return tuple(value.get(k) for k in names)
+        if isinstance(value, (list, tuple)):
+            if len(value) != len(names):
+                raise ValueError(f"`{arg}` must hold one entry per output ({len(names)}: "
+                                 f"{names}), got {len(value)}")
+            return tuple(value)
+        if len(names) != 1:
+            raise ValueError(f"the model has {len(names)} outputs ({names}); pass `{arg}` as a "
+                             f"list or a dict, got one {type(value).__name__}")
+        return (value,)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True,
+                     mask=None) -> Tensor:
+        """Keras 3's ``compute_loss``: Σ_k loss_weights[k] · loss_k + penalties; ``y``,
+        ``y_pred`` (and ``mask``) as one tensor, a list in output order, or a dict."""
+        return self._compute_loss(self._per_output_tensors(y, "y"),
+                                  self._per_output_tensors(y_pred, "y_pred"), sample_weight,
+                                  self._per_output_tensors(mask, "mask"))
 
     def _compute_loss(self, y, y_pred, w, m_out) -> Tensor:
         total = None
@@ -239,7 +256,4 @@ class FunctionalTrainingMixin(TrainingMixin):
 
     def _metric_values(self, logs: dict) -> list:
         return [logs[m.name] for m in self.compiled_metrics]
-
-    def _steps(self, data, batch_size):
-        return data.steps(batch_size)
 

@@ -39,6 +39,9 @@ from torch import Tensor, nn
 
 import rnnkit.nn as rnn
 from rnnkit.cells.base import check_positive_int
+from rnnkit.models.base import BaseModel
+from rnnkit.models.steps import Batch
+from rnnkit.training.callback_base import Callback
 from rnnkit.util import checks
 # Decoding and saving live beside this file; Hypothesis and the format constants are
 # re-exported so `from rnnkit.models.seq2seq import Hypothesis` keeps working.
@@ -58,7 +61,7 @@ def _prob(value, arg: str, one_ok: bool = True) -> float:
     return checks.probability(value, arg) if one_ok else checks.rate(value, arg)
 
 
-class Seq2Seq(Seq2SeqDecodingMixin, Seq2SeqSavingMixin, nn.Module):
+class Seq2Seq(Seq2SeqDecodingMixin, Seq2SeqSavingMixin, BaseModel, nn.Module):
     """Sequence-to-sequence model; equations in the module docstring. Decoding
     (greedy_decode, beam_search, decode, translate) is in seq2seq_decode.py, save/load
     in seq2seq_io.py.
@@ -122,6 +125,8 @@ class Seq2Seq(Seq2SeqDecodingMixin, Seq2SeqSavingMixin, nn.Module):
         self.bos_id, self.eos_id, self.attention = bos_id, eos_id, attention
         self.metadata: Optional[dict] = None
         self.optimizer: Optional[torch.optim.Optimizer] = None
+        self._fit_options = dict(_STEP_DEFAULTS)  # train_step(batch)'s, set by fit
+        self._draws: Optional[torch.Generator] = None  # scheduled sampling, per rank under DDP
         self.src_embed = nn.Embedding(src_vocab_size, embed_size, padding_idx=0)
         self.tgt_embed = nn.Embedding(tgt_vocab_size, embed_size, padding_idx=0)
         try:
@@ -242,15 +247,18 @@ class Seq2Seq(Seq2SeqDecodingMixin, Seq2SeqSavingMixin, nn.Module):
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1),
                                ignore_index=0)
 
-    # --- training ---------------------------------------------------------------------------
-    def train_step(self, src, tgt, *, teacher_forcing_ratio: float = 1.0, clip_norm: float = 1.0,
-                   generator: Optional[torch.Generator] = None) -> float:
-        """One Adam step on one batch (``self.optimizer``, made by :meth:`fit` or here with
-        lr 1e-3); gradients clipped to global norm ``clip_norm`` (0 = no clipping)."""
-        if isinstance(clip_norm, bool) or not isinstance(clip_norm, (int, float)) \
-                or not clip_norm >= 0:
-            raise ValueError(f"`clip_norm` must be a float ≥ 0 (0 = no clipping), "
-                             f"got {clip_norm!r}")
+    # --- training: through the one Trainer (rnnkit.models.trainer) ---------------------------
+    compile = nn.Module.compile  # torch.compile, as before: fit takes its own lr and loss
+
+    def _device_and_dtype(self) -> tuple[torch.device, torch.dtype]:
+        return self.out.weight.device, self.out.weight.dtype
+
+    def _integer_inputs(self) -> list:
+        return [True]  # src holds token ids
+
+    def _train_one(self, src, tgt, *, teacher_forcing_ratio: float, clip_norm: float,
+              generator: Optional[torch.Generator]) -> float:
+        _check_clip_norm(clip_norm)
         if self.optimizer is None:
             self.optimizer = torch.optim.Adam(self.parameters(), lr=1e-3)
         self.train()
@@ -265,11 +273,42 @@ class Seq2Seq(Seq2SeqDecodingMixin, Seq2SeqSavingMixin, nn.Module):
         self.optimizer.step()
         return loss.item()
 
+    def train_step(self, src, tgt=None, *, teacher_forcing_ratio: float = 1.0,
+                   clip_norm: float = 1.0, generator: Optional[torch.Generator] = None):
+        """One Adam step on one batch (``self.optimizer``, made by :meth:`fit` or here with
+        lr 1e-3); gradients clipped to global norm ``clip_norm`` (0 = no clipping).
+
+        ``train_step(src, tgt, ...)`` returns the batch's mean token loss (a float).
+        ``train_step(batch)`` is the Trainer's hook inside :meth:`fit`
+        (:class:`rnnkit.models.BaseModel`): ``batch`` is (src, tgt), the options are
+        fit's, the draws of scheduled sampling come from the trainer's shuffle
+        generator (as the shuffling does), and it returns the epoch's running logs
+        ``{"loss": Σ loss·B / Σ B}``."""
+        if tgt is None and isinstance(src, Batch):
+            trainer = self.trainer
+            s, t = _trim(src.x), _trim(src.y)  # (B, S), (B, T): cut to this batch's longest
+            strategy = trainer.strategy
+            if strategy is not None and strategy.world_size > 1:  # under torchrun
+                from rnnkit.distributed.seq2seq import data_parallel_step
+
+                value, n = data_parallel_step(
+                    self, trainer.forward, s, t, empty=src.sample_weight is not None,
+                    world=strategy.world_size, generator=self._draws, **self._fit_options)
+            else:
+                value = self._train_one(s, t, generator=trainer.shuffle_generator,
+                                        **self._fit_options)
+                n = int(s.shape[0])
+            return {"loss": trainer.train_loss.update(value, n)}
+        return self._train_one(src, tgt, teacher_forcing_ratio=teacher_forcing_ratio,
+                               clip_norm=clip_norm, generator=generator)
+
     def fit(self, src, tgt, *, epochs: int = 10, batch_size: int = 32, lr: float = 1e-3,
             teacher_forcing_ratio: float = 1.0, clip_norm: float = 1.0, shuffle: bool = True,
             seed: Optional[int] = None, verbose: bool = False) -> dict:
         """Train with Adam (lr ``lr``) on all pairs for ``epochs`` epochs; each batch is cut
-        to its own longest sequence. Returns ``{"loss": [mean loss per epoch]}``."""
+        to its own longest sequence. Returns ``{"loss": [mean loss per epoch]}`` (the
+        trainer's History is ``self.history``). ``seed`` seeds the shuffle order and the
+        scheduled-sampling draws (default: a draw from torch's global RNG)."""
         from rnnkit.distributed import get_strategy
 
         strategy = get_strategy()  # under torchrun: data-parallel (rnnkit.distributed.seq2seq)
@@ -279,31 +318,76 @@ class Seq2Seq(Seq2SeqDecodingMixin, Seq2SeqSavingMixin, nn.Module):
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
             raise ValueError(f"`lr` must be a positive float, got {lr!r}")
         _prob(teacher_forcing_ratio, "teacher_forcing_ratio")
-        if strategy.world_size > 1:
-            from rnnkit.distributed.seq2seq import fit_data_parallel
-
-            return fit_data_parallel(
-                self, strategy, src, tgt, epochs=epochs, batch_size=batch_size, lr=lr,
-                teacher_forcing_ratio=teacher_forcing_ratio, clip_norm=clip_norm,
-                shuffle=shuffle, seed=seed, verbose=verbose, trim=_trim)
-        gen = torch.Generator()
-        gen.manual_seed(int(torch.randint(0, 2 ** 62, (1,))) if seed is None else int(seed))
+        _check_clip_norm(clip_norm)
+        self._draws = None  # one process: scheduled sampling draws on the shuffle generator
+        if strategy.world_size > 1:  # a generator per rank (rnnkit.distributed.seq2seq)
+            self._draws = torch.Generator().manual_seed(
+                int(torch.randint(0, 2 ** 62, (1,))) + strategy.rank)
         self.optimizer = torch.optim.Adam(self.parameters(), lr=float(lr))
-        history: dict = {"loss": []}
-        N, was_training = src.shape[0], self.training
-        for epoch in range(epochs):
-            order = torch.randperm(N, generator=gen) if shuffle else torch.arange(N)
-            total = 0.0
-            for i in range(0, N, batch_size):
-                idx = order[i:i + batch_size].to(src.device)
-                s, t = _trim(src[idx]), _trim(tgt[idx])
-                total += self.train_step(s, t, teacher_forcing_ratio=teacher_forcing_ratio,
-                                         clip_norm=clip_norm, generator=gen) * len(idx)
-            history["loss"].append(total / N)
-            if verbose:
-                print(f"epoch {epoch + 1}/{epochs}  loss {total / N:.4f}")
-        self.train(was_training)
-        return history
+        self._fit_options = {"teacher_forcing_ratio": teacher_forcing_ratio,
+                             "clip_norm": clip_norm}
+        try:
+            history = self.trainer.fit(_Pairs(src, tgt), epochs=epochs, batch_size=batch_size,
+                                       shuffle=shuffle, seed=seed, verbose=0,
+                                       callbacks=[_PrintEpochs()] if verbose else None)
+        finally:
+            self._fit_options, self._draws = dict(_STEP_DEFAULTS), None
+        return {"loss": list(history.history["loss"])}
+
+    def _distributed_module(self):
+        """Under torchrun DDP wraps Seq2Seq's training forward, its loss."""
+        from rnnkit.distributed.seq2seq import LossForward
+
+        return LossForward(self)
+
+    def evaluate(self, *args, **kwargs):
+        raise NotImplementedError("Seq2Seq has no Keras-style evaluate: its loss is "
+                                  "`model.loss(src, tgt)` (mean token cross-entropy)")
+
+    def predict(self, *args, **kwargs):
+        raise NotImplementedError("Seq2Seq has no Keras-style predict: use "
+                                  "`model.decode(src)` (or translate / beam_search)")
+
+    predict_on_batch = predict
+
+
+_STEP_DEFAULTS = {"teacher_forcing_ratio": 1.0, "clip_norm": 1.0}
+
+
+def _check_clip_norm(clip_norm) -> None:
+    if isinstance(clip_norm, bool) or not isinstance(clip_norm, (int, float)) \
+            or not clip_norm >= 0:
+        raise ValueError(f"`clip_norm` must be a float ≥ 0 (0 = no clipping), "
+                         f"got {clip_norm!r}")
+
+
+class _Pairs:
+    """fit's (src, tgt) pairs as the Trainer's data: per epoch an order (a permutation
+    from the trainer's generator when shuffling), then batches of rows (under torchrun
+    the trainer's strategy takes this rank's share of each)."""
+
+    def __init__(self, src: Tensor, tgt: Tensor) -> None:
+        self.src, self.tgt = src, tgt  # (N, S), (N, T)
+
+    def steps(self, batch_size: int) -> int:
+        return -(-int(self.src.shape[0]) // batch_size)
+
+    def batches(self, batch_size: int, shuffle: bool = False,
+                generator: Optional[torch.Generator] = None):
+        N = int(self.src.shape[0])
+        order = torch.randperm(N, generator=generator) if shuffle else torch.arange(N)
+        for i in range(0, N, batch_size):
+            idx = order[i:i + batch_size].to(self.src.device)
+            yield self.src[idx], self.tgt[idx], None, None  # trimmed by the step
+
+
+class _PrintEpochs(Callback):
+    """fit(verbose=True)'s one line per epoch (rank 0's only under torchrun)."""
+
+    rank_zero_only = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        print(f"epoch {epoch + 1}/{self.params['epochs']}  loss {logs['loss']:.4f}")
 
 
 def _trim(x: Tensor) -> Tensor:

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from rnnkit.layers.keras_weights import set_layers_weights
 from rnnkit.layers.base import Layer, layer_from_config, register_layer, snake_case
 from rnnkit.models.summary import format_summary
-from rnnkit.models.trainer import TrainingMixin
+from rnnkit.models.base import BaseModel
 
 __all__ = ["Sequential"]
 
@@ -51,7 +51,7 @@ def _check_shape(input_shape) -> tuple:
     return shape
 
 
-class Sequential(TrainingMixin, nn.Module):
+class Sequential(BaseModel, nn.Module):
     """A linear stack of rnnkit layers with Keras's training API.
 
     Args:

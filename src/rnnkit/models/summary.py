@@ -15,7 +15,7 @@ from frozen), so they match ``count_params()``.
 """
 from __future__ import annotations
 
-__all__ = ["format_summary"]
+__all__ = ["format_summary", "format_functional_summary", "format_module_summary"]
 
 
 def _shape(shape) -> str:
@@ -96,6 +96,33 @@ def format_functional_summary(model) -> str:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     out = [f'Model: "{model.name}"', rule("┌", "┬", "┐"), line(head, header=True),
+           rule("├", "┼", "┤")]
+    out += [line(r) for r in rows]
+    out += [rule("└", "┴", "┘"),
+            f" Total params: {total:,}",
+            f" Trainable params: {trainable:,}",
+            f" Non-trainable params: {total - trainable:,}"]
+    return "\n".join(out)
+
+
+def format_module_summary(model, name: str) -> str:
+    """The table of a model without layer shapes (Seq2Seq): one row per top-level
+    module, its type and its parameters, and the totals."""
+    rows = [(f"{child} ({type(m).__name__})", f"{sum(p.numel() for p in m.parameters()):,}")
+            for child, m in model.named_children()]
+    head = ("Module (type)", "Param #")
+    widths = [max([len(head[i])] + [len(r[i]) for r in rows]) for i in range(2)]
+
+    def line(cells, header=False) -> str:
+        last = cells[1].ljust(widths[1]) if header else cells[1].rjust(widths[1])
+        return "│ " + cells[0].ljust(widths[0]) + " │ " + last + " │"
+
+    def rule(left: str, mid: str, right: str) -> str:
+        return left + mid.join("─" * (w + 2) for w in widths) + right
+
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    out = [f'Model: "{name}"', rule("┌", "┬", "┐"), line(head, header=True),
            rule("├", "┼", "┤")]
     out += [line(r) for r in rows]
     out += [rule("└", "┴", "┘"),

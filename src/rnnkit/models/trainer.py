@@ -1,291 +1,239 @@
-"""fit / evaluate / predict for :class:`rnnkit.models.Sequential`
-(Keras 3's semantics, on a plain torch loop).
+"""The one training loop: a :class:`Trainer` per model runs fit / evaluate / predict.
 
-One training step on a batch (x, y, w, m) -- w sample weights, m the (B, T)
-padding mask of variable-length input::
+Every model (``Sequential``, the functional ``Model``, ``Seq2Seq``, a user's
+subclass) holds one Trainer, ``model.trainer``. The Trainer owns the loop:
+batching and shuffling, moving batches to the model's device and dtype, the
+callbacks, the progress output, the thread policy and the checks that stop
+silent NaN training. Per batch it calls the model's hook::
 
-    y_pred, m_out = model(x, m)            # masks flow layer to layer
-    loss = loss_fn(y, y_pred, w, m_out)    # masked steps don't count
-    stop if loss is NaN/inf                # FloatingPointError, or TerminateOnNaN
-    loss.backward(); optimizer.step()      # Keras's update rules, clipping, decay
+    logs = model.train_step(batch)   # Keras 3's Model.train_step; default: Trainer.train_step
+    logs = model.test_step(batch)    # evaluate and validation;   default: Trainer.test_step
+    y    = model.predict_step(batch) # predict;                  default: Trainer.predict_step
 
-The epoch's ``loss`` is the batch-size-weighted mean of the batch losses, as
-Keras reports it; metrics accumulate over the epoch. Validation runs in eval
-mode without gradients after each epoch (``val_`` keys). Shuffling uses a
-dedicated ``torch.Generator`` (``model._shuffle_generator``) seeded from torch's
-global RNG, so ``set_random_seed`` makes it repeatable and BackupAndRestore can
-save and restore it.
+``batch`` is a :class:`~rnnkit.models.steps.Batch`: Keras's ``(x, y)`` or
+``(x, y, sample_weight)`` tuple, plus ``batch.mask``, the (B, T) padding mask of
+variable-length input. The default steps are in :mod:`rnnkit.models.steps`.
+The epoch's ``loss`` is the batch-size-weighted mean of the batch losses
+(``trainer.train_loss``), as Keras reports it. A step returns the running logs
+of the epoch; the last one is the epoch's.
+
+Three named seams, each already built elsewhere, plug in here:
+
+- ``trainer.strategy`` -- data parallelism (:mod:`rnnkit.distributed.strategy`):
+  shards the data, wraps the forward, reduces loss and metrics, syncs ranks;
+- ``trainer.precision`` -- mixed precision (:mod:`rnnkit.mixed_precision`):
+  autocast, float32 loss, loss scaling;
+- ``trainer.tbptt`` -- truncated BPTT (:mod:`rnnkit.training.tbptt`): the
+  window length k, the default step then steps once per window.
+
+Callbacks reach the loop through ``callback.trainer`` (= ``model.trainer``):
+``epoch``, ``step``, ``stop_training`` (``model.stop_training`` is the same
+flag), ``history``, and ``state_dict()`` / ``load_state_dict()`` for exact
+resume (:class:`rnnkit.callbacks.BackupAndRestore` uses only these).
 """
 from __future__ import annotations
 
 import math
-import numbers
 from contextlib import contextmanager, nullcontext
 from typing import Iterator, Optional
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from rnnkit.distributed.strategy import SingleProcess, get_strategy
 from rnnkit.kernels.threads import for_model as thread_policy
-from rnnkit.layers.constraints import apply_all as apply_constraints, has_constraints
-from rnnkit.layers.regularizers import clear_activity, has_penalties, total_penalty
+from rnnkit.layers.constraints import has_constraints
 from rnnkit.mixed_precision import TrainingPrecision
-from rnnkit.models.compile import CompileMixin, NotCompiledError
-from rnnkit.models.data_adapter import ArrayData, BatchStream, adapt
+from rnnkit.models import steps
+from rnnkit.models.compile import NotCompiledError
+from rnnkit.models.steps import Batch, RunningMean
+from rnnkit.training.trainer_state import check_state
 from rnnkit.training import tbptt as _tbptt
-from rnnkit.util import checks
 from rnnkit.training.callbacks import CallbackList, History, TerminateOnNaN
-from rnnkit.training.tbptt import check_tbptt
-from rnnkit.training.progress import ProgbarLogger, resolve_verbose
+from rnnkit.training.progress import ProgbarLogger
 
-__all__ = ["TrainingMixin", "NotCompiledError"]
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    return checks.integer(value, name, minimum=minimum)
+__all__ = ["Batch", "RunningMean", "Trainer", "NotCompiledError"]
 
 
-class TrainingMixin(CompileMixin):
-    """Keras's compile / fit / evaluate / predict; mixed into Sequential (which
-    provides build, check_input_shape and _forward_with_mask)."""
+class Trainer:
+    """The loop behind a model's fit / evaluate / predict (see the module docstring).
 
-    # --- plumbing ---------------------------------------------------------------------------
-    def _prepare(self, data, batch_size: Optional[int], for_training: bool = False):
-        """Build the model from the data if needed; check the data's shape against it."""
-        if isinstance(data, ArrayData):
-            shape = data.sample_shape
-        else:
-            shape = tuple(data.peek()[0].shape[1:])
-        arg = data.arg if isinstance(data, BatchStream) else "x"
-        if not self.built:
-            self._build_sample_shape(shape)
-            self._shape_from_data = True
-        self.check_input_shape(shape, arg)
-        if for_training:
-            self._build_optimizer()
+    Public state, for callbacks and tools: ``model``, ``epoch`` (the epoch running,
+    0-based), ``step`` (the batch in it), ``stop_training``, ``history`` (the
+    :class:`History` of the current or last fit), ``shuffle_generator``, the seams
+    ``strategy`` / ``precision`` / ``tbptt`` (with ``carry``, the recurrent state
+    carried between windows, while tbptt runs), ``constrained`` (the model has
+    weight constraints to apply after each update), ``train_loss`` / ``test_loss``
+    (the running mean loss), and :meth:`state_dict`.
+    """
 
-    def _batch_to_device(self, batch):
+    def __init__(self, model) -> None:
+        self.model = model
+        self.epoch: Optional[int] = None
+        self.step: Optional[int] = None
+        self.stop_training = False
+        self.history: Optional[History] = None
+        self.shuffle_generator: Optional[torch.Generator] = None
+        self.strategy = None  # seam: data parallelism, set for the length of a fit
+        self.precision: Optional[TrainingPrecision] = None  # seam: mixed precision
+        self.tbptt: Optional[int] = None  # seam: truncated BPTT window (time steps)
+        self.train_loss, self.test_loss = RunningMean(), RunningMean()
+        self._next_epoch = 0  # the epoch a resume would run next
+        self._finishing: Optional[tuple[int, dict]] = None  # (epoch, logs) in on_epoch_end
+        self._restored: Optional[tuple[dict, list]] = None  # history from load_state_dict
+        self._pending: Optional[dict] = None  # a state loaded outside fit
+        self._in_fit = False
+        self.carry = None
+        self.constrained = False
+        self._terminate_on_nan = False
+
+    # --- device and dtype ---------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return self.model._device_and_dtype()[0]
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.model._device_and_dtype()[1]
+
+    def to_device(self, batch) -> Batch:
+        """(x, y, w, m) from the data -> a :class:`Batch` on the model's device: floating
+        x and y in the model's dtype, an input the model reads as integer ids (Embedding,
+        ``Input(dtype="int32")``) kept as it is; x is a tuple for several inputs."""
         x, y, w, m = batch
-        dev, dtype = self._device_and_dtype()
-        if torch.is_floating_point(x) or not self._wants_integer_input():
-            x = x.to(dev, dtype)
+        dev, dtype = self.model._device_and_dtype()
+        ints = self.model._integer_inputs()
+
+        def inp(t, is_int: bool):
+            return t.to(dev) if is_int and not torch.is_floating_point(t) else t.to(dev, dtype)
+
+        def target(t):
+            if t is None:
+                return None
+            return t.to(dev, dtype) if torch.is_floating_point(t) else t.to(dev)
+
+        if isinstance(x, tuple):
+            x = tuple(inp(t, i) for t, i in zip(x, ints))
+            y = None if y is None else tuple(target(t) for t in y)
+            m = None if m is None else tuple(None if t is None else t.to(dev) for t in m)
         else:
-            x = x.to(dev)
-        move = (lambda t: None if t is None else t.to(dev))
-        y = None if y is None else (y.to(dev, dtype) if torch.is_floating_point(y) else y.to(dev))
-        return x, y, move(w), move(m)
+            x, y = inp(x, ints[0]), target(y)
+            m = None if m is None else m.to(dev)
+        return Batch(x, y, None if w is None else w.to(dev), m)
 
-    def _iter_batches(self, data, batch_size, shuffle=False, generator=None):
-        return data.batches(batch_size, shuffle, generator)
+    @property
+    def forward(self):
+        """The callable the default step runs the model with: ``(x, mask) -> (y, mask)``,
+        from the strategy (DDP-wrapped under torchrun)."""
+        return (self.strategy or SingleProcess()).forward(self.model)
 
-    def _steps(self, data, batch_size) -> Optional[int]:
-        return data.steps(batch_size)
-
-    def _compute_loss(self, y, y_pred, w, m_out) -> Tensor:
-        return self._add_penalties(self.loss(y, y_pred, sample_weight=w, mask=m_out))
-
-    def _clear_activity(self) -> None:
-        if not getattr(self, "_penalty_free", False):
-            clear_activity(self)
-
-    def _add_penalties(self, loss: Tensor) -> Tensor:
-        """Keras adds the layers' weight regularizers to the loss it trains on and
-        reports, in fit and evaluate alike."""
-        if getattr(self, "_penalty_free", None) is None:
-            self._penalty_free = not has_penalties(self)
-        if self._penalty_free:
-            return loss
-        penalty = total_penalty(self)
-        return loss if penalty is None else loss + penalty
-
-    def _batch_len(self, x) -> int:
-        return int(x.shape[0])
-
-    def _adapt(self, x, y=None, sample_weight=None, class_weight=None, *, prefix: str = "",
-               need_y: bool = True):
-        return adapt(x, y, sample_weight, class_weight, prefix=prefix, need_y=need_y)
-
-    def _update_metrics(self, y, y_pred, w, m_out) -> None:
-        for metric in self.compiled_metrics:
-            metric.update_state(y, y_pred, sample_weight=w, mask=m_out)
-
-    def _metric_values(self, logs: dict) -> list:
-        return [logs[m.name] for m in self.compiled_metrics]
-
-    def _to_numpy(self, y_pred):
-        return y_pred.detach().cpu().numpy()
-
-    def _join_predictions(self, outs: list):
-        return np.concatenate(outs, axis=0)
-
-    def _logs(self, loss_total: float, count: float) -> dict:
-        logs = {"loss": loss_total / count if count else float("nan")}
-        logs.update({m.name: m.result() for m in self.compiled_metrics})
-        return logs
-
-    # --- fit ----------------------------------------------------------------------------------
-    def fit(self, x=None, y=None, batch_size: Optional[int] = None, epochs: int = 1,
-            verbose="auto", callbacks=None, validation_split: float = 0.0,
-            validation_data=None, shuffle: bool = True, class_weight=None, sample_weight=None,
-            initial_epoch: int = 0, validation_batch_size: Optional[int] = None,
-            validation_freq: int = 1, tbptt: Optional[int] = None) -> History:
-        """Train for ``epochs`` epochs (Keras 3's arguments and defaults; batch_size 32).
-
-        ``validation_split`` takes the LAST fraction of the arrays (before shuffling).
-        ``tbptt=k``: truncated BPTT over windows of k time steps, the state carried
-        forward detached and reset between batches (:mod:`rnnkit.training.tbptt`).
-        Returns a :class:`History`; also kept as ``model.history``.
-        """
-        self._require_compiled("fit")
-        epochs = _check_int("epochs", epochs, 0)
-        initial_epoch = _check_int("initial_epoch", initial_epoch, 0)
-        validation_freq = _check_int("validation_freq", validation_freq, 1)
-        verbose = resolve_verbose(verbose)
-        if not isinstance(validation_split, numbers.Real) or not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"`validation_split` must be a float in [0, 1), got {validation_split!r}")
-        self._penalty_free = None  # layers may have changed since the last fit
-        self._constrained = has_constraints(self)
-        train = self._adapt(x, y, sample_weight, class_weight)
-        if batch_size is not None:
-            batch_size = _check_int("batch_size", batch_size, 1)
-            if isinstance(train, BatchStream) and not train.batches_here:
-                raise ValueError("`batch_size` must be None when `x` is a DataLoader or an "
-                                 f"iterable of batches (it batches itself), got {batch_size}")
-        batch_size = batch_size or 32
-        val = None
-        if validation_split:
-            if not hasattr(train, "split"):  # ArrayData, rnnkit.data.lazy.WindowDataset
-                raise ValueError("`validation_split` needs array data; with a DataLoader pass "
-                                 "`validation_data` instead")
-            train, val = train.split(float(validation_split))
-        elif validation_data is not None:
-            if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
-                val = self._adapt(validation_data[0], validation_data[1],
-                            validation_data[2] if len(validation_data) == 3 else None,
-                            prefix="validation_data: ")
-            elif isinstance(validation_data, (tuple, list)):
-                raise ValueError(f"`validation_data` must be (x_val, y_val) or (x_val, y_val, "
-                                 f"sample_weight), got {len(validation_data)} elements")
-            else:
-                val = self._adapt(validation_data, prefix="validation_data: ")
-        self._prepare(train, batch_size, for_training=True)
-        if tbptt is None:
-            self._tbptt_k = check_tbptt(None, None)
-        else:
-            shape = (train.sample_shape if isinstance(train, ArrayData)
-                     else tuple(train.peek()[0].shape[1:]))
-            self._tbptt_k = check_tbptt(tbptt, shape[0] if shape else None)
-        if val is not None:
-            self._prepare(val, batch_size)
-        val_bs = _check_int("validation_batch_size", validation_batch_size or batch_size, 1)
-        # Under torchrun: this rank's share of each global batch (rnnkit.distributed).
-        strategy = self._strategy = get_strategy()
+    # --- fit ------------------------------------------------------------------------------
+    def fit(self, train, *, epochs: int, batch_size: int, validation=None,
+            validation_batch_size: Optional[int] = None, validation_freq: int = 1,
+            shuffle: bool = True, initial_epoch: int = 0, callbacks=None, verbose: int = 0,
+            tbptt: Optional[int] = None, seed: Optional[int] = None) -> History:
+        """Run the epochs on data already checked by the model's ``fit``: ``train`` (and
+        ``validation``) have ``batches(batch_size, shuffle, generator)`` yielding
+        (x, y, sample_weight, mask) and ``steps(batch_size)``. ``seed`` seeds the shuffle
+        generator (default: a draw from torch's global RNG, so ``set_random_seed`` makes
+        it repeatable). Returns the :class:`History`, also kept as ``model.history``."""
+        model = self.model
+        strategy = self.strategy = get_strategy()  # under torchrun: this rank's share
         train = strategy.shard(train, batch_size)
         callbacks = strategy.callbacks(callbacks)
-        # the mixed-precision policy (one per fit: float16's loss scale adapts across epochs)
-        self._precision = TrainingPrecision(self._device_and_dtype()[0])
-
-        self._shuffle_generator = torch.Generator()
-        self._shuffle_generator.manual_seed(int(torch.randint(0, 2 ** 62, (1,)).item()))
-        history = History()
+        self.precision = TrainingPrecision(self.device)  # float16's loss scale spans epochs
+        self.tbptt = tbptt
+        self.constrained = has_constraints(model)
+        self.shuffle_generator = torch.Generator()
+        pending, self._pending = self._pending, None  # load_state_dict before this fit
+        if pending is None or pending["shuffle_generator"] is None:
+            # a loaded generator replaces this draw, which would move torch's global RNG
+            self.shuffle_generator.manual_seed(
+                int(torch.randint(0, 2 ** 62, (1,)).item()) if seed is None else int(seed))
+        history = self.history = History()
         progbar = ProgbarLogger(verbose) if verbose and strategy.writes_files else None
-        cbs = CallbackList(callbacks, model=self, history=history, progbar=progbar,
-                           params={"epochs": epochs, "steps": self._steps(train, batch_size),
+        cbs = CallbackList(callbacks, model=model, history=history, progbar=progbar,
+                           params={"epochs": epochs, "steps": train.steps(batch_size),
                                    "verbose": verbose, "mode": "fit"})
-        terminate_on_nan = cbs.has(TerminateOnNaN)
+        self._terminate_on_nan = cbs.has(TerminateOnNaN)
         self.stop_training = False
-        self._resume = None
-        was_training = self.training
-        cbs.on_train_begin()
-        strategy.sync(self)  # every rank starts from rank 0's (possibly restored) state
-        start = initial_epoch
-        if self._resume is not None:  # set by BackupAndRestore.on_train_begin
-            start = max(start, int(self._resume["epoch"]))
-            history.history = {k: list(v) for k, v in self._resume["history"].items()}
-            history.epoch = list(self._resume["epochs"])
+        self.epoch = self.step = None
+        self._next_epoch, self._restored, self._in_fit = initial_epoch, None, True
+        if pending is not None:
+            self._apply(pending)
+        was_training = model.training
         logs: dict = {}
-        threads = thread_policy(self, batch_size, training=True, verbose=verbose)
-        threads.start()  # torch's thread count for the loop, restored in the finally below
+        threads = thread_policy(model, batch_size, training=True, verbose=verbose)
         try:
+            cbs.on_train_begin()  # BackupAndRestore: load_state_dict here
+            strategy.sync(model)  # every rank starts from rank 0's (possibly restored) state
+            start = max(initial_epoch, self._next_epoch)
+            if self._restored is not None:
+                history.history = {k: list(v) for k, v in self._restored[0].items()}
+                history.epoch = list(self._restored[1])
+                self._restored = None
+            threads.start()  # torch's thread count for the loop, restored below
             for epoch in range(start, epochs):
-                for m in self.compiled_metrics:
+                self.epoch = epoch
+                for m in model.compiled_metrics:
                     m.reset_state()
                 cbs.on_epoch_begin(epoch)
-                logs = self._train_epoch(train, batch_size, shuffle, cbs, epoch, terminate_on_nan)
-                if val is not None and (epoch + 1) % validation_freq == 0:
-                    val_logs = self._evaluate_data(val, val_bs)
+                logs = self._train_epoch(train, batch_size, shuffle, cbs, epoch)
+                if validation is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._evaluate_data(validation,
+                                                   validation_batch_size or batch_size)
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                self._next_epoch, self._finishing = epoch + 1, (epoch, logs)
                 cbs.on_epoch_end(epoch, logs)
+                self._finishing = None
                 if strategy.any_stop(self.stop_training):
                     break
             cbs.on_train_end(logs)
         finally:
             threads.close()
-            self.train(was_training)
-            self._strategy = self._precision = None
-        self.history = history
+            model.train(was_training)
+            self.strategy = self.precision = None
+            self._finishing, self._in_fit = None, False
+        model.history = history
         return history
 
-    def _train_epoch(self, data, batch_size, shuffle, cbs, epoch, terminate_on_nan) -> dict:
-        self.train()
-        strategy = getattr(self, "_strategy", None) or SingleProcess()
-        forward = strategy.forward(self)
-        k = getattr(self, "_tbptt_k", None)
-        with (_tbptt.carried_state(self) if k else nullcontext()) as carry:
-            return self._train_batches(data, batch_size, shuffle, cbs, epoch, terminate_on_nan,
-                                       strategy, forward, k, carry)
+    def _train_epoch(self, data, batch_size: int, shuffle: bool, cbs, epoch: int) -> dict:
+        model = self.model
+        model.train()
+        self.train_loss.reset()
+        with (_tbptt.carried_state(model) if self.tbptt else nullcontext()) as carry:
+            self.carry = carry
+            try:
+                logs = self._train_batches(data, batch_size, shuffle, cbs, epoch)
+            finally:
+                self.carry = None
+        # A finite loss is computed before its step: the epoch's last step can still leave
+        # NaN/inf weights, which no later loss would reveal (no silent NaN training).
+        bad = [n for n, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+        if bad:
+            raise FloatingPointError(
+                f"training diverged: after epoch {epoch + 1} the weights {bad[:3]} hold NaN or "
+                f"inf although the losses were finite. {self._advice()}")
+        return dict(logs)
 
-    def _train_batches(self, data, batch_size, shuffle, cbs, epoch, terminate_on_nan,
-                       strategy, forward, k, carry) -> dict:
-        # autocast, a float32 loss, a loss scale for float16 (rnnkit.mixed_precision)
-        precision = getattr(self, "_precision", None) or \
-            TrainingPrecision(self._device_and_dtype()[0])
-        total = count = 0.0
-        logs: dict = {}
-        steps = 0
-        for step, batch in enumerate(self._iter_batches(data, batch_size, shuffle,
-                                                        self._shuffle_generator)):
+    def _train_batches(self, data, batch_size, shuffle, cbs, epoch) -> dict:
+        strategy, logs, steps = self.strategy, {}, 0
+        for step, batch in enumerate(data.batches(batch_size, shuffle, self.shuffle_generator)):
             steps += 1
+            self.step = step
             cbs.on_train_batch_begin(step)
-            x, y, w, m = self._batch_to_device(batch)
-            self._clear_activity()
-            if k:  # truncated BPTT: one optimizer step per window, inside
-                value, n, y_pred, m_out = _tbptt.train_batch(self, forward, strategy, carry,
-                                                             x, y, w, m, k, precision)
-            else:
-                self.optimizer.zero_grad()
-                with precision.autocast():
-                    y_pred, m_out = forward(x, m)
-                y_pred = precision.output(y_pred)
-                loss = self._compute_loss(y, y_pred, w, m_out)
-                # the global batch's loss (all ranks), and this rank's share to back-propagate
-                loss, value, n = strategy.step_loss(loss, self._batch_len(x))
-            if not math.isfinite(value):
-                if not terminate_on_nan:
+            step_logs = _as_logs(self.model.train_step(self.to_device(batch)), "train_step")
+            value = step_logs.get("loss")
+            if value is not None and not math.isfinite(value):
+                if not self._terminate_on_nan:
                     raise FloatingPointError(
-                        f"training diverged: the loss is {value} at epoch {epoch + 1}, "
-                        f"batch {step}. Lower the learning rate (now "
-                        f"{self.optimizer.learning_rate:g}), add clipnorm to the optimizer, or "
-                        "scale the data; pass callbacks=[TerminateOnNaN()] to stop without an "
-                        "error")
+                        f"training diverged: the loss is {value} at epoch {epoch + 1}, batch "
+                        f"{step}. {self._advice()}; pass callbacks=[TerminateOnNaN()] to stop "
+                        "without an error")
                 logs = {"loss": value}  # the bad step is not applied
                 cbs.on_train_batch_end(step, logs)
                 break
-            if not k:
-                precision.backward(loss)
-                precision.step(self.optimizer)
-                if self._constrained:
-                    apply_constraints(self)  # Keras: after each update
-            total += value * n
-            count += n
-            self._update_metrics(y, y_pred, w, m_out)
-            if type(strategy) is SingleProcess:  # DataParallel derives from it
-                logs = self._logs(total, count)
-            else:  # the global batch's metrics: (total, count) all-reduced over the ranks
-                logs = {"loss": total / count}
-                logs.update(strategy.metric_results(self.compiled_metrics))
+            logs = step_logs
             cbs.on_train_batch_end(step, logs)
             if strategy.any_stop(self.stop_training):
                 self.stop_training = True
@@ -294,95 +242,131 @@ class TrainingMixin(CompileMixin):
             raise ValueError(f"`x` yielded no batches in epoch {epoch + 1}; a one-shot "
                              "iterator is used up after one epoch, pass a DataLoader or a "
                              "re-iterable object")
-        # A finite loss is computed before its step: the epoch's last step can still leave
-        # NaN/inf weights, which no later loss would reveal (no silent NaN training).
-        bad = [n for n, p in self.named_parameters() if not bool(torch.isfinite(p).all())]
-        if bad:
-            raise FloatingPointError(
-                f"training diverged: after epoch {epoch + 1} the weights {bad[:3]} hold NaN or "
-                f"inf although the losses were finite. Lower the learning rate (now "
-                f"{self.optimizer.learning_rate:g}), add clipnorm to the optimizer, or scale "
-                "the data")
-        return dict(logs)
+        return logs
 
-    # --- evaluate / predict ----------------------------------------------------------------------
+    def _advice(self) -> str:
+        lr = getattr(self.model.optimizer, "learning_rate", None)
+        now = "" if lr is None else f" (now {lr:g})"
+        return (f"Lower the learning rate{now}, add clipnorm to the optimizer, or scale the "
+                "data")
+
+    # --- the default steps ----------------------------------------------------------------
+    def train_step(self, batch: Batch) -> dict:
+        """The default ``model.train_step`` (:func:`rnnkit.models.steps.train_step`)."""
+        return steps.train_step(self, batch)
+
+    def test_step(self, batch: Batch) -> dict:
+        """The default ``model.test_step`` (:func:`rnnkit.models.steps.test_step`)."""
+        return steps.test_step(self, batch)
+
+    def predict_step(self, batch: Batch):
+        """The default ``model.predict_step``: the model's outputs for ``batch.x``."""
+        return steps.predict_step(self, batch)
+
+    # --- evaluate / predict ------------------------------------------------------------------
     @contextmanager
-    def _inference(self) -> Iterator[None]:
+    def inference(self) -> Iterator[None]:
         """Eval mode (dropout off) without gradients; the previous mode comes back."""
-        was_training = self.training
-        self.eval()
+        model = self.model
+        was_training = model.training
+        model.eval()
         try:
             with torch.no_grad():
                 yield
         finally:
-            self.train(was_training)
+            model.train(was_training)
 
-    def _evaluate_data(self, data, batch_size, cbs: Optional[CallbackList] = None) -> dict:
-        for m in self.compiled_metrics:
+    def _evaluate_data(self, data, batch_size: int, cbs: Optional[CallbackList] = None) -> dict:
+        for m in self.model.compiled_metrics:
             m.reset_state()
-        total = count = 0.0
+        self.test_loss.reset()
         logs: dict = {}
-        precision = TrainingPrecision(self._device_and_dtype()[0])
-        with self._inference():
-            for step, batch in enumerate(self._iter_batches(data, batch_size)):
-                if cbs:
-                    cbs.on_test_batch_begin(step)
-                x, y, w, m = self._batch_to_device(batch)
-                self._clear_activity()
-                with precision.autocast():
-                    y_pred, m_out = self._forward_with_mask(x, m)
-                y_pred = precision.output(y_pred)
-                n = float(self._batch_len(x))
-                total += float(self._compute_loss(y, y_pred, w, m_out)) * n
-                count += n
-                self._update_metrics(y, y_pred, w, m_out)
-                logs = self._logs(total, count)
-                if cbs:
-                    cbs.on_test_batch_end(step, logs)
+        # validation inside fit keeps fit's policy; evaluate makes one for this call
+        outer, self.precision = self.precision, TrainingPrecision(self.device)
+        try:
+            with self.inference():
+                for step, batch in enumerate(data.batches(batch_size)):
+                    if cbs:
+                        cbs.on_test_batch_begin(step)
+                    logs = _as_logs(self.model.test_step(self.to_device(batch)), "test_step")
+                    if cbs:
+                        cbs.on_test_batch_end(step, logs)
+        finally:
+            self.precision = outer
         return logs
 
-    def evaluate(self, x=None, y=None, batch_size: Optional[int] = None, verbose="auto",
-                 sample_weight=None, return_dict: bool = False, callbacks=None):
-        """Loss (and metrics) on the data: the loss alone when there are no metrics,
-        else ``[loss, *metrics]``; a dict with ``return_dict=True``."""
-        self._require_compiled("evaluate")
-        verbose = resolve_verbose(verbose)
-        batch_size = _check_int("batch_size", batch_size, 1) if batch_size is not None else 32
-        data = self._adapt(x, y, sample_weight)
-        self._prepare(data, batch_size)
-        cbs = CallbackList(callbacks, model=self, progbar=ProgbarLogger(verbose) if verbose else None,
-                           params={"steps": self._steps(data, batch_size), "verbose": verbose,
+    def evaluate(self, data, *, batch_size: int, callbacks=None, verbose: int = 0) -> dict:
+        """The logs (loss, metrics) of ``model.test_step`` over ``data``."""
+        cbs = CallbackList(callbacks, model=self.model,
+                           progbar=ProgbarLogger(verbose) if verbose else None,
+                           params={"steps": data.steps(batch_size), "verbose": verbose,
                                    "mode": "evaluate"})
         cbs.on_test_begin()
-        with thread_policy(self, batch_size, training=False):
+        with thread_policy(self.model, batch_size, training=False):
             logs = self._evaluate_data(data, batch_size, cbs)
         cbs.on_test_end(logs)
-        if return_dict:
-            return logs
-        values = [logs["loss"]] + self._metric_values(logs)
-        return values[0] if len(values) == 1 else values
+        return logs
 
-    def predict(self, x, batch_size: Optional[int] = None, verbose=0, callbacks=None) -> np.ndarray:
-        """Outputs for ``x`` as a numpy array: batched, eval mode, no gradients.
-        (verbose defaults to 0 here; Keras's "auto" shows a bar.)"""
-        verbose = resolve_verbose(verbose)
-        batch_size = _check_int("batch_size", batch_size, 1) if batch_size is not None else 32
-        data = self._adapt(x, need_y=False)
-        self._prepare(data, batch_size)
-        cbs = CallbackList(callbacks, model=self, progbar=ProgbarLogger(verbose) if verbose else None,
-                           params={"steps": self._steps(data, batch_size), "verbose": verbose,
+    def predict(self, data, *, batch_size: int, callbacks=None, verbose: int = 0) -> list:
+        """``model.predict_step``'s outputs per batch, as numpy (``model._to_numpy``)."""
+        model = self.model
+        cbs = CallbackList(callbacks, model=model,
+                           progbar=ProgbarLogger(verbose) if verbose else None,
+                           params={"steps": data.steps(batch_size), "verbose": verbose,
                                    "mode": "predict"})
         cbs.on_predict_begin()
         outs = []
-        with self._inference(), thread_policy(self, batch_size, training=False):
-            for step, batch in enumerate(self._iter_batches(data, batch_size)):
+        with self.inference(), thread_policy(model, batch_size, training=False):
+            for step, batch in enumerate(data.batches(batch_size)):
                 cbs.on_predict_batch_begin(step)
-                x_b, _, _, m = self._batch_to_device(batch)
-                y_pred, _ = self._forward_with_mask(x_b, m)
-                outs.append(self._to_numpy(y_pred))
+                outs.append(model._to_numpy(model.predict_step(self.to_device(batch))))
                 cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
         cbs.on_predict_end()
-        return self._join_predictions(outs)
+        return outs
 
-    def predict_on_batch(self, x) -> np.ndarray:
-        return self.predict(x, batch_size=max(len(x), 1))
+    # --- exact resume ----------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """The loop's state at the last epoch boundary, for an exact resume:
+        ``{"epoch": the next epoch to run, "history": {key: [float per epoch]},
+        "epochs": [epoch indices], "shuffle_generator": uint8 tensor or None}``.
+        Inside ``on_epoch_end(epoch)`` that epoch counts as finished. The model's
+        weights, the optimizer and the RNGs are not in it (BackupAndRestore saves them)."""
+        if self._restored is not None:
+            hist, epochs = {k: list(v) for k, v in self._restored[0].items()}, \
+                list(self._restored[1])
+        else:
+            h = self.history
+            hist = {k: [float(v) for v in vs] for k, vs in (h.history if h else {}).items()}
+            epochs = list(h.epoch) if h else []
+            if self._finishing is not None and (not epochs or epochs[-1] != self._finishing[0]):
+                epoch, logs = self._finishing  # History (the last callback) hasn't run yet
+                epochs.append(epoch)
+                for k, v in logs.items():
+                    hist.setdefault(k, []).append(float(v))
+        gen = self.shuffle_generator
+        return {"epoch": self._next_epoch, "history": hist, "epochs": epochs,
+                "shuffle_generator": None if gen is None else gen.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from ``state`` (a :meth:`state_dict`): inside ``fit`` (e.g. from a
+        callback's ``on_train_begin``) the run continues with ``state["epoch"]`` and its
+        history; outside, the next ``fit`` does."""
+        state = check_state(state)
+        if self._in_fit:
+            self._apply(state)
+        else:
+            self._pending = state
+
+    def _apply(self, state: dict) -> None:
+        self._next_epoch = state["epoch"]
+        self._restored = (state["history"], state["epochs"])
+        if state["shuffle_generator"] is not None:
+            self.shuffle_generator.set_state(state["shuffle_generator"])
+
+
+def _as_logs(logs, hook: str) -> dict:
+    """A step's logs as {name: float}; Keras's steps may return tensors."""
+    if not isinstance(logs, dict):
+        raise TypeError(f"`{hook}` must return a dict of logs such as {{'loss': value}}, got "
+                        f"{type(logs).__name__}")
+    return {k: float(v.detach()) if isinstance(v, Tensor) else v for k, v in logs.items()}

@@ -13,6 +13,11 @@ At the end of every epoch the callback writes ONE file,
   with :class:`rnnkit.InvalidModelFile` instead of resuming from wrong values;
 - the epoch just finished and the history so far.
 
+The loop's part (next epoch, history, shuffle generator) comes from and goes
+back to the trainer's public ``state_dict()`` / ``load_state_dict()``
+(``self.trainer``, :class:`rnnkit.callbacks.Callback`); the callback touches
+nothing private of the model or the loop.
+
 When ``fit`` starts again with the same call and the file exists, everything
 is restored in ``on_train_begin`` and training continues with the next epoch,
 so the final weights are bit-identical to those of an uninterrupted run with the
@@ -38,6 +43,7 @@ from rnnkit.training.callback_base import Callback
 from rnnkit.training.optimizers import check_optimizer_state
 from rnnkit.training.safefile import (DEFAULT_MAX_PARAMS, check_weights_fit, exact_weights,
                                       max_bytes_for, model_weights)
+from rnnkit.training.trainer_state import check_state
 from rnnkit.training.state import (capture_rng, json_field, pack, read_state_file,
                                    restore_rng, unpack, write_state_file)
 
@@ -45,6 +51,8 @@ __all__ = ["BackupAndRestore"]
 
 FORMAT = "rnnkit-backup"
 FILENAME = "latest.safetensors"
+SHUFFLE = "trainer/shuffle_generator"  # the trainer's state_dict()["shuffle_generator"]
+_OLD_SHUFFLE = "rng/gen/shuffle"  # where backups written before the Trainer kept it
 
 
 class BackupAndRestore(Callback):
@@ -65,18 +73,13 @@ class BackupAndRestore(Callback):
         self.backup_dir = os.fspath(backup_dir)
         self.delete_checkpoint = bool(delete_checkpoint)
         self.path = os.path.join(self.backup_dir, FILENAME)
-        self._history: dict[str, list] = {}
-        self._epochs: list[int] = []
         self.restored_epoch = None  # the epoch the last restore resumed after
 
     def _generators(self, create: Optional[dict] = None) -> dict:
-        """Every generator training draws from besides the global ones: fit's shuffle
-        generator and each seeded layer's private one (Dropout(seed=), LSTM(seed=)).
+        """Every generator training draws from besides the global ones and the trainer's
+        shuffle generator: each seeded layer's private one (Dropout(seed=), LSTM(seed=)).
         ``create`` {key: device} makes the lazily created ones that a backup holds."""
         gens = {}
-        gen = getattr(self.model, "_shuffle_generator", None)
-        if gen is not None:
-            gens["shuffle"] = gen
         for name, module in self.model.named_modules():
             if getattr(module, "seed", None) is None or not hasattr(module, "_generator"):
                 continue
@@ -91,7 +94,7 @@ class BackupAndRestore(Callback):
         return json.dumps(self.model.get_config(), sort_keys=True)
 
     def on_train_begin(self, logs=None):
-        self._history, self._epochs, self.restored_epoch = {}, [], None
+        self.restored_epoch = None
         remove_stale_temps(self.path)
         if not os.path.lexists(self.path):
             return
@@ -117,33 +120,34 @@ class BackupAndRestore(Callback):
             if opt_state is not None:
                 self.model.optimizer._need_torch("restore")
                 check_optimizer_state(self.model.optimizer.torch, opt_state)
-            history, epochs = dict(meta["history"]), [int(e) for e in meta["epochs"]]
+            # the loop's part, for the trainer's public load_state_dict: the next epoch
+            loop = check_state({"epoch": epoch + 1, "history": meta["history"],
+                                "epochs": meta["epochs"],
+                                "shuffle_generator": tensors.get(SHUFFLE,
+                                                                 tensors.get(_OLD_SHUFFLE))})
             devices = {str(k): torch.device(v) for k, v in dict(meta["devices"]).items()}
-            # Everything checked: now change the model, its optimizer and the generators.
+            # Everything checked: now change the model, its optimizer, the generators, the loop.
             self.model.load_state_dict(weights, strict=True)
             if opt_state is not None:
                 self.model.optimizer.load_state_dict(opt_state)
             restore_rng(meta["rng"], tensors, self._generators(create=devices))
-        self._history, self._epochs = history, epochs
+            self.trainer.load_state_dict(loop)
         self.restored_epoch = epoch
-        # fit() reads this after on_train_begin: continue with the next epoch.
-        self.model._resume = {"epoch": self.restored_epoch + 1, "history": self._history,
-                              "epochs": self._epochs}
 
     def on_epoch_end(self, epoch, logs=None):
-        for k, v in (logs or {}).items():
-            self._history.setdefault(k, []).append(float(v))
-        self._epochs.append(epoch)
+        loop = self.trainer.state_dict()  # this epoch counts as finished
         tensors = {f"model/{k}": v for k, v in self.model.state_dict().items()}
         opt = getattr(self.model, "optimizer", None)
         opt_tree = pack(opt.state_dict(), "optimizer", tensors) if opt is not None else None
         gens = self._generators()
         rng_tree, rng_tensors = capture_rng(gens)
         tensors.update(rng_tensors)
+        if loop["shuffle_generator"] is not None:
+            tensors[SHUFFLE] = loop["shuffle_generator"]
         os.makedirs(self.backup_dir, exist_ok=True)
         header = {k: json.dumps(v) for k, v in (
-            ("epoch", epoch), ("optimizer", opt_tree), ("rng", rng_tree),
-            ("history", self._history), ("epochs", self._epochs),
+            ("epoch", loop["epoch"] - 1), ("optimizer", opt_tree), ("rng", rng_tree),
+            ("history", loop["history"]), ("epochs", loop["epochs"]),
             ("devices", {k: str(g.device) for k, g in gens.items()}))}
         header["model_config"] = self._model_config()
         write_state_file(self.path, tensors, FORMAT, header)

@@ -13,7 +13,20 @@ __all__ = ["Callback", "MonitorCallback"]
 
 class Callback:
     """Base class with no-op hooks. ``self.model`` and ``self.params`` (epochs,
-    steps, verbose) are set by ``fit`` before ``on_train_begin``."""
+    steps, verbose) are set by ``fit`` before ``on_train_begin``.
+
+    ``self.trainer`` is the loop running the hooks (``model.trainer``, a
+    :class:`rnnkit.models.Trainer`), the public interface to it:
+
+    - ``trainer.epoch`` / ``trainer.step``: the epoch (0-based) and the batch in it;
+    - ``trainer.stop_training``: True ends training after this batch (the same
+      flag as Keras's ``self.model.stop_training``);
+    - ``trainer.history``: this fit's :class:`History` (updated after the other
+      callbacks' ``on_epoch_end``);
+    - ``trainer.state_dict()`` / ``trainer.load_state_dict(state)``: the loop's
+      state at an epoch boundary (next epoch, history, shuffle order) for an exact
+      resume; loaded in ``on_train_begin``, the run continues from it.
+    """
 
     def __init__(self) -> None:
         self.model = None
@@ -21,6 +34,16 @@ class Callback:
 
     def set_model(self, model) -> None:
         self.model = model
+
+    @property
+    def trainer(self):
+        """The model's trainer (see the class docstring)."""
+        trainer = getattr(self.model, "trainer", None)
+        if trainer is None:
+            raise ValueError(f"{type(self).__name__}.trainer: the callback has no model with a "
+                             f"trainer (set_model got {type(self.model).__name__}); it is set "
+                             "when fit / evaluate / predict starts")
+        return trainer
 
     def set_params(self, params: dict) -> None:
         self.params = dict(params)
