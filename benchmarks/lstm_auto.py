@@ -19,7 +19,8 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.tools.bench import Pair, Workload, _flops, _torch_call, machine, max_diff, measure, register
+from rnnkit.tools.bench import (Pair, Workload, _flops, _torch_call, machine, max_diff, measure,
+                                register)
 
 
 @register("native_lstm")

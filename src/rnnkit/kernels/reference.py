@@ -91,7 +91,8 @@ def run(spec: RecurrentSpec, weights: list[Weights], x: Tensor, hx: tuple[Tensor
                      generator=generator)
 
 
-def step(spec: RecurrentSpec, w: Weights, x: Tensor, state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+def step(spec: RecurrentSpec, w: Weights, x: Tensor,
+         state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
     """One step of a 1-layer, 1-direction spec: x (B, I), state (h,) or (h, c) (each (B, H)) ->
     the new state, by the family's step function (rnnkit.cells.family); zoneout as its
     inference-time expectation (Krueger et al. 2016: h_t = z h_{t-1} + (1 − z) h̃_t), as

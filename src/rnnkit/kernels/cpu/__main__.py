@@ -47,7 +47,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from rnnkit.kernels.cpu import calibrate
 
         where = calibrate.calibrate()
-        kept = sum(1 for p in json.loads(where.read_text())["points"] if p["ratio"] >= calibrate.MARGIN)
+        points = json.loads(where.read_text())["points"]
+        kept = sum(1 for p in points if p["ratio"] >= calibrate.MARGIN)
         print(f"calibration written to {where}: backend='auto' keeps the native LSTM at {kept} "
               "of the measured points, torch's oneDNN LSTM at the others")
     return 0

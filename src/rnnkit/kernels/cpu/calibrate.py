@@ -55,6 +55,8 @@ def path() -> Path:
     if build.why_unavailable() is not None:
         raise RuntimeError(f"the native CPU kernel is unavailable ({build.why_unavailable()}); "
                            "there is nothing to calibrate")
+    if build.loaded_from is None:  # loaded, but not from a cache folder we know
+        raise RuntimeError("the native CPU kernel was not loaded from a cache folder")
     return Path(build.loaded_from).parent / FILE
 
 
