@@ -2,7 +2,7 @@
 
 ``make install`` runs it, so that no first forward pass, timing or progress bar includes the
 build. ``--key`` also prints what the cache key was computed from. ``--calibrate`` then times
-the native LSTM against torch's oneDNN LSTM on this CPU (about a minute) and writes the result
+the native LSTM against torch's oneDNN LSTM on this CPU (minutes; best idle) and writes the result
 beside the build, where ``backend="auto"`` reads it (calibrate.py). Exit status: 0 when the
 kernel loads or is turned off by ``RNNKIT_CPU_KERNEL=0``, 1 when it can't be built (rnnkit then
 runs the torch / reference kernels) or ``--calibrate`` has nothing to calibrate.
@@ -26,7 +26,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="also print what the cache key is computed from")
     parser.add_argument("--calibrate", action="store_true",
                         help="measure where the native LSTM beats torch's oneDNN LSTM on this "
-                             "CPU, for backend='auto' (about a minute)")
+                             "CPU, for backend='auto' (takes minutes; run it on an idle machine)")
     args = parser.parse_args(argv)
     if not logging.getLogger("rnnkit").handlers:
         logging.basicConfig(level=logging.INFO, format="%(message)s")

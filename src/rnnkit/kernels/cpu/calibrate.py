@@ -13,11 +13,13 @@ calibration never outlives the build it measured. :func:`native_wins` reads it.
 Each point: parity first (outputs and, in training, the gradients of x and
 every weight; a point that fails counts as a loss), warm-ups, then rounds
 that alternate the two kernels; the ratio is the median of per-round
-oneDNN time / native time. Loading is JSON only, never code.
+oneDNN time / native time, and the smaller of two passes over the grid.
+Loading is JSON only, never code.
 """
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import time
@@ -36,6 +38,7 @@ VERSION = 1
 # 2-core VM's noise could hand the point to the slower kernel.
 MARGIN = 1.05
 GRID = {"batch": (1, 8, 32, 64), "hidden": (64, 128, 256, 512), "T": 50}
+PARITY = 2e-5
 
 
 def cpu_model() -> str:
@@ -97,8 +100,9 @@ def measure_point(training: bool, B: int, H: int, T: int, rounds: int = 5,
 
     native, onednn = call(kernel.run), call(torch_fused.run)
     a, b = native(), onednn()
+    # the suite's float32 parity bound, scaled as benchmarks/ scale it: max |a − b| / max(1, max |b|)
     pairs = zip([a] if not training else a, [b] if not training else b)
-    if any(not torch.allclose(p, q, rtol=1e-4, atol=1e-5) for p, q in pairs):
+    if any(not (p - q).abs().max() <= PARITY * max(1.0, q.abs().max().item()) for p, q in pairs):
         return 0.0
     for _ in range(2):  # warm-ups: allocator, BLAS packing, thread pools
         native()
@@ -110,32 +114,48 @@ def measure_point(training: bool, B: int, H: int, T: int, rounds: int = 5,
 
 def calibrate(batch=GRID["batch"], hidden=GRID["hidden"], T: int = GRID["T"],
               threads: Optional[list] = None, rounds: int = 5, budget_s: float = 0.6,
-              out: Optional[Path] = None, progress=print) -> Path:
+              passes: int = 2, out: Optional[Path] = None, progress=print) -> Path:
     """Measure the grid on thread counts ``threads`` (default: 1 and torch's current count)
-    and write it (atomically) to :func:`path`; returns where."""
+    and write it (atomically) to :func:`path`; returns where. The grid is measured
+    ``passes`` times and each point keeps its smallest ratio: a point goes to the native
+    kernel only if it won every time (a busy moment can make either side look slow)."""
     out = out or path()
     before = torch.get_num_threads()
     threads = sorted(set(threads or [1, before]))
-    points = []
+    if _busy():
+        progress(f"warning: this machine is busy (load average {os.getloadavg()[0]:.1f} on "
+                 f"{os.cpu_count()} CPUs); the timings will be noisy. Calibrate when it is idle.")
+    ratios: dict = {}
     try:
-        for n in threads:
-            torch.set_num_threads(n)
-            for training in (True, False):
-                for B in batch:
-                    for H in hidden:
-                        r = measure_point(training, B, H, T, rounds, budget_s)
-                        points.append({"threads": n, "training": training, "batch": B,
-                                       "hidden": H, "ratio": round(r, 3)})
-                        progress(f"threads={n} {'train' if training else 'infer'} B={B} H={H}: "
-                                 f"native {r:.2f}x oneDNN's speed")
+        for _ in range(passes):
+            for n in threads:
+                torch.set_num_threads(n)
+                for training in (True, False):
+                    for B in batch:
+                        for H in hidden:
+                            r = measure_point(training, B, H, T, rounds, budget_s)
+                            key = (n, training, B, H)
+                            ratios[key] = min(r, ratios.get(key, r))
+                            progress(f"threads={n} {'train' if training else 'infer'} B={B} "
+                                     f"H={H}: native {r:.2f}x oneDNN's speed")
     finally:
         torch.set_num_threads(before)
+    points = [{"threads": n, "training": tr, "batch": B, "hidden": H, "ratio": round(r, 3)}
+              for (n, tr, B, H), r in ratios.items()]
     doc = {"version": VERSION, "cpu": cpu_model(),
            "torch": torch.__version__, "T": T, "margin": MARGIN,
            "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "points": points}
     write_text(out, json.dumps(doc, indent=1))
     load.cache_clear()
     return out
+
+
+def _busy() -> bool:
+    """Whether other work holds more than half the CPUs (1-minute load average)."""
+    try:
+        return os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1)
+    except OSError:
+        return False
 
 
 @lru_cache(maxsize=4)
