@@ -249,3 +249,58 @@ def test_an_all_masked_batch_warns_once(monkeypatch):
         warnings.simplefilter("error")
         lstm(x, mask=torch.zeros(B, T, dtype=torch.bool))             # once: no second warning
         lstm(x, mask=torch.tensor([[True] * T, [False] * T]))        # one sample only: no warning
+
+
+# --- discovery: kernel modules declare KERNELS / STEP_KERNELS / CONV_KERNELS ---------------
+def test_discovered_priority_order_is_the_one_registered_by_hand_before():
+    """Before issue 12's discovery the registry listed: cpu 20, torch 10, scan 5, reference 0;
+    steps: cpu 20, reference 0; conv: conv 10, reference 0."""
+    tables = registry.discover()
+    assert [(k.name, k.priority) for k in tables["KERNELS"]] == [
+        ("cpu", 20), ("torch", 10), ("scan", 5), ("reference", 0)]
+    assert [k.name for k in registry.kernels()] == ["cpu", "torch", "scan", "reference"]
+    assert [k.name for k in registry.step_kernels()] == ["cpu", "reference"]
+    assert registry.conv_backend_names() == ["auto", "conv", "reference"]
+
+
+def test_a_kernel_module_added_to_the_package_is_registered(tmp_path, monkeypatch):
+    import sys
+
+    import rnnkit.kernels
+
+    (tmp_path / "zz_throwaway.py").write_text(
+        "from rnnkit.kernels.base import Kernel\n"
+        "KERNELS = (Kernel('throwaway', 7, lambda spec, **_: 'refuses all', None),)\n")
+    monkeypatch.setattr(rnnkit.kernels, "__path__", [*rnnkit.kernels.__path__, str(tmp_path)])
+    monkeypatch.setattr(registry, "_KERNELS", dict(registry._KERNELS))
+    try:
+        registry.discover()
+        assert [k.name for k in registry.kernels()] == ["cpu", "torch", "throwaway", "scan",
+                                                        "reference"]
+        # minGRU: cpu and torch refuse it, then the throwaway one (7) is asked before scan (5)
+        _, choice = registry.choose(RecurrentSpec("mingru", I, H), mask_kind="none",
+                                    training=False)
+        assert choice.kernel == "scan" and choice.rejected["throwaway"] == "refuses all"
+    finally:
+        sys.modules.pop("rnnkit.kernels.zz_throwaway", None)
+        registry._CHOICES.clear()
+
+
+def test_two_kernels_with_one_priority_or_name_are_refused_naming_both():
+    from types import ModuleType
+
+    from rnnkit.kernels.base import Kernel
+
+    def module(name, *kernels):
+        m = ModuleType(name)
+        m.KERNELS = kernels
+        return m
+
+    a = module("kern_a", Kernel("a", 7, None, None))
+    with pytest.raises(ValueError, match=r"kernel 'b' of kern_b has the priority 7 of kernel 'a' "
+                                         r"of kern_a"):
+        registry.collect([a, module("kern_b", Kernel("b", 7, None, None))])
+    with pytest.raises(ValueError, match=r"kernel 'a' of kern_c has the name of kernel 'a'"):
+        registry.collect([a, module("kern_c", Kernel("a", 8, None, None))])
+    tables = registry.collect([module("kern_d", Kernel("low", 1, None, None)), a])
+    assert [k.name for k in tables["KERNELS"]] == ["a", "low"] and tables["CONV_KERNELS"] == []

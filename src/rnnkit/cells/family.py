@@ -5,14 +5,14 @@ states, parameter shapes, step function, initialisation and the options it
 supports) and refuses a family it does not know, rather than guessing
 (STYLE.md habit 11). A family is declared at the bottom of its own cell
 module (rnn.py, lstm.py, gru.py, minrnn.py) with :func:`register_family`;
-``rnnkit.cells`` imports every cell module, so the table is complete as soon
-as anything in ``rnnkit.cells`` is imported.
+``rnnkit.cells`` imports every module of its package (rnnkit.util.discover),
+so the table is complete as soon as anything in ``rnnkit.cells`` is imported.
 
-Adding a family: write its step function in a new ``cells/<name>.py``,
-declare a :class:`CellFamily` there, import the module in
-``cells/__init__.py``. The reference kernel then runs it (with masks,
-stacking, bidirectional and dropout); faster kernels run it once their
-``why_not`` accepts it. See docs/architecture.md.
+Adding a family: write its step function in a new ``cells/<name>.py`` and
+declare a :class:`CellFamily` there; no other line in this package. The
+reference kernel then runs it (with masks, stacking, bidirectional and
+dropout); faster kernels run it once their ``why_not`` accepts it. See
+docs/architecture.md.
 """
 from __future__ import annotations
 

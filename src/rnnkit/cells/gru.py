@@ -32,6 +32,8 @@ from rnnkit.cells.activations import Activation, resolve_activation
 from rnnkit.cells.base import CellBase, classic_init_, classic_shapes, ln
 from rnnkit.cells.family import CellFamily, register_family
 
+# What rnnkit.cells exports from this module (rnnkit.util.discover).
+__all__ = ["GRUCell", "gru_step"]
 
 
 def _split_bias(b: Optional[Tensor], H: int) -> tuple[Optional[Tensor], Optional[Tensor]]:

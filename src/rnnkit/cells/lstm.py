@@ -33,6 +33,8 @@ from rnnkit.cells.activations import Activation, resolve_activation
 from rnnkit.cells.base import CellBase, classic_init_, classic_shapes, linear_opt, ln
 from rnnkit.cells.family import CellFamily, register_family
 
+# What rnnkit.cells exports from this module (rnnkit.util.discover).
+__all__ = ["LSTMCell", "lstm_step"]
 
 
 def lstm_step(

@@ -33,6 +33,9 @@ from torch import Tensor
 
 from rnnkit.cells.family import CellFamily, register_family
 
+# What rnnkit.cells exports from this module (rnnkit.util.discover).
+__all__ = ["mingru_step", "minlstm_step"]
+
 
 def g(v: Tensor) -> Tensor:
     """g(v) = v + 0.5 for v ≥ 0, σ(v) for v < 0."""

@@ -22,6 +22,9 @@ from rnnkit.cells.activations import Activation, resolve_activation
 from rnnkit.cells.base import CellBase, classic_init_, classic_shapes, linear_opt, ln
 from rnnkit.cells.family import CellFamily, register_family
 
+# What rnnkit.cells exports from this module (rnnkit.util.discover).
+__all__ = ["RNNCell", "rnn_step"]
+
 
 def rnn_step(
     x: Tensor,

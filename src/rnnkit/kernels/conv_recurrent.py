@@ -26,6 +26,7 @@ from torch import Tensor
 
 from rnnkit.cells.conv_gru import conv_gru_update
 from rnnkit.cells.conv_lstm import conv_lstm_input, conv_lstm_update
+from rnnkit.kernels.base import Kernel
 from rnnkit.kernels.conv_spec import ConvSpec
 
 
@@ -138,3 +139,10 @@ def why_not_conv(spec: ConvSpec, **facts) -> Optional[str]:
                                   torch.bfloat16):
         return f"dtype {facts['dtype']} is not a floating type"
     return None
+
+
+# Collected by rnnkit.kernels.registry into its table of convolutional recurrences.
+CONV_KERNELS = (Kernel("reference", 0, lambda spec, **_: None, run_reference,
+                       "the plain time loop over rnnkit.cells' conv steps: the oracle"),
+                Kernel("conv", 10, why_not_conv, run_conv,
+                       "input convolution hoisted over all steps, recurrent conv + gates per step"))

@@ -10,6 +10,7 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
+from rnnkit.kernels.base import Kernel, StepKernel
 from rnnkit.kernels.masks import keep_mask
 from rnnkit.kernels.spec import RecurrentSpec
 from rnnkit.kernels.stack import run_stack
@@ -88,3 +89,21 @@ def run(spec: RecurrentSpec, weights: list[Weights], x: Tensor, hx: tuple[Tensor
     """
     return run_stack(spec, weights, x, hx, mask, training=training, run_direction=run_direction,
                      generator=generator)
+
+
+def step(spec: RecurrentSpec, w: Weights, x: Tensor,
+         state: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    """One step of a 1-layer, 1-direction spec: x (B, I), state (h,) or (h, c) (each (B, H)) ->
+    the new state, by the family's step function (rnnkit.cells.family); zoneout as its
+    inference-time expectation (Krueger et al. 2016: h_t = z h_{t-1} + (1 − z) h̃_t), as
+    the reference loop in eval."""
+    new = spec.family.bind(spec)(x, state, w, state[0])
+    zs = (spec.zoneout_h, spec.zoneout_c)
+    return tuple(z * old + (1.0 - z) * s if z > 0 else s for z, old, s in zip(zs, state, new))
+
+
+# Collected by rnnkit.kernels.registry (every kernel module declares its kernels and priorities).
+KERNELS = (Kernel("reference", 0, lambda spec, **_: None, run,
+                  "the plain time loop over rnnkit.cells: every option, the oracle"),)
+STEP_KERNELS = (StepKernel("reference", 0, lambda spec, **_: None, step,
+                           "rnnkit.cells' step functions: every option, the oracle"),)

@@ -4,10 +4,17 @@ configuration, and says why. Layers reach kernels only through :func:`run`.
 A kernel is registered with a name, a ``why_not(spec, **facts)`` that returns
 None when it can run the configuration (else the reason it can't), and a
 ``run(spec, weights, x, hx, mask, training=, generator=)`` with the reference's
-contract. Kernels are tried in registration priority order, fastest first.
+contract. Kernels are tried in priority order, highest (fastest) first.
+
+Kernels are not listed here: every module of ``rnnkit.kernels`` is imported in
+sorted name order and the kernels it declares in ``KERNELS``, ``STEP_KERNELS``
+or ``CONV_KERNELS`` (each with its priority) are registered (:func:`discover`),
+so a new kernel module needs no line in this file. ``register`` adds one at run
+time (a user's own kernel).
 """
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Optional
@@ -15,10 +22,11 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from rnnkit.kernels import cpu, reference, scan, threads, torch_fused
+from rnnkit.kernels import reference, threads
 from rnnkit.kernels.base import Kernel, StepKernel
 from rnnkit.kernels.masks import mask_kind
 from rnnkit.kernels.spec import RecurrentSpec
+from rnnkit.util.discover import submodules
 
 
 @dataclass
@@ -162,16 +170,6 @@ def _warn_all_masked(shape: tuple) -> None:
                   RuntimeWarning, stacklevel=3)
 
 
-register(Kernel("reference", 0, lambda spec, **_: None, reference.run,
-                "the plain time loop over rnnkit.cells: every option, the oracle"))
-register(Kernel("torch", 10, torch_fused.why_not, torch_fused.run,
-                "torch._VF fused ops (oneDNN on CPU, cuDNN on GPU) where semantics match"))
-# Priority 5: the only kernel but the reference for its families, and tried after the
-# classic families' kernels, so their choice reports don't list it.
-register(Kernel("scan", 5, scan.why_not, scan.run,
-                "log-space parallel scan (Heinsen 2023) for minGRU/minLSTM, in torch"))
-
-
 # --- single steps (streaming cells, layer.step) ---------------------------------------
 # A parallel registry: one time step of a 1-layer, 1-direction spec, with no
 # dropout drawn (streaming inference; a cell's training-time regularisers are
@@ -221,21 +219,6 @@ def step(spec: RecurrentSpec, weights: dict, x: Tensor, state: tuple[Tensor, ...
     return kernel.step(spec, weights, x, state), choice
 
 
-def _reference_step(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, ...]):
-    """The family's step function (rnnkit.cells.family); zoneout as its inference-time
-    expectation (Krueger et al. 2016: h_t = z h_{t-1} + (1 − z) h̃_t), as the reference
-    loop in eval."""
-    new = spec.family.bind(spec)(x, state, w, state[0])
-    zs = (spec.zoneout_h, spec.zoneout_c)
-    return tuple(z * old + (1.0 - z) * s if z > 0 else s for z, old, s in zip(zs, state, new))
-
-
-register_step(StepKernel("reference", 0, lambda spec, **_: None, _reference_step,
-                         "rnnkit.cells' step functions: every option, the oracle"))
-# The native kernels (priority 20); cpu/ declares them without importing this module.
-register(cpu.KERNEL)
-register_step(cpu.STEP_KERNEL)
-
 # --- convolutional recurrences (ConvLSTM, ConvGRU) --------------------------------------
 # A table of their own, chosen by the same rules: they take a ConvSpec and (T, B, C, *S).
 _CONV_KERNELS: dict[str, Kernel] = {}
@@ -262,13 +245,44 @@ def run_conv(spec, weights: list[dict], x: Tensor, hx: tuple[Tensor, ...],
     return out, state, choice
 
 
-def _register_conv_kernels() -> None:
-    from rnnkit.kernels import conv_recurrent as cr
-
-    register_conv(Kernel("reference", 0, lambda spec, **_: None, cr.run_reference,
-                         "the plain time loop over rnnkit.cells' conv steps: the oracle"))
-    register_conv(Kernel("conv", 10, cr.why_not_conv, cr.run_conv,
-                         "input convolution hoisted over all steps, recurrent conv + gates per step"))
+# --- discovery: each kernel module declares its kernels and their priorities ------------
+# The tables a module of rnnkit.kernels (a file, or a subpackage such as cpu/) may declare,
+# each a sequence of Kernel (StepKernel for STEP_KERNELS), and where they are registered.
+TABLES = {"KERNELS": register, "STEP_KERNELS": register_step, "CONV_KERNELS": register_conv}
 
 
-_register_conv_kernels()
+def collect(modules) -> dict[str, list]:
+    """The kernels that ``modules`` declare, per table, highest priority first. Two
+    kernels of one table with the same name, or the same priority, raise ValueError
+    naming both modules: the order under backend="auto" must never depend on which
+    file was read first."""
+    found: dict[str, list] = {table: [] for table in TABLES}
+    for module in modules:
+        for table in TABLES:
+            for k in getattr(module, table, ()):
+                for other, where in found[table]:
+                    if other.name == k.name or other.priority == k.priority:
+                        same = "name" if other.name == k.name else f"priority {k.priority}"
+                        raise ValueError(f"{table}: kernel {k.name!r} of {module.__name__} has the "
+                                         f"{same} of kernel {other.name!r} of {where}; give each "
+                                         "kernel its own name and priority")
+                found[table].append((k, module.__name__))
+    return {table: sorted((k for k, _ in ks), key=lambda k: -k.priority)
+            for table, ks in found.items()}
+
+
+def discover() -> dict[str, list]:
+    """Import every module of rnnkit.kernels (sorted by name) and register the kernels
+    they declare. Returns :func:`collect`'s tables. Runs when the registry is imported;
+    running it again registers the same kernels again (a no-op) plus any new module on
+    the package's ``__path__``."""
+    package = __name__.rpartition(".")[0]
+    modules = submodules(package, sys.modules[package].__path__, skip={"registry"})
+    tables = collect(modules)
+    for table, declared in tables.items():
+        for k in declared:
+            TABLES[table](k)
+    return tables
+
+
+discover()

@@ -18,6 +18,7 @@ from torch import Tensor
 
 from rnnkit.cells.family import FAMILIES
 from rnnkit.cells.minrnn import scan
+from rnnkit.kernels.base import Kernel
 from rnnkit.kernels.masks import keep_mask
 from rnnkit.kernels.spec import RecurrentSpec
 from rnnkit.kernels.stack import run_stack
@@ -71,3 +72,9 @@ def run(spec: RecurrentSpec, weights: list[dict], x: Tensor, hx: tuple[Tensor, .
     """Same contract as :func:`rnnkit.kernels.reference.run`."""
     return run_stack(spec, weights, x, hx, mask, training=training, run_direction=run_direction,
                      generator=generator)
+
+
+# Collected by rnnkit.kernels.registry. Priority 5: the only kernel but the reference for its
+# families, and tried after the classic families' kernels, so their choice reports don't list it.
+KERNELS = (Kernel("scan", 5, why_not, run,
+                  "log-space parallel scan (Heinsen 2023) for minGRU/minLSTM, in torch"),)

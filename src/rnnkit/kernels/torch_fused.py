@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from rnnkit.kernels.base import Kernel
 from rnnkit.kernels.masks import keep_mask
 from rnnkit.kernels.merge import merge
 from rnnkit.kernels.spec import RecurrentSpec
@@ -135,3 +136,8 @@ def run(spec: RecurrentSpec, weights: list[dict], x: Tensor, hx: tuple[Tensor, .
         P = spec.state_size
         out = merge(out[..., :P], out[..., P:], spec.merge_mode)
     return out, state
+
+
+# Collected by rnnkit.kernels.registry: tried after the native kernel (20), before the scan (5).
+KERNELS = (Kernel("torch", 10, why_not, run,
+                  "torch._VF fused ops (oneDNN on CPU, cuDNN on GPU) where semantics match"),)

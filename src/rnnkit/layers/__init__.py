@@ -3,7 +3,9 @@ layouts, running on rnnkit's kernels. See :mod:`rnnkit.layers.base` for the
 contract, :mod:`rnnkit.layers.keras_layout` for the weight order, and
 :mod:`rnnkit.layers.node` for calls on symbolic tensors (the Functional API).
 ``register_layer`` is the registry by Keras class name that configs are read
-with; a Keras layer name that rnnkit lacks raises an error naming it."""
+with, and every class a module of this package registers is exported here
+(discovered, so a new layer module needs no line in this file); a Keras layer
+name that rnnkit lacks raises an error naming it."""
 from rnnkit._unsupported import module_getattr
 from rnnkit.layers.activations import Activation
 from rnnkit.layers.attention import AdditiveAttention, Attention
@@ -28,7 +30,6 @@ from rnnkit.layers.pooling import (AveragePooling1D, GlobalAveragePooling1D, Glo
 from rnnkit.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                                    Subtract, add, average, concatenate, dot, maximum, minimum,
                                    multiply, subtract)
-from rnnkit.layers.minrnn import MinGRU, MinLSTM
 from rnnkit.layers.recurrent import RecurrentLayer
 from rnnkit.layers.resampling import MaxPooling2D, MaxPooling3D, UpSampling2D, UpSampling3D
 from rnnkit.layers.reshaping import Flatten, Permute, RepeatVector, Reshape
@@ -36,6 +37,7 @@ from rnnkit.layers.rnn import RNN
 from rnnkit.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from rnnkit.layers.simple_rnn import SimpleRNN
 from rnnkit.layers.time_distributed import TimeDistributed
+from rnnkit.util.discover import export, submodules
 
 __all__ = ["Activation", "Add", "Average", "Bidirectional", "Concatenate", "Dense", "Dot",
            "Dropout", "Embedding", "Flatten", "GRU", "GRUCell", "Input", "InputLayer", "LSTM",
@@ -52,6 +54,15 @@ __all__ += ["AdditiveAttention", "Attention", "AveragePooling1D", "BatchNormaliz
 # Video and spatial sequences (issue 14).
 __all__ += ["Conv2D", "Conv2DTranspose", "Conv3D", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
             "MaxPooling2D", "MaxPooling3D", "UpSampling2D", "UpSampling3D"]
-# Parallel-scan cells (issue 12).
-__all__ += ["MinGRU", "MinLSTM"]
+
+
+def _registered_here(module) -> list[str]:
+    """The Keras names of the layer classes that ``module`` registers (@register_layer)."""
+    return sorted(n for n, cls in registered_layers().items() if cls.__module__ == module.__name__)
+
+
+# Every module of this package, in sorted name order, and each layer class it registers
+# (rnnkit.util.discover): a new layers/<name>.py needs no line in this file. The imports
+# above are for readers and static analysers; discovery finds the same objects.
+__all__ = sorted({*__all__, *export(globals(), submodules(__name__, __path__), _registered_here)})
 __getattr__ = module_getattr("rnnkit.layers", __all__)

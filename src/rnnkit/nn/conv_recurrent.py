@@ -22,6 +22,9 @@ from rnnkit.kernels import registry
 from rnnkit.kernels.conv_spec import ConvSpec
 from rnnkit.nn.inputs import build_mask, check_prob
 
+# What rnnkit.nn exports from this module (rnnkit.util.discover).
+__all__ = ["ConvGRU", "ConvLSTM"]
+
 
 class _ConvRecurrentBase(nn.Module):
     mode = ""

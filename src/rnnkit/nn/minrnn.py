@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from rnnkit.nn.recurrent import _RecurrentBase
 
+# What rnnkit.nn exports from this module (rnnkit.util.discover).
+__all__ = ["MinGRU", "MinLSTM"]
+
 
 class _MinBase(_RecurrentBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,

@@ -21,6 +21,9 @@ from rnnkit.kernels import chunked, precision, registry
 from rnnkit.kernels.spec import RecurrentSpec
 from rnnkit.nn.inputs import build_mask, check_prob, to_time_first
 
+# What rnnkit.nn exports from this module (rnnkit.util.discover).
+__all__ = ["GRU", "LSTM", "RNN"]
+
 
 def _zoneout_pair(zoneout) -> tuple[float, float]:
     if isinstance(zoneout, (tuple, list)):

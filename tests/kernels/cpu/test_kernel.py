@@ -3,6 +3,7 @@ which runs it against the reference on the shared matrix): against torch.nn, its
 choices under backend="auto", its why_not, batch slices and wide layers, with
 NaN-poisoned buffers (conftest.py)."""
 import itertools
+import json
 
 import pytest
 import torch
@@ -150,8 +151,31 @@ def test_matches_torch_nn(core, cell, L, bidirectional, padded):
     assert core.max_abs_diff(mine, theirs) <= core.TOL[torch.float32]
 
 
+@pytest.fixture
+def calibration(monkeypatch, tmp_path):
+    """The plain-LSTM policy's input (cpu/calibrate.py), isolated from this machine's real
+    calibration: none by default; ``calibration(points)`` writes one. Forgets the
+    registry's cached choices, which were made under the machine's own."""
+    from rnnkit.kernels.cpu import calibrate
+
+    where = tmp_path / calibrate.FILE
+    monkeypatch.setattr(calibrate, "path", lambda: where)
+    calibrate.load.cache_clear()
+    registry._CHOICES.clear()
+
+    def write(points):
+        where.write_text(json.dumps({"version": calibrate.VERSION, "points": [
+            {"threads": n, "training": tr, "batch": B, "hidden": H, "ratio": r}
+            for n, tr, B, H, r in points]}))
+        calibrate.load.cache_clear()
+        registry._CHOICES.clear()
+    yield write
+    calibrate.load.cache_clear()
+    registry._CHOICES.clear()
+
+
 @pytest.mark.parametrize("spec_kw,mask_kind,expected", [
-    (dict(mode="lstm"), "none", "torch"),                 # oneDNN's LSTM is as fast: cpu yields
+    (dict(mode="lstm"), "none", "torch"),                 # uncalibrated: oneDNN's LSTM
     (dict(mode="lstm"), "any", "cpu"),                    # torch can't run holes: no yielding
     (dict(mode="lstm", peephole=True), "none", "cpu"),
     (dict(mode="lstm", proj_size=2), "none", "cpu"),      # oneDNN has no projection
@@ -161,7 +185,7 @@ def test_matches_torch_nn(core, cell, L, bidirectional, padded):
     (dict(mode="rnn", layer_norm=True), "none", "cpu"),
     (dict(mode="gru", layer_norm=True), "none", "cpu"),
 ])
-def test_auto_takes_the_faster_kernel_and_says_why(spec_kw, mask_kind, expected):
+def test_auto_takes_the_faster_kernel_and_says_why(calibration, spec_kw, mask_kind, expected):
     spec = RecurrentSpec(input_size=I, hidden_size=H, **spec_kw)
     facts = dict(mask_kind=mask_kind, training=True, device=torch.device("cpu"), dtype=torch.float32)
     _, choice = registry.choose(spec, "auto", **facts)
@@ -172,32 +196,39 @@ def test_auto_takes_the_faster_kernel_and_says_why(spec_kw, mask_kind, expected)
     assert registry.choose(spec, "cpu", **facts)[1].kernel == "cpu"
 
 
-@pytest.mark.parametrize("threads,batch,training,hidden,expected", [
-    (2, 8, True, 128, "cpu"),      # two cores: batch slices beat oneDNN in training
-    (2, 8, True, 512, "cpu"),      # ... up to batch 8 at any width
-    (2, 32, True, 512, "torch"),   # a wide layer with a big batch: oneDNN
-    (2, 8, False, 128, "cpu"),     # inference, small batch, narrow layer
-    (2, 32, False, 128, "torch"),  # inference with a big batch: oneDNN
-    (1, 8, True, 128, "torch"),    # one thread with a batch: oneDNN
-    (1, 1, True, 128, "cpu"),      # one sequence: the native loop
-    (1, 1, False, 512, "torch"),   # ... except inference of a wide layer
-    (2, 1, False, 256, "torch"),   # two threads: MKL splits a wide layer's products
-    (2, None, True, 128, "cpu"),   # no batch given: counted as a big one
-    (1, None, True, 128, "torch"),
+# A calibration in which the native LSTM won some points and lost others (ratios: oneDNN
+# time / native time; MARGIN 1.05).
+POINTS = [(2, True, 8, 128, 1.30), (2, True, 32, 512, 0.80), (2, False, 8, 128, 1.20),
+          (2, False, 32, 128, 0.70), (1, True, 1, 128, 1.10), (1, True, 8, 128, 0.60)]
+
+
+@pytest.mark.parametrize("threads,batch,training,hidden,calibrated,uncalibrated", [
+    (2, 8, True, 128, "cpu", "torch"),     # measured 1.30x: native
+    (2, 4, True, 100, "cpu", "torch"),     # covered by (8, 128)
+    (2, 32, True, 512, "torch", "torch"),  # measured 0.80x: oneDNN
+    (2, 16, True, 128, "torch", "torch"),  # covered by (32, 512): oneDNN
+    (2, 8, False, 128, "cpu", "torch"),    # inference measured apart: 1.20x
+    (2, 32, False, 128, "torch", "torch"),
+    (1, 1, True, 128, "cpu", "torch"),     # one thread, one sequence: 1.10x
+    (1, 8, True, 128, "torch", "torch"),   # one thread with a batch: 0.60x
+    (1, 1, False, 128, "torch", "torch"),  # one-thread inference not calibrated: oneDNN
+    (2, None, True, 128, "torch", "torch"),  # no batch given: counted as a big one
 ])
-def test_auto_plain_lstm_policy(threads, batch, training, hidden, expected):
+def test_auto_plain_lstm_policy(calibration, threads, batch, training, hidden, calibrated,
+                                uncalibrated):
     spec = RecurrentSpec(input_size=I, hidden_size=hidden, mode="lstm")
     facts = dict(mask_kind="none", training=training, device=torch.device("cpu"),
                  dtype=torch.float32, batch=batch)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(threads)
-        choice = registry.choose(spec, "auto", **facts)[1]
+        uncal = registry.choose(spec, "auto", **facts)[1]
+        calibration(POINTS)
+        cal = registry.choose(spec, "auto", **facts)[1]
     finally:
         torch.set_num_threads(before)
-    assert choice.kernel == expected
-    if expected == "torch":
-        assert "oneDNN" in choice.rejected["cpu"]
+    assert (cal.kernel, uncal.kernel) == (calibrated, uncalibrated)
+    assert "oneDNN" in uncal.rejected["cpu"] and "--calibrate" in uncal.rejected["cpu"]
 
 
 @pytest.mark.parametrize("cell", ["lstm_ln_peephole_proj", "gru_ln", "gru_reset_before",

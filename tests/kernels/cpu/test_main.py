@@ -43,3 +43,27 @@ def test_a_failed_build_exits_1_and_turned_off_exits_0(fresh_build, monkeypatch,
     monkeypatch.setenv("RNNKIT_CPU_KERNEL", "0")
     assert cli.main([]) == 0
     assert "RNNKIT_CPU_KERNEL=0" in capsys.readouterr().out
+
+
+def test_calibrate_writes_beside_the_build_and_says_what_auto_will_do(fresh_build, monkeypatch,
+                                                                      capsys, tmp_path):
+    from rnnkit.kernels.cpu import calibrate
+
+    def fake(**_):  # the measurement itself is tested in test_calibrate.py
+        where = build.loaded_from.parent / calibrate.FILE
+        where.write_text(json.dumps({"version": calibrate.VERSION, "points": [
+            {"threads": 1, "training": True, "batch": 1, "hidden": 64, "ratio": r}
+            for r in (1.2, 0.7, 1.01)]}))
+        return where
+
+    monkeypatch.setattr(calibrate, "calibrate", fake)
+    assert cli.main(["--calibrate"]) == 0
+    out = capsys.readouterr().out
+    assert f"calibration written to {build.cache_dir()}" in out
+    assert "keeps the native LSTM at 1 of the measured points" in out
+
+
+def test_calibrate_without_a_kernel_exits_1(fresh_build, monkeypatch, capsys):
+    monkeypatch.setenv("RNNKIT_CPU_KERNEL", "0")
+    assert cli.main(["--calibrate"]) == 1
+    assert "unavailable" in capsys.readouterr().out

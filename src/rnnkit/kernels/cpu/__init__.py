@@ -64,11 +64,14 @@ def step(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, ...]) -> 
     raise AssertionError(f"step_why_not refused mode={spec.mode!r}; reaching here is a registry bug")
 
 
-# Registered by rnnkit.kernels.registry (this package doesn't import the registry).
+# Collected by rnnkit.kernels.registry (this package doesn't import the registry).
+# Priority 20: tried first under backend="auto".
 KERNEL = Kernel("cpu", 20, why_not, run,
                 "rnnkit's native fused CPU time loops (C++, hand-written BPTT)", yields=yields)
 STEP_KERNEL = StepKernel("cpu", 20, step_why_not, step,
                          "one native call per step (streaming.py), torch.nn cell semantics")
+KERNELS = (KERNEL,)
+STEP_KERNELS = (STEP_KERNEL,)
 
-__all__ = ["KERNEL", "STEP_KERNEL", "calls", "gru_cell", "lstm_cell", "rnn_cell", "run", "set_poison", "step",
+__all__ = ["KERNEL", "KERNELS", "STEP_KERNEL", "STEP_KERNELS", "calls", "gru_cell", "lstm_cell", "rnn_cell", "run", "set_poison", "step",
            "step_why_not", "why_not", "why_unavailable"]

@@ -45,29 +45,34 @@ def why_not(spec: RecurrentSpec, *, device=None, dtype=None, **_) -> Optional[st
 
 
 def yields(spec: RecurrentSpec, **facts) -> Optional[str]:
-    """Under backend="auto", leave a plain LSTM to torch's oneDNN LSTM where benchmarks/
-    measured oneDNN as fast or faster on this project's 2-core machine. The native kernel
-    keeps: with two or more threads (batch slices on both cores), training at batch <= 8 or
-    hidden_size <= 256 (1.0-1.8x oneDNN's speed) and inference at batch <= 8 with
-    hidden_size <= 128 (0.9-2.5x, mostly above 1.1x); on one thread, a single sequence
-    (training 1.0-1.2x; inference up to hidden_size 256, 1.05-1.2x). Elsewhere oneDNN
-    measured 0.75-1.0x of it or wasn't measured. An unknown batch counts as a large one."""
+    """Under backend="auto", leave a plain LSTM (one torch's fused op runs exactly, no mask)
+    to torch's oneDNN LSTM unless this CPU's calibration (calibrate.py, written by
+    ``python -m rnnkit.kernels.cpu --calibrate``) measured the native loop at least 5%
+    faster for its mode, batch, hidden size and thread count. Without a calibration the
+    answer is oneDNN everywhere: the native LSTM won some of these points on a Sapphire
+    Rapids VM (training at batch <= 8: 1.0-1.8x) but lost them on an AMD EPYC VM
+    (0.43-0.91x, and on one thread 0.4-1.0x: benchmarks/lstm_auto.py), so no point won on
+    both. Every other configuration (GRU, RNN, LSTM variants, gappy masks) is unaffected.
+    An unknown batch counts as a large one."""
     from rnnkit.kernels import torch_fused
+    from rnnkit.kernels.cpu import calibrate
 
     if not (spec.mode == "lstm" and not spec.peephole and spec.proj_size == 0
             and facts.get("mask_kind", "none") == "none"
             and torch_fused.why_not(spec, **facts) is None):
         return None
-    H, batch = spec.hidden_size, facts.get("batch") or 1 << 30
-    two_threads = torch.get_num_threads() >= 2
-    if two_threads:
-        native = (batch <= 8 or H <= 256) if facts.get("training") else (batch <= 8 and H <= 128)
-    else:
-        native = batch == 1 and (facts.get("training") or H <= 256)
-    if native:
+    n = torch.get_num_threads()
+    batch = facts.get("batch") or 1 << 30
+    wins = calibrate.native_wins(bool(facts.get("training")), batch, spec.hidden_size, n,
+                                 calibrate.load())
+    if wins:
         return None
-    return ("torch's oneDNN LSTM measured as fast or faster for a plain LSTM of this size "
-            "and thread count (see benchmarks/)")
+    if wins is None:
+        return ("a plain LSTM goes to torch's oneDNN LSTM on a CPU without a calibration "
+                "(the native one lost on some CPUs; `python -m rnnkit.kernels.cpu --calibrate` "
+                "measures this one)")
+    return (f"this CPU's calibration measured torch's oneDNN LSTM as fast or faster for a "
+            f"plain LSTM of this size on {n} thread(s)")
 
 
 def _mode_key(spec: RecurrentSpec) -> str:
