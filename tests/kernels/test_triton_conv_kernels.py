@@ -66,7 +66,7 @@ def test_kernel_compiles_for_a_gpu_without_one(name, dtype):
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 
-    from rnnkit.kernels import triton_conv_kernels as src
+    from rnnkit.kernels import _triton_conv_kernels as src
     n_ptr, n_int, extra = SIGNATURES[name]
     fn = triton.JITFunction(getattr(src, name))
     names = fn.arg_names

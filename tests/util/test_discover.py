@@ -192,3 +192,26 @@ def test_a_family_added_as_four_files_is_found_everywhere(tmp_path):
     assert got["diff"] <= 1e-12
     assert got["layer_shape"] == [2, 4] and got["layer_kernel"] == "toykernel"
     assert got["lstm_auto"]
+
+
+def test_discovery_never_imports_optional_gpu_packages():
+    """Discovery imports every public module of rnnkit.kernels; one that needs triton at
+    import time would break `import rnnkit.layers` for a user without the [gpu] extra.
+    Block triton and import every discovering package in a fresh interpreter."""
+    import subprocess
+    import sys
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'triton' or name.startswith('triton.'):\n"
+        "            raise ImportError('triton blocked by the test')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import rnnkit.cells, rnnkit.kernels.registry, rnnkit.nn, rnnkit.layers\n"
+        "from rnnkit.kernels import triton_conv\n"
+        "import torch\n"
+        "assert triton_conv.available(torch.zeros(1)) is not None\n"
+        "assert 'triton' not in sys.modules\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

@@ -105,12 +105,12 @@ _KERNELS: dict = {}
 
 
 def _kernel(name: str, device: torch.device):
-    """The kernel ``name`` of triton_conv_kernels, compiled for CUDA or interpreted on CPU.
+    """The kernel ``name`` of _triton_conv_kernels, compiled for CUDA or interpreted on CPU.
     Chosen per call rather than by ``triton.jit`` at import, which reads TRITON_INTERPRET once."""
     interpret = device.type == "cpu"
     key = (name, interpret)
     if key not in _KERNELS:
-        from rnnkit.kernels import triton_conv_kernels as src
+        from rnnkit.kernels import _triton_conv_kernels as src
         fn = getattr(src, name)
         if interpret:
             from triton.runtime.interpreter import InterpretedFunction
