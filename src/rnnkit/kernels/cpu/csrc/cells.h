@@ -144,6 +144,52 @@ inline void gru_before_n(int64_t H, const T* __restrict__ x_n, const T* __restri
   }
 }
 
+// Backward of gru_after_gates: from d (grad of h, H) and the saved a = [r, z, n] and
+// ghn = rec_n + b_hn, the pre-activation grads dx (3H: the input part) and dg (3H: the
+// recurrent part, [dar, daz, dan ⊙ r]); adds the direct z ⊙ d into dp (grad of h_prev).
+template <typename T>
+inline void gru_after_gates_back(int64_t H, const T* __restrict__ a, const T* __restrict__ ghn,
+                                 const T* __restrict__ h0, const T* __restrict__ d,
+                                 T* __restrict__ dx, T* __restrict__ dg, T* __restrict__ dp) {
+  #pragma GCC ivdep
+  for (int64_t j = 0; j < H; ++j) {
+    const T r = a[j], z = a[H + j], n = a[2 * H + j];
+    const T dan = d[j] * (T(1) - z) * (T(1) - n * n);
+    const T daz = d[j] * (h0[j] - n) * z * (T(1) - z);
+    const T dar = dan * ghn[j] * r * (T(1) - r);
+    dp[j] += d[j] * z;
+    dx[j] = dar; dx[H + j] = daz; dx[2 * H + j] = dan;
+    dg[j] = dar; dg[H + j] = daz; dg[2 * H + j] = dan * r;
+  }
+}
+
+// Backward of gru_before_n: the z and n pre-activation grads (dx[H:3H]); adds z ⊙ d
+// into dp.
+template <typename T>
+inline void gru_before_n_back(int64_t H, const T* __restrict__ a, const T* __restrict__ h0,
+                              const T* __restrict__ d, T* __restrict__ dx, T* __restrict__ dp) {
+  #pragma GCC ivdep
+  for (int64_t j = 0; j < H; ++j) {
+    const T z = a[H + j], n = a[2 * H + j];
+    dx[H + j] = d[j] * (h0[j] - n) * z * (T(1) - z);
+    dx[2 * H + j] = d[j] * (T(1) - z) * (T(1) - n * n);
+    dp[j] += d[j] * z;
+  }
+}
+
+// Backward of gru_before_rz's rh = r ⊙ h_rec: q holds the grad of rh on entry; writes the
+// r pre-activation grad dx[0:H] and leaves in q the grad reaching h_rec through rh.
+template <typename T>
+inline void gru_before_r_back(int64_t H, const T* __restrict__ a, const T* __restrict__ hrec,
+                              T* __restrict__ dx, T* __restrict__ q) {
+  #pragma GCC ivdep
+  for (int64_t j = 0; j < H; ++j) {
+    const T r = a[j];
+    dx[j] = q[j] * hrec[j] * r * (T(1) - r);
+    q[j] *= r;
+  }
+}
+
 // ---- Elman RNN (rnnkit.cells.rnn): h = act(x + rec), act = relu or tanh -------------------
 template <typename T, bool RELU>
 inline T rnn_act(T v) {

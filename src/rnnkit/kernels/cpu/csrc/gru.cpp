@@ -1,4 +1,5 @@
-// GRU time loop and its BPTT, both reset placements (rnnkit.cells.gru), gates r, z, n.
+// GRU time loop and its BPTT, both reset placements (rnnkit.cells.gru), gates r, z, n; the
+// gate math is cells.h's gru_* functions.
 // xg_t = W_ih x_t + b_ih + b_hh[r, z] (+ b_hh[n] when reset_before), hoisted; h_rec = h ⊙ rec_mask.
 //   reset_after:  [gr, gz, gn] = W_hh h_rec,  r = σ(xg_r + gr), z = σ(xg_z + gz),
 //                 n = tanh(xg_n + r ⊙ (gn + b_hn))
@@ -156,21 +157,8 @@ void gru_backward(Seq<T>& s) {
           std::memset(dg, 0, sizeof(T) * G);
           continue;
         }
-        const T* __restrict__ a = A + b * G;
-        const T* __restrict__ ghn = X + b * H;
-        const T* __restrict__ h0 = hp + b * H;
-        const T* __restrict__ d = dcell + b * H;
-        T* __restrict__ dp = dHp + b * H;
-        #pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) {
-          const T r = a[j], z = a[H + j], n = a[2 * H + j];
-          const T dan = d[j] * (T(1) - z) * (T(1) - n * n);
-          const T daz = d[j] * (h0[j] - n) * z * (T(1) - z);
-          const T dar = dan * ghn[j] * r * (T(1) - r);
-          dp[j] += d[j] * z;
-          dx[j] = dar; dx[H + j] = daz; dx[2 * H + j] = dan;
-          dg[j] = dar; dg[H + j] = daz; dg[2 * H + j] = dan * r;
-        }
+        gru_after_gates_back(H, A + b * G, X + b * H, hp + b * H, dcell + b * H, dx, dg,
+                             dHp + b * H);
       }
       if (ln) {
         for (int64_t b = 0; b < B; ++b) ln_rows_back(s, t, b, dG + b * G, 0, 3);
@@ -186,17 +174,7 @@ void gru_backward(Seq<T>& s) {
           std::memset(dx, 0, sizeof(T) * G);
           continue;
         }
-        const T* __restrict__ a = A + b * G;
-        const T* __restrict__ h0 = hp + b * H;
-        const T* __restrict__ d = dcell + b * H;
-        T* __restrict__ dp = dHp + b * H;
-        #pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) {
-          const T z = a[H + j], n = a[2 * H + j];
-          dx[H + j] = d[j] * (h0[j] - n) * z * (T(1) - z);
-          dx[2 * H + j] = d[j] * (T(1) - z) * (T(1) - n * n);
-          dp[j] += d[j] * z;
-        }
+        gru_before_n_back(H, A + b * G, hp + b * H, dcell + b * H, dx, dHp + b * H);
       }
       // d(r ⊙ h_rec) = dan · W_hn (with LN: the grad of W_hn (r ⊙ h_rec) before it)
       if (ln) {
@@ -212,14 +190,7 @@ void gru_backward(Seq<T>& s) {
           std::memset(q, 0, sizeof(T) * H);
           continue;
         }
-        const T* __restrict__ a = A + b * G;
-        const T* __restrict__ h0 = hr + b * H;
-        #pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) {
-          const T r = a[j];
-          dx[j] = q[j] * h0[j] * r * (T(1) - r);
-          q[j] *= r;  // now the grad reaching h_rec through r ⊙ h_rec
-        }
+        gru_before_r_back(H, A + b * G, hr + b * H, dx, q);
       }
       // grad of h_rec = dA_rz · W_hh[r, z] + r ⊙ d(r ⊙ h_rec), then through the dropout mask
       if (ln) {

@@ -1,4 +1,6 @@
-// LSTM time loop and its hand-written BPTT. Equations (rnnkit.cells.lstm), gates i, f, g, o:
+// LSTM time loop and its hand-written BPTT, one instance per (peephole, layer norm) pair;
+// the gate math is cells.h's lstm_gates / lstm_gates_back. Equations (rnnkit.cells.lstm),
+// gates i, f, g, o:
 //   a = xg_t + W_hh h_rec                      (xg_t = W_ih x_t + b_ih + b_hh, hoisted)
 //   i = σ(a_i + w_ci ⊙ c_prev), f = σ(a_f + w_cf ⊙ c_prev), g = tanh(a_g)
 //   c = f ⊙ c_prev + i ⊙ g,  o = σ(a_o + w_co ⊙ c),  h = o ⊙ tanh(c)  [then h = W_hr h]

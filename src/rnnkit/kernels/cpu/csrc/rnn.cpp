@@ -1,4 +1,5 @@
-// Elman RNN time loop and its BPTT (rnnkit.cells.rnn):
+// Elman RNN time loop and its BPTT (rnnkit.cells.rnn), one instance per (relu, layer norm)
+// pair; the gate math is cells.h's rnn_gates / rnn_gates_back:
 //   h = act(xg_t + W_hh h_rec),  xg_t = W_ih x_t + b_ih + b_hh (hoisted), act = tanh or relu,
 // followed by zoneout and the mask (common.h). With layer normalisation
 // (rnnkit.cells.rnn) xg_t = LN(W_ih x_t) ⊙ γ_ih + b_ih + b_hh (kernel.py) and
