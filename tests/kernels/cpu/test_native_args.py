@@ -36,8 +36,9 @@ def _gru(save=False, **extra):
 def _one_unit_lstm(**extra):
     """T = B = H = 1, xg = 0 and W_hh = 0: every gate's pre-activation is its peephole term."""
     z = torch.zeros(1, 1, dtype=torch.float64)
-    return {"mode": "lstm", "reverse": False, "save": False, "xg": torch.zeros(1, 1, 4, dtype=z.dtype),
-            "w_hh": torch.zeros(4, 1, dtype=z.dtype), "h0": z + 0.5, "c0": z + 1.0, **extra}
+    return {"mode": "lstm", "reverse": False, "save": False,
+            "xg": torch.zeros(1, 1, 4, dtype=z.dtype), "w_hh": torch.zeros(4, 1, dtype=z.dtype),
+            "h0": z + 0.5, "c0": z + 1.0, **extra}
 
 
 def test_peepholes_go_by_name_not_by_position(native):

@@ -83,7 +83,8 @@ def run_sequence(cfg: Cfg, tensors: dict[str, Optional[Tensor]]
                          f"expected some of {sorted(known)}")
     given = {k: v for k, v in tensors.items() if v is not None}
     opts = cfg.options("ln_hh" in given)
-    if torch.is_grad_enabled() and any(given[k].requires_grad for k in given if k in DIFFERENTIABLE):
+    if torch.is_grad_enabled() and any(v.requires_grad for k, v in given.items()
+                                       if k in DIFFERENTIABLE):
         calls[(cfg.mode, "train")] += 1
         names = tuple(given)
         res = _Sequence.apply(cfg, names, *given.values())
@@ -144,8 +145,9 @@ def _weight_grads(cfg: Cfg, saved: dict, g: dict, need: dict) -> dict:
         if cfg.mode == "gru" and not cfg.reset_after:
             H = GH // 3
             dx2 = (dghp if dghp is not None else dxg).reshape(T * B, GH)
+            # aux = r ⊙ h_rec, the input of W_hn
             out["w_hh"] = torch.cat([dx2[:, :2 * H].t() @ h_rec,
-                                     dx2[:, 2 * H:].t() @ aux.reshape(T * B, H)], 0)  # aux = r ⊙ h_rec
+                                     dx2[:, 2 * H:].t() @ aux.reshape(T * B, H)], 0)
         else:
             # the grad of W_hh h_rec: before the GRU's LN, else d_gh (LN, GRU reset_after) or d_xg
             dg = next(t for t in (dghp, dgh, dxg) if t is not None)
