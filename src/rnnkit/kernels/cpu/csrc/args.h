@@ -85,9 +85,8 @@ struct LayerArgs {
 LayerArgs read_layer(const Named& a) {
   LayerArgs l;
   l.mode = read_mode(a);
-  const std::string m = std::string("mode='") + mode_name(l.mode) + "'";
-  if (l.mode != LSTM) a.refuse({RNNKIT_LSTM_ONLY}, "it is the LSTM's and " + m);
-  if (l.mode != GRU) a.refuse({RNNKIT_GRU_ONLY}, "it is the GRU's and " + m);
+  if (l.mode != LSTM) a.refuse({RNNKIT_LSTM_ONLY}, "it is the LSTM's and mode='", mode_name(l.mode), "'");
+  if (l.mode != GRU) a.refuse({RNNKIT_GRU_ONLY}, "it is the GRU's and mode='", mode_name(l.mode), "'");
   l.reverse = a.flag("reverse");
   if (l.mode == GRU) l.reset_after = a.flag("reset_after");
   l.zh = a.real("zh", 0.0);

@@ -231,9 +231,8 @@ constexpr const char* kStepKeys[] = {"mode", "reset_after", "x", "h", "c", "w_ih
 pybind11::dict cell_step(const pybind11::dict& kw) {
   const Named a(kw, "rnnkit cpu step", kStepKeys, std::size(kStepKeys));
   const Mode mode = read_mode(a);
-  const std::string m = std::string("mode='") + mode_name(mode) + "'";
-  if (mode != LSTM) a.refuse({"c"}, "it is the LSTM's and " + m);
-  if (mode != GRU) a.refuse({"reset_after"}, "it is the GRU's and " + m);
+  if (mode != LSTM) a.refuse({"c"}, "it is the LSTM's and mode='", mode_name(mode), "'");
+  if (mode != GRU) a.refuse({"reset_after"}, "it is the GRU's and mode='", mode_name(mode), "'");
   const bool reset_after = mode == GRU ? a.flag("reset_after") : true;
   // A column slice x[:, t] arrives strided: copy here (a no-op when contiguous), which
   // costs less than three .contiguous() calls from Python per step.

