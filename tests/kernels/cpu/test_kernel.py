@@ -79,21 +79,24 @@ def test_layer_norm_rejects_partial_gains(core, native):
     spec = _spec("lstm_ln")
     w = core.spec_weights(spec, torch.float32)[0]
     h0, c0 = (s[0] for s in core.spec_state(spec, B, torch.float32))
-    xg = torch.zeros(T, B, 4 * H)
-    args = [2, False, True, False, xg, w["weight_hh"].detach(), None, h0.detach(), c0.detach(),
-            None, None, None, None, None, None, None, 0.0, None, 0.0]
-    rnn = [0, *args[1:4], xg[..., :H].contiguous(), w["weight_hh"].detach()[:H], *args[6:8],
-           None, *args[9:]]
+    lstm = {"mode": "lstm", "reverse": False, "save": False, "eps": 1e-5,
+            "xg": torch.zeros(T, B, 4 * H), "w_hh": w["weight_hh"].detach(),
+            "h0": h0.detach(), "c0": c0.detach()}
     with pytest.raises(ValueError, match="ln_hh, ln_c_weight and ln_c_bias"):
-        native.forward(*args, w["ln_hh"].detach(), None, None, 1e-5)
+        native.forward({**lstm, "ln_hh": w["ln_hh"].detach()})
     with pytest.raises(ValueError, match="ln_c_bias"):
-        native.forward(*args, w["ln_hh"].detach(), w["ln_c_weight"].detach(),
-                       torch.zeros(H + 1), 1e-5)
-    with pytest.raises(ValueError, match="ln_hh only"):
-        native.forward(*rnn, w["ln_hh"].detach()[:H], w["ln_c_weight"].detach(), None, 1e-5)
-    with pytest.raises(ValueError, match="ln_hh only"):
-        native.forward(3, *rnn[1:4], xg[..., :3 * H].contiguous(), w["weight_hh"].detach()[:3 * H],
-                       *rnn[6:], w["ln_hh"].detach()[:3 * H], None, torch.zeros(H), 1e-5)
+        native.forward({**lstm, "ln_hh": w["ln_hh"].detach(),
+                        "ln_c_weight": w["ln_c_weight"].detach(), "ln_c_bias": torch.zeros(H + 1)})
+    for mode, G in (("rnn_tanh", 1), ("gru", 3)):
+        other = {"mode": mode, "reverse": False, "save": False, "eps": 1e-5,
+                 "xg": torch.zeros(T, B, G * H), "w_hh": w["weight_hh"].detach()[:G * H],
+                 "h0": h0.detach(), "ln_hh": w["ln_hh"].detach()[:G * H]}
+        if mode == "gru":
+            other["reset_after"] = True
+        with pytest.raises(ValueError, match="`ln_c_weight` was given, but it is the LSTM's"):
+            native.forward({**other, "ln_c_weight": w["ln_c_weight"].detach()})
+        with pytest.raises(ValueError, match="`ln_c_bias` was given, but it is the LSTM's"):
+            native.forward({**other, "ln_c_bias": torch.zeros(H)})
 
 
 @pytest.mark.parametrize("spec_kw,reason", [

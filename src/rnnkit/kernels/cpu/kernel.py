@@ -76,7 +76,7 @@ def yields(spec: RecurrentSpec, **facts) -> Optional[str]:
 
 
 def _mode_key(spec: RecurrentSpec) -> str:
-    """The native loop's mode name (function.MODE_IDS)."""
+    """The native loop's mode name (function.MODES)."""
     if spec.mode == "rnn":
         return "rnn_relu" if spec.act_fn() is torch.relu else "rnn_tanh"
     if spec.mode in ("lstm", "gru"):
@@ -153,17 +153,22 @@ def run_direction(spec: RecurrentSpec, w: dict, x: Tensor, state: tuple[Tensor, 
         x = x * dx
     xg, b_hn = _input_projection(spec, w, x)
     lstm = spec.mode == "lstm"
-    peep = (w["weight_ci"], w["weight_cf"], w["weight_co"]) if spec.peephole else (None,) * 3
     cfg = Cfg(_mode_key(spec), reverse, spec.reset_after, float(zh), float(zc),
               float(spec.ln_eps))
     cont = lambda t: None if t is None else t.contiguous()  # noqa: E731
-    ln = (cont(w["ln_hh"]), cont(w.get("ln_c_weight")), cont(w.get("ln_c_bias"))) \
-        if spec.layer_norm else (None, None, None)
-    out, hN, cN = run_sequence(
-        cfg, xg, w_hh.contiguous(), b_hn, state[0].contiguous(),
-        state[1].contiguous() if lstm else None, tuple(cont(p) for p in peep),
-        cont(w.get("weight_hr")) if spec.proj_size > 0 else None, mask, rec,
-        cont(zone_h), cont(zone_c), ln)
+    # by the native names (function.py); None: not used
+    tensors = {"xg": xg, "w_hh": w_hh.contiguous(), "b_hn": b_hn, "h0": state[0].contiguous(),
+               "mask": mask, "rec_mask": rec, "zone_h": cont(zone_h)}
+    if lstm:
+        tensors.update(c0=state[1].contiguous(), zone_c=cont(zone_c),
+                       w_hr=cont(w.get("weight_hr")) if spec.proj_size > 0 else None)
+    if spec.peephole:
+        tensors.update(w_ci=cont(w["weight_ci"]), w_cf=cont(w["weight_cf"]),
+                       w_co=cont(w["weight_co"]))
+    if spec.layer_norm:
+        tensors.update(ln_hh=cont(w["ln_hh"]), ln_c_weight=cont(w.get("ln_c_weight")),
+                       ln_c_bias=cont(w.get("ln_c_bias")))
+    out, hN, cN = run_sequence(cfg, tensors)
     return out, ((hN, cN) if lstm else (hN,))
 
 

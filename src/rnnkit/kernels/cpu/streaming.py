@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from rnnkit.kernels.cpu import build
-from rnnkit.kernels.cpu.function import Cfg, MODE_IDS, calls, run_sequence
+from rnnkit.kernels.cpu.function import Cfg, calls, run_sequence
 
 
 def _needs_grad(*ts: Optional[Tensor]) -> bool:
@@ -37,9 +37,10 @@ def _as_sequence(mode: str, x: Tensor, state: tuple, w_ih: Tensor, w_hh: Tensor,
     bias = b_ih if b_hh is None else (b_hh if b_ih is None else b_ih + b_hh)
     xg = (torch.addmm(bias, x, w_ih.t()) if bias is not None else x @ w_ih.t()).unsqueeze(0)
     cfg = Cfg(mode, False, reset_after, 0.0, 0.0)
-    _, hN, cN = run_sequence(cfg, xg, w_hh.contiguous(), b_hn, state[0].contiguous(),
-                             state[1].contiguous() if mode == "lstm" else None, (None,) * 3,
-                             None, None, None, None, None)
+    tensors = {"xg": xg, "w_hh": w_hh.contiguous(), "b_hn": b_hn, "h0": state[0].contiguous()}
+    if mode == "lstm":
+        tensors["c0"] = state[1].contiguous()
+    _, hN, cN = run_sequence(cfg, tensors)
     return (hN, cN) if mode == "lstm" else hN
 
 
@@ -50,8 +51,9 @@ def lstm_cell(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor,
     if torch.is_grad_enabled() and _needs_grad(x, h, c, w_ih, w_hh, b_ih, b_hh):
         return _as_sequence("lstm", x, (h, c), w_ih, w_hh, b_ih, b_hh, True)
     calls[("lstm", "step")] += 1
-    h1, c1 = build.load().cell_step(MODE_IDS["lstm"], True, x, h, c, w_ih, w_hh, b_ih, b_hh)
-    return h1, c1
+    res = build.load().cell_step({"mode": "lstm", "x": x, "h": h, "c": c, "w_ih": w_ih,
+                                  "w_hh": w_hh, "b_ih": b_ih, "b_hh": b_hh})
+    return res["h"], res["c"]
 
 
 def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor] = None,
@@ -60,8 +62,8 @@ def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Te
     if torch.is_grad_enabled() and _needs_grad(x, h, w_ih, w_hh, b_ih, b_hh):
         return _as_sequence("gru", x, (h,), w_ih, w_hh, b_ih, b_hh, reset_after)
     calls[("gru", "step")] += 1
-    return build.load().cell_step(MODE_IDS["gru"], reset_after, x, h, None, w_ih, w_hh,
-                                  b_ih, b_hh)[0]
+    return build.load().cell_step({"mode": "gru", "reset_after": reset_after, "x": x, "h": h,
+                                   "w_ih": w_ih, "w_hh": w_hh, "b_ih": b_ih, "b_hh": b_hh})["h"]
 
 
 def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor] = None,
@@ -73,4 +75,5 @@ def rnn_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Te
     if torch.is_grad_enabled() and _needs_grad(x, h, w_ih, w_hh, b_ih, b_hh):
         return _as_sequence(mode, x, (h,), w_ih, w_hh, b_ih, b_hh, True)
     calls[(mode, "step")] += 1
-    return build.load().cell_step(MODE_IDS[mode], True, x, h, None, w_ih, w_hh, b_ih, b_hh)[0]
+    return build.load().cell_step({"mode": mode, "x": x, "h": h, "w_ih": w_ih, "w_hh": w_hh,
+                                   "b_ih": b_ih, "b_hh": b_hh})["h"]

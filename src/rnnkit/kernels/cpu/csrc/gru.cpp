@@ -1,4 +1,5 @@
-// GRU time loop and its BPTT, both reset placements (rnnkit.cells.gru), gates r, z, n.
+// GRU time loop and its BPTT, both reset placements (rnnkit.cells.gru), gates r, z, n; the
+// gate math is cells.h's gru_* functions.
 // xg_t = W_ih x_t + b_ih + b_hh[r, z] (+ b_hh[n] when reset_before), hoisted; h_rec = h ⊙ rec_mask.
 //   reset_after:  [gr, gz, gn] = W_hh h_rec,  r = σ(xg_r + gr), z = σ(xg_z + gz),
 //                 n = tanh(xg_n + r ⊙ (gn + b_hn))
@@ -7,6 +8,7 @@
 // With layer normalisation (rnnkit.cells.gru) xg_t = LN(W_ih x_t) ⊙ γ_ih + the biases
 // (kernel.py), and the recurrent products enter as LN(·) ⊙ γ_hh: [gr, gz] normalised
 // over its 2H, gn (W_hn h_rec, or W_hn (r ⊙ h_rec)) over its H.
+#include "cells.h"
 #include "common.h"
 
 namespace rnnkit {
@@ -35,47 +37,24 @@ void gru_forward(Seq<T>& s) {
     const T* hr = recurrent_input(s, hp, hrec);
     T* A = s.save ? s.act + t * BS * G : a_ws;
     T* X = s.save ? s.aux + t * BS * H : aux_ws;  // gn + b_hn, or r ⊙ h_rec
-    if (s.reset_after && ln) {
+    if (s.reset_after) {
       Wall(hr, H, T(0), gh, G);
       for (int64_t b = 0; b < B; ++b) {
         const int64_t tb = t * BS + b;
-        T* xh = s.save ? s.ln_xh + tb * G : gh + b * G;  // in place when not saving
-        const T r1 = ln_row(gh + b * G, 2 * H, s.eps, xh);
-        const T r2 = ln_row(gh + b * G + 2 * H, H, s.eps, xh + 2 * H);
-        if (s.save) { s.ln_rh[2 * tb] = r1; s.ln_rh[2 * tb + 1] = r2; }
-        const T* __restrict__ x = s.xg + tb * G;
-        const T* __restrict__ h0 = hp + b * H;
-        T* __restrict__ a = A + b * G;
-        T* __restrict__ ghn = X + b * H;
-        T* __restrict__ h1 = hcell + b * H;
-        #pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) {
-          const T r = sigm<T>(x[j] + gam[j] * xh[j]);
-          const T z = sigm<T>(x[H + j] + gam[H + j] * xh[H + j]);
-          const T gn = gam[2 * H + j] * xh[2 * H + j] + (s.b_hn ? s.b_hn[j] : T(0));
-          const T n = tanh_<T>(x[2 * H + j] + r * gn);
-          a[j] = r; a[H + j] = z; a[2 * H + j] = n; ghn[j] = gn;
-          h1[j] = z * h0[j] + (T(1) - z) * n;
+        const T* rec = gh + b * G;
+        if (ln) {  // [gr, gz] normalised over 2H, gn over H; in place when not saving
+          T* xh = s.save ? s.ln_xh + tb * G : gh + b * G;
+          const T r1 = ln_row(rec, 2 * H, s.eps, xh);
+          const T r2 = ln_row(rec + 2 * H, H, s.eps, xh + 2 * H);
+          if (s.save) { s.ln_rh[2 * tb] = r1; s.ln_rh[2 * tb + 1] = r2; }
+          rec = xh;
         }
-      }
-    } else if (s.reset_after) {
-      Wall(hr, H, T(0), gh, G);
-      for (int64_t b = 0; b < B; ++b) {
-        const T* __restrict__ x = s.xg + (t * BS + b) * G;
-        const T* __restrict__ q = gh + b * G;
-        const T* __restrict__ h0 = hp + b * H;
-        T* __restrict__ a = A + b * G;
-        T* __restrict__ ghn = X + b * H;
-        T* __restrict__ h1 = hcell + b * H;
-        #pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) {
-          const T r = sigm<T>(x[j] + q[j]);
-          const T z = sigm<T>(x[H + j] + q[H + j]);
-          const T gn = q[2 * H + j] + (s.b_hn ? s.b_hn[j] : T(0));
-          const T n = tanh_<T>(x[2 * H + j] + r * gn);
-          a[j] = r; a[H + j] = z; a[2 * H + j] = n; ghn[j] = gn;
-          h1[j] = z * h0[j] + (T(1) - z) * n;
-        }
+        const T* x = s.xg + tb * G;
+        const T* h0 = hp + b * H;
+        if (ln) gru_after_gates<T, true>(H, x, rec, gam, s.b_hn, h0, A + b * G, X + b * H,
+                                         hcell + b * H);
+        else gru_after_gates<T, false>(H, x, rec, gam, s.b_hn, h0, A + b * G, X + b * H,
+                                       hcell + b * H);
       }
     } else {
       Wrz(hr, H, T(0), gh, G);
@@ -89,18 +68,7 @@ void gru_forward(Seq<T>& s) {
           #pragma GCC ivdep
           for (int64_t j = 0; j < 2 * H; ++j) q[j] = gam[j] * xh[j];
         }
-        const T* __restrict__ x = s.xg + (t * BS + b) * G;
-        const T* __restrict__ q = gh + b * G;
-        const T* __restrict__ h0 = hr + b * H;
-        T* __restrict__ a = A + b * G;
-        T* __restrict__ rh = X + b * H;
-        #pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) {
-          const T r = sigm<T>(x[j] + q[j]);
-          a[j] = r;
-          a[H + j] = sigm<T>(x[H + j] + q[H + j]);
-          rh[j] = r * h0[j];
-        }
+        gru_before_rz(H, s.xg + tb * G, gh + b * G, hr + b * H, A + b * G, X + b * H);
       }
       Wnn(X, H, T(0), gh + 2 * H, G);
       for (int64_t b = 0; b < B; ++b) {
@@ -113,18 +81,8 @@ void gru_forward(Seq<T>& s) {
           #pragma GCC ivdep
           for (int64_t j = 0; j < H; ++j) q[j] = gam[2 * H + j] * xh[j];
         }
-        const T* __restrict__ x = s.xg + (t * BS + b) * G;
-        const T* __restrict__ q = gh + b * G;
-        const T* __restrict__ h0 = hp + b * H;
-        T* __restrict__ a = A + b * G;
-        T* __restrict__ h1 = hcell + b * H;
-        #pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) {
-          const T z = a[H + j];
-          const T n = tanh_<T>(x[2 * H + j] + q[2 * H + j]);
-          a[2 * H + j] = n;
-          h1[j] = z * h0[j] + (T(1) - z) * n;
-        }
+        gru_before_n(H, s.xg + tb * G + 2 * H, gh + b * G + 2 * H, hp + b * H, A + b * G,
+                     hcell + b * H);
       }
     }
     settle(s, t, H, hp, hcell, s.zone_h, s.zh, s.zoned_h(), hn, s.out + t * BS * H);
@@ -199,21 +157,8 @@ void gru_backward(Seq<T>& s) {
           std::memset(dg, 0, sizeof(T) * G);
           continue;
         }
-        const T* __restrict__ a = A + b * G;
-        const T* __restrict__ ghn = X + b * H;
-        const T* __restrict__ h0 = hp + b * H;
-        const T* __restrict__ d = dcell + b * H;
-        T* __restrict__ dp = dHp + b * H;
-        #pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) {
-          const T r = a[j], z = a[H + j], n = a[2 * H + j];
-          const T dan = d[j] * (T(1) - z) * (T(1) - n * n);
-          const T daz = d[j] * (h0[j] - n) * z * (T(1) - z);
-          const T dar = dan * ghn[j] * r * (T(1) - r);
-          dp[j] += d[j] * z;
-          dx[j] = dar; dx[H + j] = daz; dx[2 * H + j] = dan;
-          dg[j] = dar; dg[H + j] = daz; dg[2 * H + j] = dan * r;
-        }
+        gru_after_gates_back(H, A + b * G, X + b * H, hp + b * H, dcell + b * H, dx, dg,
+                             dHp + b * H);
       }
       if (ln) {
         for (int64_t b = 0; b < B; ++b) ln_rows_back(s, t, b, dG + b * G, 0, 3);
@@ -229,17 +174,7 @@ void gru_backward(Seq<T>& s) {
           std::memset(dx, 0, sizeof(T) * G);
           continue;
         }
-        const T* __restrict__ a = A + b * G;
-        const T* __restrict__ h0 = hp + b * H;
-        const T* __restrict__ d = dcell + b * H;
-        T* __restrict__ dp = dHp + b * H;
-        #pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) {
-          const T z = a[H + j], n = a[2 * H + j];
-          dx[H + j] = d[j] * (h0[j] - n) * z * (T(1) - z);
-          dx[2 * H + j] = d[j] * (T(1) - z) * (T(1) - n * n);
-          dp[j] += d[j] * z;
-        }
+        gru_before_n_back(H, A + b * G, hp + b * H, dcell + b * H, dx, dHp + b * H);
       }
       // d(r ⊙ h_rec) = dan · W_hn (with LN: the grad of W_hn (r ⊙ h_rec) before it)
       if (ln) {
@@ -255,14 +190,7 @@ void gru_backward(Seq<T>& s) {
           std::memset(q, 0, sizeof(T) * H);
           continue;
         }
-        const T* __restrict__ a = A + b * G;
-        const T* __restrict__ h0 = hr + b * H;
-        #pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) {
-          const T r = a[j];
-          dx[j] = q[j] * h0[j] * r * (T(1) - r);
-          q[j] *= r;  // now the grad reaching h_rec through r ⊙ h_rec
-        }
+        gru_before_r_back(H, A + b * G, hr + b * H, dx, q);
       }
       // grad of h_rec = dA_rz · W_hh[r, z] + r ⊙ d(r ⊙ h_rec), then through the dropout mask
       if (ln) {

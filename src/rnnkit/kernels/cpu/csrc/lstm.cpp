@@ -1,4 +1,6 @@
-// LSTM time loop and its hand-written BPTT. Equations (rnnkit.cells.lstm), gates i, f, g, o:
+// LSTM time loop and its hand-written BPTT, one instance per (peephole, layer norm) pair;
+// the gate math is cells.h's lstm_gates / lstm_gates_back. Equations (rnnkit.cells.lstm),
+// gates i, f, g, o:
 //   a = xg_t + W_hh h_rec                      (xg_t = W_ih x_t + b_ih + b_hh, hoisted)
 //   i = σ(a_i + w_ci ⊙ c_prev), f = σ(a_f + w_cf ⊙ c_prev), g = tanh(a_g)
 //   c = f ⊙ c_prev + i ⊙ g,  o = σ(a_o + w_co ⊙ c),  h = o ⊙ tanh(c)  [then h = W_hr h]
@@ -6,14 +8,13 @@
 // With layer normalisation (rnnkit.cells.lstm, Ba et al. 2016) xg already holds
 // LN(W_ih x_t) ⊙ γ_ih + b_ih + b_hh (hoisted, kernel.py), and here
 //   a = xg_t + LN(W_hh h_rec) ⊙ γ_hh,   h = o ⊙ tanh(LN(c) ⊙ γ_c + β_c)   (c carried as is).
+#include "cells.h"
 #include "common.h"
-
-#include <type_traits>
 
 namespace rnnkit {
 
-template <typename T>
-void lstm_forward(Seq<T>& s) {
+template <typename T, bool PEEP, bool LN>
+void lstm_forward_t(Seq<T>& s) {
   const int64_t B = s.B, H = s.H, P = s.P, G = 4 * H, Tn = s.T_;
   const int64_t BS = s.bs;  // rows per time step in the (T, B, ·) arrays
   const int64_t rev = s.reverse ? 1 : 0;
@@ -25,8 +26,6 @@ void lstm_forward(Seq<T>& s) {
   T* y = hcell + B * H;          // (B, P) projected h
   T* tc_ws = y + B * P;          // (B, H)
   T* xc_ws = tc_ws + B * H;      // (B, H) LN(c) when not saving
-  const bool peep = s.w_ci != nullptr;
-  const bool ln = s.ln_hh != nullptr;
   // local copies: loads through `s` inside the gate loops could alias the stores,
   // which keeps GCC from vectorising them
   const T* __restrict__ wci = s.w_ci;
@@ -55,66 +54,19 @@ void lstm_forward(Seq<T>& s) {
       T* __restrict__ c1 = C + b * H;
       T* __restrict__ tc1 = TC + b * H;
       T* __restrict__ h1 = hcell + b * H;
-      if (ln) {
-        // normalised W_hh h_rec, in place when there is nothing to save
+      const T* rec = r;
+      if constexpr (LN) {  // normalised W_hh h_rec, in place when there is nothing to save
         T* xh = s.save ? s.ln_xh + (t * BS + b) * G : gh + b * G;
         const T rh = ln_row(r, G, s.eps, xh);
-        const T* __restrict__ gam = s.ln_hh;
-        // two instances (with and without peepholes) so that both loops vectorise
-        auto gates = [&](auto with_peep) {
-          constexpr bool PEEP = decltype(with_peep)::value;
-          #pragma GCC ivdep
-          for (int64_t j = 0; j < H; ++j) {
-            T ai = x[j] + gam[j] * xh[j], af = x[H + j] + gam[H + j] * xh[H + j];
-            if constexpr (PEEP) { ai += wci[j] * c0[j]; af += wcf[j] * c0[j]; }
-            const T i = sigm<T>(ai), f = sigm<T>(af);
-            const T g = tanh_<T>(x[2 * H + j] + gam[2 * H + j] * xh[2 * H + j]);
-            const T c = f * c0[j] + i * g;
-            T ao = x[3 * H + j] + gam[3 * H + j] * xh[3 * H + j];
-            if constexpr (PEEP) ao += wco[j] * c;
-            const T o = sigm<T>(ao);
-            a[j] = i; a[H + j] = f; a[2 * H + j] = g; a[3 * H + j] = o;
-            c1[j] = c;
-          }
-        };
-        if (peep) gates(std::true_type{});
-        else gates(std::false_type{});
+        if (s.save) s.ln_rh[t * BS + b] = rh;
+        rec = xh;
+      }
+      lstm_gates<T, PEEP, LN>(H, x, rec, s.ln_hh, c0, wci, wcf, wco, a, c1, tc1, h1);
+      if constexpr (LN) {
         T* __restrict__ xc = s.save ? s.ln_xc + (t * BS + b) * H : xc_ws + b * H;
         const T rc = ln_row(c1, H, s.eps, xc);
-        if (s.save) {
-          s.ln_rh[t * BS + b] = rh;
-          s.ln_rc[t * BS + b] = rc;
-        }
-        #pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) {
-          const T tcv = tanh_<T>(xc[j] * lncw[j] + lncb[j]);
-          tc1[j] = tcv;
-          h1[j] = a[3 * H + j] * tcv;
-        }
-      } else if (peep) {
-        #pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) {
-          const T i = sigm<T>(x[j] + r[j] + wci[j] * c0[j]);
-          const T f = sigm<T>(x[H + j] + r[H + j] + wcf[j] * c0[j]);
-          const T g = tanh_<T>(x[2 * H + j] + r[2 * H + j]);
-          const T c = f * c0[j] + i * g;
-          const T o = sigm<T>(x[3 * H + j] + r[3 * H + j] + wco[j] * c);
-          const T tcv = tanh_<T>(c);
-          a[j] = i; a[H + j] = f; a[2 * H + j] = g; a[3 * H + j] = o;
-          c1[j] = c; tc1[j] = tcv; h1[j] = o * tcv;
-        }
-      } else {
-        #pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) {
-          const T i = sigm<T>(x[j] + r[j]);
-          const T f = sigm<T>(x[H + j] + r[H + j]);
-          const T g = tanh_<T>(x[2 * H + j] + r[2 * H + j]);
-          const T c = f * c0[j] + i * g;
-          const T o = sigm<T>(x[3 * H + j] + r[3 * H + j]);
-          const T tcv = tanh_<T>(c);
-          a[j] = i; a[H + j] = f; a[2 * H + j] = g; a[3 * H + j] = o;
-          c1[j] = c; tc1[j] = tcv; h1[j] = o * tcv;
-        }
+        if (s.save) s.ln_rc[t * BS + b] = rc;
+        lstm_ln_output(H, xc, lncw, lncb, a, tc1, h1);
       }
     }
     const T* hfinal = hcell;
@@ -127,8 +79,8 @@ void lstm_forward(Seq<T>& s) {
   }
 }
 
-template <typename T>
-void lstm_backward(Seq<T>& s) {
+template <typename T, bool PEEP, bool LN>
+void lstm_backward_t(Seq<T>& s) {
   const int64_t B = s.B, H = s.H, P = s.P, G = 4 * H, Tn = s.T_;
   const int64_t BS = s.bs;  // rows per time step in the (T, B, ·) arrays
   const int64_t rev = s.reverse ? 1 : 0;
@@ -142,8 +94,6 @@ void lstm_backward(Seq<T>& s) {
   T* tmp = dhpre + B * H;        // (B, P)
   T* dcl = tmp + B * P;          // (B, H) the grad reaching c from h
   T* dcn_ws = dcl + B * H;       // (B, H) LN: grad of LN(c) ⊙ γ_c + β_c
-  const bool peep = s.w_ci != nullptr;
-  const bool ln = s.ln_hh != nullptr;
   // local copies: loads through `s` inside the gate loops could alias the stores,
   // which keeps GCC from vectorising them
   const T* __restrict__ wci = s.w_ci;
@@ -183,7 +133,7 @@ void lstm_backward(Seq<T>& s) {
       const int64_t tb = t * BS + b;
       if (!s.valid(t, b)) {
         std::memset(da, 0, sizeof(T) * G);
-        if (ln) std::memset(s.dgh + tb * G, 0, sizeof(T) * G);
+        if constexpr (LN) std::memset(s.dgh + tb * G, 0, sizeof(T) * G);
         continue;
       }
       const T* __restrict__ a = A + b * G;
@@ -193,7 +143,7 @@ void lstm_backward(Seq<T>& s) {
       const T* __restrict__ dcb = dcell_c + b * H;
       T* __restrict__ dcp = dCp + b * H;
       T* __restrict__ dcl_b = dcl + b * H;  // the grad reaching c from h
-      if (ln) {  // dcn = grad of LN(c) ⊙ γ_c + β_c, taken back through the LN
+      if constexpr (LN) {  // dcn = grad of LN(c) ⊙ γ_c + β_c, taken back through the LN
         T* __restrict__ dcn = dcn_ws + b * H;
         const T* __restrict__ xc = s.ln_xc + tb * H;
         double* __restrict__ gcw = s.d_lncw;
@@ -213,28 +163,9 @@ void lstm_backward(Seq<T>& s) {
           dcl_b[j] = dhb[j] * o * (T(1) - tcv * tcv);
         }
       }
-      // two instances (with and without peepholes) so that both loops vectorise
-      auto gates = [&](auto with_peep) {
-        constexpr bool PEEP = decltype(with_peep)::value;
-        #pragma GCC ivdep
-        for (int64_t j = 0; j < H; ++j) {
-          const T i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j], tcv = tc[j];
-          const T dao = dhb[j] * tcv * o * (T(1) - o);
-          T dc = dcb[j] + dcl_b[j];
-          if constexpr (PEEP) dc += dao * wco[j];
-          const T dai = dc * g * i * (T(1) - i);
-          const T daf = dc * c0[j] * f * (T(1) - f);
-          const T dag = dc * i * (T(1) - g * g);
-          T dcprev = dc * f;
-          if constexpr (PEEP) dcprev += dai * wci[j] + daf * wcf[j];
-          dcp[j] += dcprev;
-          da[j] = dai; da[H + j] = daf; da[2 * H + j] = dag; da[3 * H + j] = dao;
-        }
-      };
-      if (peep) gates(std::true_type{});
-      else gates(std::false_type{});
+      lstm_gates_back<T, PEEP>(H, a, tc, c0, dhb, dcb, dcl_b, wci, wcf, wco, da, dcp);
       // LN: the recurrent part of a is LN(W_hh h_rec) ⊙ γ_hh; dgh = grad of W_hh h_rec
-      if (ln) {
+      if constexpr (LN) {
         const T* __restrict__ xh = s.ln_xh + tb * G;
         double* __restrict__ ghh = s.d_lnhh;
         #pragma GCC ivdep
@@ -242,12 +173,26 @@ void lstm_backward(Seq<T>& s) {
         ln_row_backward(da, s.ln_hh, xh, s.ln_rh[tb], G, s.dgh + tb * G);
       }
     }
-    back_through_whh(s, ln ? s.dgh + t * BS * G : dA, G, Wh, dHp, tmp);
+    back_through_whh(s, LN ? s.dgh + t * BS * G : dA, G, Wh, dHp, tmp);
     std::swap(dH, dHp);
     std::swap(dC, dCp);
   }
   std::memcpy(s.dh0, dH, sizeof(T) * B * P);
   std::memcpy(s.dc0, dC, sizeof(T) * B * H);
+}
+
+template <typename T>
+void lstm_forward(Seq<T>& s) {
+  with_flags(s.w_ci != nullptr, s.ln_hh != nullptr, [&](auto peep, auto ln) {
+    lstm_forward_t<T, decltype(peep)::value, decltype(ln)::value>(s);
+  });
+}
+
+template <typename T>
+void lstm_backward(Seq<T>& s) {
+  with_flags(s.w_ci != nullptr, s.ln_hh != nullptr, [&](auto peep, auto ln) {
+    lstm_backward_t<T, decltype(peep)::value, decltype(ln)::value>(s);
+  });
 }
 
 template void lstm_forward<float>(Seq<float>&);
