@@ -263,12 +263,15 @@ def run_conv(spec, weights: list[dict], x: Tensor, hx: tuple[Tensor, ...],
 
 
 def _register_conv_kernels() -> None:
-    from rnnkit.kernels import conv_recurrent as cr
+    from rnnkit.kernels import conv_fused, conv_recurrent as cr
 
     register_conv(Kernel("reference", 0, lambda spec, **_: None, cr.run_reference,
                          "the plain time loop over rnnkit.cells' conv steps: the oracle"))
     register_conv(Kernel("conv", 10, cr.why_not_conv, cr.run_conv,
                          "input convolution hoisted over all steps, recurrent conv + gates per step"))
+    register_conv(Kernel("conv-cpu", 20, conv_fused.why_not, conv_fused.run,
+                         "the conv kernel with a native fused gate update and a hand-written "
+                         "backward (recurrent weight gradient in one call over all steps)"))
 
 
 _register_conv_kernels()
