@@ -33,6 +33,12 @@ from rnnkit.kernels.conv_recurrent import _channels_last_helps
 from rnnkit.kernels.conv_spec import ConvSpec
 
 
+# Inference (no autograd) of ConvLSTM layers whose input convolution has the recurrent
+# one's geometry: one joint convolution per step (_joint_inference) instead of the hoisted
+# input convolution + the recurrent one; benchmarks/conv_lstm.py measures it (streaming).
+JOINT_INFERENCE = True
+
+
 def _ops():
     from rnnkit.kernels.cpu import build
 
@@ -203,6 +209,42 @@ def why_not(spec: ConvSpec, *, device=None, dtype=None, mask_kind: str = "none",
     return build.why_unavailable()
 
 
+def _needs_grad(*tensors) -> bool:
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
+@torch.no_grad()
+def _joint_inference(x: Tensor, state: tuple, w: dict, fmt, reverse: bool):
+    """ConvLSTM inference without autograd, where the input convolution is stride 1,
+    "same", dilation 1 like the recurrent one: per step ONE convolution of [X_t, H_{t-1}]
+    with [W_x, W_h] (the per-step module's trick; streaming at T = 1 would otherwise run
+    the hoisted input convolution as one more call per frame), then the fused gates
+    with no gh. (ConvGRU's reset_after keeps W_hn ⋆ H apart, so it has no joint form.)
+    Returns H (T, B, F, *S) and the final (H, C)."""
+    T, C, F_ = x.shape[0], x.shape[2], w["weight_hh"].shape[1]
+    weight = torch.cat([w["weight_ih"], w["weight_hh"]], dim=1)  # (G·F, C + F, *k)
+    biases = [b for b in (w.get("bias_ih"), w.get("bias_hh")) if b is not None]
+    bias = sum(biases) if biases else None
+    pad = tuple((k - 1) // 2 for k in weight.shape[2:])
+    xh = _empty(1, state[0], C + F_, fmt)[0]  # (B, C + F, *S)
+    hbuf = _empty(T + 1, state[0], F_, fmt)
+    first = T if reverse else 0
+    hbuf[first].copy_(state[0])
+    cbuf = _empty(T + 1, state[0], F_, fmt)
+    cbuf[first].copy_(state[1])
+    unused = x.new_empty(0)
+    ops = _ops()
+    for t, p, n in _order(T, reverse):
+        xh[:, :C].copy_(x[t])
+        xh[:, C:].copy_(hbuf[p])
+        a = CONV[weight.dim() - 2](xh, weight, bias, padding=pad)
+        a = a.contiguous(memory_format=fmt)  # (B, G·F, *S)
+        ops.lstm_forward(a, None, cbuf[p], hbuf[n], cbuf[n], unused, False)
+    last = 0 if reverse else T
+    hs = hbuf[:-1] if reverse else hbuf[1:]
+    return hs, (hbuf[last], cbuf[last])
+
+
 def run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tensor] = None, *,
         training: bool = False, generator=None):
     """The kernel's ``run``: see this module's docstring and conv_recurrent's contract."""
@@ -213,22 +255,33 @@ def run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tens
     finals: list[list[Tensor]] = [[] for _ in range(spec.n_states)]
     inp = x  # (T, B, C, *S_in)
     for layer in range(spec.num_layers):
-        flat = inp.reshape((T * B,) + inp.shape[2:]).contiguous(memory_format=fmt)
+        conv = spec.layer_conv(layer)
+        ones = (1,) * spec.rank
+        joint = (JOINT_INFERENCE and spec.mode == "conv_lstm" and conv["padding"] == "same"
+                 and tuple(conv["stride"]) == ones and tuple(conv["dilation"]) == ones
+                 and not _needs_grad(inp, *hx, *[v for w in weights for v in w.values()]))
+        flat = None if joint else inp.reshape((T * B,) + inp.shape[2:]).contiguous(
+            memory_format=fmt)
         outs = []
         for d in range(D):
             w = weights[layer * D + d]
-            gx = conv_lstm_input(flat, w, **spec.layer_conv(layer))  # (T·B, G·F, *S)
+            state = tuple(s[layer * D + d] for s in hx)  # each (B, F, *S)
+            if joint:
+                hs, fin = _joint_inference(inp, state, w, fmt, d == 1)
+                for k, f in enumerate(fin):
+                    finals[k].append(f)
+                outs.append(hs)
+                continue
+            gx = conv_lstm_input(flat, w, **conv)  # (T·B, G·F, *S)
             gx = gx.contiguous(memory_format=fmt).unflatten(0, (T, B))
             rec = _Rec(w["weight_hh"], fmt)
-            h0 = hx[0][layer * D + d].contiguous(memory_format=fmt)
             last = 0 if d == 1 else T - 1
             if spec.mode == "conv_lstm":
-                c0 = hx[1][layer * D + d].contiguous(memory_format=fmt)
-                hs, c_n = ConvLSTMSeq.apply(gx, h0, c0, w["weight_hh"], w.get("bias_hh"),
-                                            rec, d == 1)
+                hs, c_n = ConvLSTMSeq.apply(gx, state[0], state[1], w["weight_hh"],
+                                            w.get("bias_hh"), rec, d == 1)
                 finals[1].append(c_n)
             else:
-                hs = ConvGRUSeq.apply(gx, h0, w["weight_hh"], w.get("bias_hh"), rec, d == 1)
+                hs = ConvGRUSeq.apply(gx, state[0], w["weight_hh"], w.get("bias_hh"), rec, d == 1)
             finals[0].append(hs[last])
             outs.append(hs)  # (T, B, F, *S)
         inp = outs[0] if D == 1 else torch.cat(outs, dim=2)  # (T, B, D·F, *S)

@@ -64,31 +64,35 @@ at::MemoryFormat last_format(int64_t dim) {
   return dim == 5 ? at::MemoryFormat::ChannelsLast3d : at::MemoryFormat::ChannelsLast;
 }
 
-// The layout of the gate tensor `a` (B, G·F, *S), and checks that every state-shaped
-// tensor (B, F, *S) has the same dtype, sizes and memory layout.
-Layout layout_of(const at::Tensor& a, int64_t G, std::initializer_list<const at::Tensor*> states,
-                 const char* op) {
+// The layout of the gate tensor `a` (B, G·F, *S), and checks that every other
+// gate-shaped tensor (B, G·F, *S) and state-shaped tensor (B, F, *S) has the same dtype,
+// sizes and memory layout (compared by contiguity, not strides: at B = 1 or S = 1 the
+// strides of size-1 dimensions are arbitrary).
+Layout layout_of(const at::Tensor& a, int64_t G, std::initializer_list<const at::Tensor*> gate_like,
+                 std::initializer_list<const at::Tensor*> states, const char* op) {
   TORCH_CHECK_VALUE(a.device().is_cpu(), op, ": tensors must be on the CPU");
   TORCH_CHECK_TYPE(a.scalar_type() == at::kFloat || a.scalar_type() == at::kDouble, op,
                    ": float32 or float64 only, got ", a.scalar_type());
   TORCH_CHECK_VALUE(a.dim() >= 3 && a.size(1) % G == 0, op, ": gates must be (B, ", G,
                     "·F, *S), got ", a.sizes());
   const int64_t B = a.size(0), F = a.size(1) / G, S = a.numel() / (B * G * F);
-  bool first = a.is_contiguous();
-  if (!first) {
-    TORCH_CHECK_VALUE(a.dim() >= 4 && a.dim() <= 5 && a.is_contiguous(last_format(a.dim())), op,
-                      ": gates must be contiguous, channels-first or channels-last");
-  }
+  const bool first = a.is_contiguous();
+  const at::MemoryFormat fmt = first ? at::MemoryFormat::Contiguous : last_format(a.dim());
+  TORCH_CHECK_VALUE(first || (a.dim() >= 4 && a.dim() <= 5 && a.is_contiguous(fmt)), op,
+                    ": gates must be contiguous, channels-first or channels-last");
   std::vector<int64_t> want(a.sizes().begin(), a.sizes().end());
-  want[1] = F;
-  for (const at::Tensor* t : states) {
-    TORCH_CHECK_TYPE(t->scalar_type() == a.scalar_type(), op, ": dtype ", t->scalar_type(),
-                     " differs from the gates' ", a.scalar_type());
-    TORCH_CHECK_VALUE(t->sizes().equals(want), op, ": a state has shape ", t->sizes(),
+  auto same = [&](const at::Tensor* t, const char* what) {
+    TORCH_CHECK_VALUE(t->device().is_cpu(), op, ": tensors must be on the CPU");
+    TORCH_CHECK_TYPE(t->scalar_type() == a.scalar_type(), op, ": a ", what, " has dtype ",
+                     t->scalar_type(), " but the gates have ", a.scalar_type());
+    TORCH_CHECK_VALUE(t->sizes().equals(want), op, ": a ", what, " has shape ", t->sizes(),
                       ", expected ", at::IntArrayRef(want));
-    TORCH_CHECK_VALUE(first ? t->is_contiguous() : t->is_contiguous(last_format(a.dim())), op,
-                      ": a state's memory layout differs from the gates'");
-  }
+    TORCH_CHECK_VALUE(t->is_contiguous(fmt), op, ": a ", what,
+                      "'s memory layout differs from the gates'");
+  };
+  for (const at::Tensor* t : gate_like) same(t, "gate tensor");
+  want[1] = F;
+  for (const at::Tensor* t : states) same(t, "state tensor");
   return first ? Layout{B, F * S} : Layout{B * S, F};
 }
 
@@ -109,80 +113,63 @@ void for_rows(const Layout& L, Fn fn) {
 }
 
 // ---- ConvLSTM --------------------------------------------------------------------------
-// A = gx + gh (B, 4F, *S) as i | f | g | o;  i, f, o = σ(A_·), g = tanh(A_g);
+// A = gx + gh (B, 4F, *S) as i | f | g | o (gh may be absent);  i, f, o = σ(A_·), g = tanh(A_g);
 // C_t = f ∘ C_{t-1} + i ∘ g;  H_t = o ∘ tanh(C_t).  With save, the activated i, f, g, o
 // go to `gates` (same layout as A) for the backward.
 // One run of n values of a row: the pointers are offset to the run's first value; gate
 // block k of A is at k·stride. __restrict__: no buffer aliases another, which lets GCC
 // vectorise the loop without run-time overlap checks (it gives up past ~10 of them).
-template <typename T>
+// SAVE: keep the activated gates; GH: add gh (absent when gx is the whole pre-activation).
+template <typename T, bool SAVE, bool GH>
 void lstm_fwd_run(const T* __restrict__ X, const T* __restrict__ Hh, const T* __restrict__ C,
                   T* __restrict__ Ho, T* __restrict__ Co, T* __restrict__ Gs, int64_t n,
                   int64_t stride) {
   for (int64_t j = 0; j < n; ++j) {
-    const T i = sig<T>(X[j] + Hh[j]);
-    const T f = sig<T>(X[stride + j] + Hh[stride + j]);
-    const T g = th<T>(X[2 * stride + j] + Hh[2 * stride + j]);
-    const T og = sig<T>(X[3 * stride + j] + Hh[3 * stride + j]);
+    const T i = sig<T>(X[j] + (GH ? Hh[j] : T(0)));
+    const T f = sig<T>(X[stride + j] + (GH ? Hh[stride + j] : T(0)));
+    const T g = th<T>(X[2 * stride + j] + (GH ? Hh[2 * stride + j] : T(0)));
+    const T og = sig<T>(X[3 * stride + j] + (GH ? Hh[3 * stride + j] : T(0)));
     const T cn = f * C[j] + i * g;
     Co[j] = cn;
     Ho[j] = og * th<T>(cn);
-    Gs[j] = i;
-    Gs[stride + j] = f;
-    Gs[2 * stride + j] = g;
-    Gs[3 * stride + j] = og;
+    if (SAVE) {
+      Gs[j] = i;
+      Gs[stride + j] = f;
+      Gs[2 * stride + j] = g;
+      Gs[3 * stride + j] = og;
+    }
   }
 }
 
 template <typename T>
-void lstm_fwd_run_nosave(const T* __restrict__ X, const T* __restrict__ Hh,
-                         const T* __restrict__ C, T* __restrict__ Ho, T* __restrict__ Co,
-                         int64_t n, int64_t stride) {
-  for (int64_t j = 0; j < n; ++j) {
-    const T i = sig<T>(X[j] + Hh[j]);
-    const T f = sig<T>(X[stride + j] + Hh[stride + j]);
-    const T g = th<T>(X[2 * stride + j] + Hh[2 * stride + j]);
-    const T og = sig<T>(X[3 * stride + j] + Hh[3 * stride + j]);
-    const T cn = f * C[j] + i * g;
-    Co[j] = cn;
-    Ho[j] = og * th<T>(cn);
-  }
-}
-
-template <typename T>
-void lstm_fwd_impl(const at::Tensor& gx, const at::Tensor& gh, const at::Tensor& c,
+void lstm_fwd_impl(const at::Tensor& gx, const T* Hh, const at::Tensor& c,
                    const at::Tensor& h_out, const at::Tensor& c_out, const at::Tensor& gates,
                    bool save, const Layout& L) {
   const T* X = gx.data_ptr<T>();
-  const T* Hh = gh.data_ptr<T>();
   const T* C = c.data_ptr<T>();
   T* Ho = h_out.data_ptr<T>();
   T* Co = c_out.data_ptr<T>();
   T* Gs = save ? gates.data_ptr<T>() : nullptr;
   const int64_t n = L.inner;
+  auto* run = save ? (Hh ? lstm_fwd_run<T, true, true> : lstm_fwd_run<T, true, false>)
+                   : (Hh ? lstm_fwd_run<T, false, true> : lstm_fwd_run<T, false, false>);
   for_rows(L, [&](int64_t o, int64_t j0, int64_t j1) {
     const int64_t a = o * 4 * n + j0, s = o * n + j0;
-    if (Gs != nullptr) {
-      lstm_fwd_run<T>(X + a, Hh + a, C + s, Ho + s, Co + s, Gs + a, j1 - j0, n);
-    } else {
-      lstm_fwd_run_nosave<T>(X + a, Hh + a, C + s, Ho + s, Co + s, j1 - j0, n);
-    }
+    run(X + a, Hh ? Hh + a : nullptr, C + s, Ho + s, Co + s, Gs ? Gs + a : nullptr, j1 - j0, n);
   });
 }
 
-void lstm_forward(const at::Tensor& gx, const at::Tensor& gh, const at::Tensor& c,
+void lstm_forward(const at::Tensor& gx, const std::optional<at::Tensor>& gh, const at::Tensor& c,
                   const at::Tensor& h_out, const at::Tensor& c_out, const at::Tensor& gates,
                   bool save) {
   const char* op = "rnnkit_conv::lstm_forward";
-  const Layout L = layout_of(gx, 4, {&c, &h_out, &c_out}, op);
-  TORCH_CHECK_VALUE(gh.sizes().equals(gx.sizes()) && gh.strides().equals(gx.strides()) &&
-                    gh.scalar_type() == gx.scalar_type(), op, ": gh must match gx");
-  if (save) {
-    TORCH_CHECK_VALUE(gates.sizes().equals(gx.sizes()) && gates.strides().equals(gx.strides()) &&
-                      gates.scalar_type() == gx.scalar_type(), op, ": gates must match gx");
-  }
+  const Layout L = layout_of(gx, 4, {}, {&c, &h_out, &c_out}, op);
+  const bool has_gh = gh.has_value() && gh->defined();
+  if (has_gh) layout_of(gx, 4, {&gh.value()}, {}, op);
+  if (save) layout_of(gx, 4, {&gates}, {}, op);
   AT_DISPATCH_FLOATING_TYPES(gx.scalar_type(), "lstm_forward", [&] {
-    lstm_fwd_impl<scalar_t>(gx, gh, c, h_out, c_out, gates, save, L);
+    lstm_fwd_impl<scalar_t>(gx, has_gh ? gh->data_ptr<scalar_t>() : nullptr, c, h_out, c_out,
+                            gates, save, L);
   });
 }
 
@@ -232,14 +219,9 @@ void lstm_backward(const std::optional<at::Tensor>& dh_out, const std::optional<
                    const at::Tensor& dc, const at::Tensor& gates, const at::Tensor& c_prev,
                    const at::Tensor& c_new, const at::Tensor& dA) {
   const char* op = "rnnkit_conv::lstm_backward";
-  const Layout L = layout_of(gates, 4, {&dc, &c_prev, &c_new}, op);
-  TORCH_CHECK_VALUE(dA.sizes().equals(gates.sizes()) && dA.strides().equals(gates.strides()) &&
-                    dA.scalar_type() == gates.scalar_type(), op, ": dA must match gates");
+  const Layout L = layout_of(gates, 4, {&dA}, {&dc, &c_prev, &c_new}, op);
   for (const auto* t : {&dh_out, &dh_rec}) {
-    if (t->has_value() && (*t)->defined()) {
-      TORCH_CHECK_VALUE((*t)->sizes().equals(dc.sizes()) && (*t)->strides().equals(dc.strides()) &&
-                        (*t)->scalar_type() == dc.scalar_type(), op, ": dh must match dc");
-    }
+    if (t->has_value() && (*t)->defined()) layout_of(gates, 4, {}, {&t->value()}, op);
   }
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "lstm_backward", [&] {
     lstm_bwd_impl<scalar_t>(opt_ptr<scalar_t>(dh_out), opt_ptr<scalar_t>(dh_rec),
@@ -295,13 +277,8 @@ void gru_fwd_impl(const at::Tensor& gx, const at::Tensor& gh, const at::Tensor& 
 void gru_forward(const at::Tensor& gx, const at::Tensor& gh, const at::Tensor& h,
                  const at::Tensor& h_out, const at::Tensor& gates, bool save) {
   const char* op = "rnnkit_conv::gru_forward";
-  const Layout L = layout_of(gx, 3, {&h, &h_out}, op);
-  TORCH_CHECK_VALUE(gh.sizes().equals(gx.sizes()) && gh.strides().equals(gx.strides()) &&
-                    gh.scalar_type() == gx.scalar_type(), op, ": gh must match gx");
-  if (save) {
-    const Layout Lg = layout_of(gates, 4, {&h}, op);
-    TORCH_CHECK_VALUE(Lg.outer == L.outer && Lg.inner == L.inner, op, ": bad gates buffer");
-  }
+  const Layout L = layout_of(gx, 3, {&gh}, {&h, &h_out}, op);
+  if (save) layout_of(gates, 4, {}, {&h}, op);
   AT_DISPATCH_FLOATING_TYPES(gx.scalar_type(), "gru_forward", [&] {
     gru_fwd_impl<scalar_t>(gx, gh, h, h_out, gates, save, L);
   });
@@ -349,17 +326,10 @@ void gru_backward(const std::optional<at::Tensor>& dh_out, const std::optional<a
                   const at::Tensor& gates, const at::Tensor& h_prev, const at::Tensor& dgx,
                   const at::Tensor& dgh, const at::Tensor& dh_prev) {
   const char* op = "rnnkit_conv::gru_backward";
-  const Layout L = layout_of(dgx, 3, {&h_prev, &dh_prev}, op);
-  const Layout Lg = layout_of(gates, 4, {&h_prev}, op);
-  TORCH_CHECK_VALUE(Lg.outer == L.outer && Lg.inner == L.inner, op, ": bad gates buffer");
-  TORCH_CHECK_VALUE(dgh.sizes().equals(dgx.sizes()) && dgh.strides().equals(dgx.strides()) &&
-                    dgh.scalar_type() == dgx.scalar_type(), op, ": dgh must match dgx");
+  const Layout L = layout_of(dgx, 3, {&dgh}, {&h_prev, &dh_prev}, op);
+  layout_of(gates, 4, {}, {&h_prev}, op);
   for (const auto* t : {&dh_out, &dh_rec}) {
-    if (t->has_value() && (*t)->defined()) {
-      TORCH_CHECK_VALUE((*t)->sizes().equals(h_prev.sizes()) &&
-                        (*t)->strides().equals(h_prev.strides()) &&
-                        (*t)->scalar_type() == h_prev.scalar_type(), op, ": dh must match h");
-    }
+    if (t->has_value() && (*t)->defined()) layout_of(gates, 4, {}, {&t->value()}, op);
   }
   AT_DISPATCH_FLOATING_TYPES(dgx.scalar_type(), "gru_backward", [&] {
     gru_bwd_impl<scalar_t>(opt_ptr<scalar_t>(dh_out), opt_ptr<scalar_t>(dh_rec),
@@ -373,7 +343,7 @@ void gru_backward(const std::optional<at::Tensor>& dh_out, const std::optional<a
 
 // Mutated arguments are marked (a!) so that torch never reorders or elides these calls.
 TORCH_LIBRARY_FRAGMENT(rnnkit_conv, m) {
-  m.def("lstm_forward(Tensor gx, Tensor gh, Tensor c, Tensor(a!) h_out, Tensor(b!) c_out, "
+  m.def("lstm_forward(Tensor gx, Tensor? gh, Tensor c, Tensor(a!) h_out, Tensor(b!) c_out, "
         "Tensor(c!) gates, bool save) -> ()", &lstm_forward);
   m.def("lstm_backward(Tensor? dh_out, Tensor? dh_rec, Tensor(a!) dc, Tensor gates, "
         "Tensor c_prev, Tensor c_new, Tensor(b!) dA) -> ()", &lstm_backward);
