@@ -121,8 +121,8 @@ def test_gradcheck_in_float64(mode, layout):
         out, state, _ = registry.run_conv(spec, [w], x, h, backend="conv-cpu")
         return out, *state
 
-    x2 = x[:3, :2].detach().requires_grad_()
-    h2 = tuple(h[:, :2].detach().requires_grad_() for h in hx)
+    x2 = x[:2, :1].detach().requires_grad_()  # T = 2, B = 1: small enough for the suite
+    h2 = tuple(h[:, :1].detach().requires_grad_() for h in hx)
     assert gradcheck(f, (x2, *h2, *[weights[0][n] for n in names]), eps=1e-6, atol=1e-6)
 
 

@@ -90,9 +90,14 @@ def test_fast_path_matches_the_reference_in_float32_with_dropout():
 
 
 def test_auto_picks_the_fast_path_and_says_so():
+    from rnnkit.kernels.cpu import build
     spec, weights, x, hx = _setup()
     _, _, choice = registry.run_conv(spec, weights, x, hx)
-    assert choice.kernel == "conv" and "conv" in str(choice)
+    # conv-cpu (tests/kernels/test_conv_fused.py) where the native kernel builds
+    fastest = "conv-cpu" if build.why_unavailable() is None else "conv"
+    assert choice.kernel == fastest and fastest in str(choice)
+    _, _, choice = registry.run_conv(spec, weights, x, hx, HOLES)  # holes: conv-cpu refuses
+    assert choice.kernel == "conv" and "mask" in choice.rejected["conv-cpu"]
     with pytest.raises(ValueError, match="backend"):
         registry.run_conv(spec, weights, x, hx, backend="cuda-magic")
 
