@@ -73,10 +73,15 @@ class _Rec:
 
 
 def _empty(n: int, like: Tensor, channels: int, fmt) -> Tensor:
-    """(n, B, channels, *S) whose every [k] is contiguous in ``fmt``."""
-    B, S = like.shape[0], like.shape[2:]
-    return torch.empty((n * B, channels) + tuple(S), dtype=like.dtype, device=like.device,
-                       memory_format=fmt).unflatten(0, (n, B))
+    """(n, B, channels, *S) whose every [k] is contiguous in ``fmt``, with the strides
+    torch expects even at B = 1 (an unflattened (n·B, ...) buffer has a batch stride that
+    makes torch's convolutions take a B = 1 channels-last map for a channels-first one,
+    and copy it)."""
+    B, S = like.shape[0], tuple(like.shape[2:])
+    opts = dict(dtype=like.dtype, device=like.device)
+    if fmt == torch.contiguous_format:
+        return torch.empty((n, B, channels) + S, **opts)
+    return torch.empty((n, B) + S + (channels,), **opts).movedim(-1, 2)  # channels-last
 
 
 def _order(T: int, reverse: bool):
