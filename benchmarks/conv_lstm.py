@@ -44,8 +44,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -190,6 +188,8 @@ class KerasJax:
 
     def __init__(self, python: str, base: PerStepConvLSTM, head: nn.Conv2d, data, stream,
                  args, filters: int, k: int):
+        import numpy as np  # only for this peer's workload file
+
         w = base.conv.weight.detach().cpu()  # (4F, 1 + F, k, k); Keras: (k, k, in, 4F)
         arrays = {
             "kernel": w[:, :1].permute(2, 3, 1, 0), "recurrent_kernel": w[:, 1:].permute(2, 3, 1, 0),

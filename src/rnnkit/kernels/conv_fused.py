@@ -98,9 +98,8 @@ class ConvLSTMSeq(torch.autograd.Function):
     """(gx (T, B, 4F, *S), h0, c0 (B, F, *S), W_h, b_h) -> (H (T, B, F, *S), C_final)."""
 
     @staticmethod
-    def forward(ctx, gx, h0, c0, w, b, rec: _Rec, reverse: bool):
+    def forward(ctx, gx, h0, c0, w, b, rec: _Rec, reverse: bool, save: bool):
         T, F_ = gx.shape[0], w.shape[1]
-        save = any(ctx.needs_input_grad)
         hbuf = _empty(T + 1, h0, F_, rec.fmt)  # (T+1, B, F, *S): H_0 and every H_t
         cbuf = _empty(T + 1, h0, F_, rec.fmt)
         gates = _empty(T, gx[0], 4 * F_, rec.fmt) if save else gx.new_empty(0)
@@ -144,16 +143,15 @@ class ConvLSTMSeq(torch.autograd.Function):
         dw = (rec.grad_weight(dA.flatten(0, 1), prev.flatten(0, 1))
               if ctx.needs_input_grad[3] else None)
         db = _sum_bias(dA) if ctx.has_b and ctx.needs_input_grad[4] else None
-        return dA, dh, dc, dw, db, None, None
+        return dA, dh, dc, dw, db, None, None, None
 
 
 class ConvGRUSeq(torch.autograd.Function):
     """(gx (T, B, 3F, *S), h0 (B, F, *S), W_h, b_h) -> H (T, B, F, *S); reset_after=True."""
 
     @staticmethod
-    def forward(ctx, gx, h0, w, b, rec: _Rec, reverse: bool):
+    def forward(ctx, gx, h0, w, b, rec: _Rec, reverse: bool, save: bool):
         T, F_ = gx.shape[0], w.shape[1]
-        save = any(ctx.needs_input_grad)
         hbuf = _empty(T + 1, h0, F_, rec.fmt)
         gates = _empty(T, gx[0], 4 * F_, rec.fmt) if save else gx.new_empty(0)  # r|z|n|gh_n
         hbuf[T if reverse else 0].copy_(h0)
@@ -185,7 +183,7 @@ class ConvGRUSeq(torch.autograd.Function):
         dw = (rec.grad_weight(dgh.flatten(0, 1), prev.flatten(0, 1))
               if ctx.needs_input_grad[2] else None)
         db = _sum_bias(dgh) if ctx.has_b and ctx.needs_input_grad[3] else None
-        return dgx, dh, dw, db, None, None
+        return dgx, dh, dw, db, None, None, None
 
 
 def why_not(spec: ConvSpec, *, device=None, dtype=None, mask_kind: str = "none",
@@ -262,9 +260,10 @@ def run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tens
     for layer in range(spec.num_layers):
         conv = spec.layer_conv(layer)
         ones = (1,) * spec.rank
+        grad = _needs_grad(inp, *hx, *[v for w in weights for v in w.values()])
         joint = (JOINT_INFERENCE and spec.mode == "conv_lstm" and conv["padding"] == "same"
                  and tuple(conv["stride"]) == ones and tuple(conv["dilation"]) == ones
-                 and not _needs_grad(inp, *hx, *[v for w in weights for v in w.values()]))
+                 and not grad)
         flat = None if joint else inp.reshape((T * B,) + inp.shape[2:]).contiguous(
             memory_format=fmt)
         outs = []
@@ -283,10 +282,11 @@ def run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tens
             last = 0 if d == 1 else T - 1
             if spec.mode == "conv_lstm":
                 hs, c_n = ConvLSTMSeq.apply(gx, state[0], state[1], w["weight_hh"],
-                                            w.get("bias_hh"), rec, d == 1)
+                                            w.get("bias_hh"), rec, d == 1, grad)
                 finals[1].append(c_n)
             else:
-                hs = ConvGRUSeq.apply(gx, state[0], w["weight_hh"], w.get("bias_hh"), rec, d == 1)
+                hs = ConvGRUSeq.apply(gx, state[0], w["weight_hh"], w.get("bias_hh"), rec, d == 1,
+                                      grad)
             finals[0].append(hs[last])
             outs.append(hs)  # (T, B, F, *S)
         inp = outs[0] if D == 1 else torch.cat(outs, dim=2)  # (T, B, D·F, *S)
