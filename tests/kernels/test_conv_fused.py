@@ -232,3 +232,25 @@ def test_one_step_by_hand():
     assert float(c) == pytest.approx(c1, rel=1e-14)
     assert float(h) == pytest.approx(sig * math.tanh(c1), rel=1e-14)
     assert float(out) == float(h)
+
+
+def test_the_buffer_pool_never_hands_out_a_live_buffer(monkeypatch):
+    """Every buffer pooled (MIN_BYTES = 0): outputs, and tensors saved for a backward that
+    may run again (retain_graph), survive later calls of the kernel."""
+    monkeypatch.setattr(conv_fused._POOL, "MIN_BYTES", 0)
+    monkeypatch.setattr(conv_fused._POOL, "items", {})
+    spec, weights, x, hx = _setup()
+    out1, state1, _ = registry.run_conv(spec, weights, x, hx, backend="conv-cpu")
+    kept = out1.detach().clone(), state1[1].detach().clone()
+    loss1 = out1.square().sum()
+    g1 = torch.autograd.grad(loss1, [x, weights[0]["weight_hh"]], retain_graph=True)
+    for _ in range(2):  # other calls, forward and backward, in between
+        out2, _, _ = registry.run_conv(spec, weights, x * 0.5, hx, backend="conv-cpu")
+        out2.sum().backward()
+    assert float((out2 - out1).detach().abs().max()) > 1e-3
+    torch.testing.assert_close(out1.detach(), kept[0], rtol=0, atol=0)
+    torch.testing.assert_close(state1[1].detach(), kept[1], rtol=0, atol=0)
+    g1_again = torch.autograd.grad(loss1, [x, weights[0]["weight_hh"]])
+    for a, b in zip(g1_again, g1):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert any(len(v) > 0 for v in conv_fused._POOL.items.values())  # the pool was used

@@ -21,6 +21,8 @@ by name (``why_not``) and runs on the ``conv`` kernel.
 """
 from __future__ import annotations
 
+import math
+import threading
 from typing import Optional
 
 import torch
@@ -72,16 +74,56 @@ class _Rec:
         return self._bwd(dy_all, h_all, [False, True, False])[1]
 
 
+class _Pool:
+    """Large buffers kept across calls. glibc serves allocations above 32 MB with a fresh
+    mmap each time, and the first write to each page then faults: on this project's VM
+    that made a gate pass over a new (T, B, 4F, *S) buffer ~5x slower than over a reused
+    one (measured with csrc/conv_gates.cpp's lstm_forward, B=8, F=16, 64x64, T=10).
+    A buffer is handed out again only when nothing else references its storage (no
+    view, output or saved tensor of an earlier call is alive: torch's storage use
+    count), so reuse can't overwrite anything still readable."""
+
+    MIN_BYTES = 1 << 22  # smaller buffers come from malloc's own free lists
+    PER_KEY, MAX_BYTES = 4, 2 << 30
+
+    def __init__(self):
+        self.items: dict[tuple, list[tuple[Tensor, int]]] = {}
+        self.bytes = 0
+        self.lock = threading.Lock()
+        self.count = getattr(torch._C, "_storage_Use_Count", None)  # None: no pooling
+
+    def _uses(self, t: Tensor) -> int:
+        return self.count(t.untyped_storage()._cdata)
+
+    def get(self, shape: tuple, dtype, device) -> Tensor:
+        nbytes = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+        if self.count is None or nbytes < self.MIN_BYTES or torch.device(device).type != "cpu":
+            return torch.empty(shape, dtype=dtype, device=device)
+        key = (shape, dtype, str(device))
+        with self.lock:  # the detach() inside the lock marks the buffer as taken
+            entries = self.items.setdefault(key, [])
+            for t, free in entries:
+                if self._uses(t) == free:
+                    return t.detach()
+            t = torch.empty(shape, dtype=dtype, device=device)
+            if len(entries) < self.PER_KEY and self.bytes + nbytes <= self.MAX_BYTES:
+                entries.append((t, self._uses(t)))
+                self.bytes += nbytes
+            return t.detach()
+
+
+_POOL = _Pool()
+
+
 def _empty(n: int, like: Tensor, channels: int, fmt) -> Tensor:
     """(n, B, channels, *S) whose every [k] is contiguous in ``fmt``, with the strides
     torch expects even at B = 1 (an unflattened (n·B, ...) buffer has a batch stride that
     makes torch's convolutions take a B = 1 channels-last map for a channels-first one,
-    and copy it)."""
+    and copy it). Large ones come from _POOL."""
     B, S = like.shape[0], tuple(like.shape[2:])
-    opts = dict(dtype=like.dtype, device=like.device)
     if fmt == torch.contiguous_format:
-        return torch.empty((n, B, channels) + S, **opts)
-    return torch.empty((n, B) + S + (channels,), **opts).movedim(-1, 2)  # channels-last
+        return _POOL.get((n, B, channels) + S, like.dtype, like.device)
+    return _POOL.get((n, B) + S + (channels,), like.dtype, like.device).movedim(-1, 2)
 
 
 def _order(T: int, reverse: bool):
