@@ -15,9 +15,9 @@ Per (layer, direction), with the contract of :mod:`rnnkit.kernels.conv_recurrent
   db_h = Σ dA_t one reduction; the input convolution's backward is autograd's, one call.
 
 It runs the plain cells (sigmoid gates, tanh; ConvGRU with reset_after=True), unmasked
-(or all-valid) sequences, no input/recurrent dropout while training, odd effective
-recurrent kernels ((k − 1)·dilation even: "same" pads evenly). Anything else is refused
-by name (``why_not``) and runs on the ``conv`` kernel.
+(or all-valid) sequences, no input/recurrent dropout while training, odd kernel sizes
+(the recurrent convolution's "same" padding is then even on both sides). Anything else
+is refused by name (``why_not``) and runs on the ``conv`` kernel.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from rnnkit.kernels.conv_spec import ConvSpec
 
 # Inference (no autograd) of ConvLSTM layers whose input convolution has the recurrent
 # one's geometry: one joint convolution per step (_joint_inference) instead of the hoisted
-# input convolution + the recurrent one; benchmarks/conv_lstm.py measures it (streaming).
+# input convolution + the recurrent one (the streaming column of benchmarks/conv_lstm.py).
 JOINT_INFERENCE = True
 
 
