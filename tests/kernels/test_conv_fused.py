@@ -254,3 +254,5 @@ def test_the_buffer_pool_never_hands_out_a_live_buffer(monkeypatch):
     for a, b in zip(g1_again, g1):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert any(len(v) > 0 for v in conv_fused._POOL.items.values())  # the pool was used
+    conv_fused.release_buffers()
+    assert conv_fused._POOL.items == {} and conv_fused._POOL.bytes == 0

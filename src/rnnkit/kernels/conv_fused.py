@@ -84,7 +84,7 @@ class _Pool:
     count), so reuse can't overwrite anything still readable."""
 
     MIN_BYTES = 1 << 22  # smaller buffers come from malloc's own free lists
-    PER_KEY, MAX_BYTES = 4, 2 << 30
+    PER_KEY, MAX_BYTES = 4, 1 << 30  # at most 4 buffers per shape, 1 GiB in all
 
     def __init__(self):
         self.items: dict[tuple, list[tuple[Tensor, int]]] = {}
@@ -111,8 +111,17 @@ class _Pool:
                 self.bytes += nbytes
             return t.detach()
 
+    def clear(self) -> None:
+        with self.lock:
+            self.items, self.bytes = {}, 0
+
 
 _POOL = _Pool()
+
+
+def release_buffers() -> None:
+    """Drop the pooled buffers (memory that outputs still use stays with them)."""
+    _POOL.clear()
 
 
 def _empty(n: int, like: Tensor, channels: int, fmt) -> Tensor:
