@@ -10,29 +10,37 @@ convolution head, MSE, Adam. Peers, each built with the same weights:
 
 - ``per-step``: the module people write (one ``conv2d`` over the concatenated
   [x, h] per step, four gates split from it), as in most public ConvLSTMs;
-- ``reference``: rnnkit's plain loop (one input convolution per step);
-- ``rnnkit``: ``rnnkit.nn.ConvLSTM`` under backend="auto" (the ``conv`` kernel:
-  the input convolution of all steps hoisted into one batched convolution);
-- ``rnnkit-flipped``: the same with the other memory format (channels-last or
-  not, see ``CHANNELS_LAST`` in rnnkit/kernels/conv_recurrent.py), which is how
-  that table's entries were chosen.
+- ``rnnkit``: ``rnnkit.nn.ConvLSTM`` under backend="auto" (on the CPU the
+  ``conv-cpu`` kernel: native fused gates, hand-written backward);
+- ``conv``: rnnkit's ``conv`` kernel (the same hoisting, gates and backward in
+  torch ops), the previous fast path;
+- ``flipped``: rnnkit under "auto" with the other memory format (channels-last
+  or not, see ``CHANNELS_LAST`` in rnnkit/kernels/conv_recurrent.py), which is
+  how that table's entries are chosen;
+- ``keras-jax``: Keras 3's ConvLSTM2D on JAX, jit-compiled, in its own process
+  (benchmarks/conv_lstm_keras_jax.py) run by ``--keras-jax-python`` (or
+  $RNNKIT_KERAS_JAX_PYTHON), a Python with ``rnnkit[bench]``'s keras and jax;
+  compile time is excluded from its epochs and frames and reported apart.
 
-Before timing, each workload checks that every peer gives the per-step module's
-outputs and gradients (float64, 1e-9); a workload that fails is reported FAILED
-with no ratio. Timing: a warm-up, then rounds that alternate the peers in one
-process; ratios are medians of per-round ratios (per-step time / peer time, so
-> 1 means faster than the per-step module). Inference: per frame at B=1 for a
-streaming video (T=1 calls that carry the state), ``torch.no_grad``.
-Keras 3's ConvLSTM2D on JAX is a peer only where jax is installed (``[bench]``
-extra); where it is not, the table says so.
+Before timing, each workload checks that every rnnkit peer gives the per-step
+module's loss and weight gradients (float64, 1e-9), and that Keras-JAX gives its
+float32 loss under the same weights (rtol 1e-4); a peer that fails is reported
+FAILED with no ratio. Timing: a warm-up, then rounds that alternate all peers
+(Keras-JAX included: its process waits for a command each round); ratios are
+medians of per-round ratios (per-step time / peer time, so > 1 means faster than
+the per-step module). Inference: per frame at B=1 for a streaming video (T=1
+calls that carry the state), ``torch.no_grad``. The load average is printed at
+the start and the end: on a shared machine it says how far to trust the numbers.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -96,13 +104,18 @@ def copy_weights(src: PerStepConvLSTM, dst: Ours) -> None:
     assert dst.rnn.weight_hh_l0.shape[1] == F_
 
 
-def make_models(filters, k, device, dtype):
+TORCH_PEERS = ("per-step", "rnnkit", "conv", "flipped")
+
+
+def make_models(filters, k, device, dtype, with_reference=False):
     torch.manual_seed(0)
     base = PerStepConvLSTM(1, filters, k).to(device, dtype)
     peers = {"per-step": base}
     flip = not conv_recurrent.CHANNELS_LAST.get(device.type, False)
-    for name, backend, cl in (("reference", "reference", None), ("rnnkit", "auto", None),
-                              ("rnnkit-flipped", "auto", flip)):
+    rnnkit_peers = [("rnnkit", "auto", None), ("conv", "conv", None), ("flipped", "auto", flip)]
+    if with_reference:
+        rnnkit_peers.append(("reference", "reference", None))
+    for name, backend, cl in rnnkit_peers:
         m = Ours(filters, k, backend, cl).to(device, dtype)
         copy_weights(base, m)
         peers[name] = m
@@ -122,7 +135,7 @@ def loss_of(model, head, x):
 
 def parity(filters, k, device) -> str | None:
     """None if every peer matches the per-step module (outputs, input and weight grads)."""
-    peers, heads = make_models(filters, k, device, torch.float64)
+    peers, heads = make_models(filters, k, device, torch.float64, with_reference=True)
     x = torch.rand(2, 4, 1, 12, 12, device=device, dtype=torch.float64)
     ref = None
     for name, m in peers.items():
@@ -168,9 +181,56 @@ def time_streaming(model, frames, device) -> float:
     return (time.perf_counter() - t0) / frames.shape[1]
 
 
+class KerasJax:
+    """The Keras-JAX peer's process (benchmarks/conv_lstm_keras_jax.py): started per
+    workload, it compiles, reports its loss and compile times, then runs one epoch or
+    one streamed clip per command, so that its rounds alternate with the torch peers'."""
+
+    def __init__(self, python: str, base: PerStepConvLSTM, head: nn.Conv2d, data, stream,
+                 args, filters: int, k: int):
+        import numpy as np  # only for this peer's workload file
+
+        w = base.conv.weight.detach().cpu()  # (4F, 1 + F, k, k); Keras: (k, k, in, 4F)
+        arrays = {
+            "kernel": w[:, :1].permute(2, 3, 1, 0), "recurrent_kernel": w[:, 1:].permute(2, 3, 1, 0),
+            "bias": base.conv.bias.detach().cpu(),
+            "head_kernel": head.weight.detach().cpu().permute(2, 3, 1, 0),
+            "head_bias": head.bias.detach().cpu(),
+            "data": data.cpu().permute(0, 1, 3, 4, 2), "stream": stream.cpu().permute(0, 1, 3, 4, 2)}
+        self.dir = tempfile.TemporaryDirectory()
+        path = Path(self.dir.name) / "workload.npz"
+        np.savez(path, filters=filters, kernel_size=k, batch=args.batch,
+                 **{n: a.float().contiguous().numpy() for n, a in arrays.items()})
+        script = Path(__file__).with_name("conv_lstm_keras_jax.py")
+        env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+        self.proc = subprocess.Popen([python, str(script), str(path)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=env)
+        self.info = self._read()
+
+    def _read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read().strip().splitlines()
+            raise RuntimeError("the Keras-JAX process ended: " + " | ".join(err[-3:]))
+        return json.loads(line)
+
+    def ask(self, cmd: str) -> float:
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        return self._read()[cmd]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=60)
+        self.dir.cleanup()
+
+
 def run(filters, k, args, device) -> dict:
     row = {"filters": filters, "kernel": k, "device": str(device), "size": args.size,
-           "threads": torch.get_num_threads()}
+           "threads": torch.get_num_threads(), "load_before": os.getloadavg()[0]}
     why = parity(filters, k, device)
     if why is not None:
         row["status"] = f"FAILED parity: {why}"
@@ -179,24 +239,71 @@ def run(filters, k, args, device) -> dict:
     g = torch.Generator().manual_seed(0)
     data = torch.rand(args.samples, 10, 1, args.size, args.size, generator=g).to(device)
     stream = torch.rand(1, args.frames, 1, args.size, args.size, generator=g).to(device)
+    keras = None
+    if args.keras_jax_python:
+        try:
+            keras = KerasJax(args.keras_jax_python, peers["per-step"], heads["per-step"], data,
+                             stream, args, filters, k)
+        except (OSError, RuntimeError, ValueError) as e:
+            row["keras_jax"] = f"not run: {e}"
+        else:
+            with torch.no_grad():
+                want = float(loss_of(peers["per-step"], heads["per-step"], data[:2]))
+            got = keras.info["loss"]
+            row.update({f"keras_{n}": v for n, v in keras.info.items() if n != "loss"})
+            if abs(got - want) > 1e-4 * abs(want):
+                row["keras_jax"] = f"FAILED parity: loss {got:.6g} vs per-step {want:.6g}"
+                keras.close()
+                keras = None
     for name in peers:  # warm-up
         time_epoch(peers[name], heads[name], data[:args.batch], args.batch, device)
         time_streaming(peers[name], stream[:, :2], device)
-    train = {n: [] for n in peers}
-    infer = {n: [] for n in peers}
-    for _ in range(args.rounds):
-        for name in peers:
-            train[name].append(time_epoch(peers[name], heads[name], data, args.batch, device))
-            infer[name].append(time_streaming(peers[name], stream, device))
+    names = list(peers) + (["keras-jax"] if keras else [])
+    train = {n: [] for n in names}
+    infer = {n: [] for n in names}
+    try:
+        for _ in range(args.rounds):
+            for name in peers:
+                train[name].append(time_epoch(peers[name], heads[name], data, args.batch, device))
+                infer[name].append(time_streaming(peers[name], stream, device))
+            if keras:
+                train["keras-jax"].append(keras.ask("train"))
+                infer["keras-jax"].append(keras.ask("stream"))
+    finally:
+        if keras:
+            keras.close()
     row["status"] = "ok"
-    for name in peers:
+    row["load_after"] = os.getloadavg()[0]
+    for name in names:
         row[f"train_s_{name}"] = statistics.median(train[name])
         row[f"frame_ms_{name}"] = 1e3 * statistics.median(infer[name])
         row[f"train_x_{name}"] = statistics.median(
             a / b for a, b in zip(train["per-step"], train[name]))
         row[f"frame_x_{name}"] = statistics.median(
             a / b for a, b in zip(infer["per-step"], infer[name]))
+    if keras:  # Keras-JAX's time / rnnkit's, per round: > 1 means rnnkit is faster
+        row["train_rnnkit_vs_keras"] = statistics.median(
+            a / b for a, b in zip(train["keras-jax"], train["rnnkit"]))
+        row["frame_rnnkit_vs_keras"] = statistics.median(
+            a / b for a, b in zip(infer["keras-jax"], infer["rnnkit"]))
     return row
+
+
+def _print_row(r: dict) -> None:
+    f, k = r["filters"], r["kernel"]
+    if r["status"] != "ok":
+        print(f"{f:>3} {k:>2} | {r['status']}")
+        return
+    kj = (f"{r['train_s_keras-jax']:>9.2f} {r['train_rnnkit_vs_keras']:>6.2f}x"
+          if "train_s_keras-jax" in r else f"{'-':>9} {'-':>7}")
+    kf = f"{r['frame_ms_keras-jax']:>8.1f}" if "frame_ms_keras-jax" in r else f"{'-':>8}"
+    print(f"{f:>3} {k:>2} | {r['train_s_per-step']:>10.2f} {r['train_s_rnnkit']:>7.2f} "
+          f"{r['train_x_rnnkit']:>7.2f}x {r['train_x_conv']:>6.2f}x {r['train_x_flipped']:>7.2f}x "
+          f"{kj} | {r['frame_ms_per-step']:>8.1f} {r['frame_ms_rnnkit']:>7.1f} "
+          f"{r['frame_x_rnnkit']:>7.2f}x {kf} | {r['load_before']:.1f}-{r['load_after']:.1f}",
+          flush=True)
+    if "keras_jax" in r:
+        print(f"       Keras-JAX: {r['keras_jax']}")
 
 
 def main(argv=None) -> int:
@@ -211,6 +318,8 @@ def main(argv=None) -> int:
     p.add_argument("--frames", type=int, default=20, help="streamed frames at B=1")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="one small workload")
+    p.add_argument("--keras-jax-python", default=os.environ.get("RNNKIT_KERAS_JAX_PYTHON"),
+                   help="a Python with keras and jax (rnnkit[bench]) for the Keras-JAX peer")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -220,25 +329,24 @@ def main(argv=None) -> int:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"torch {torch.__version__} | {name} | threads {torch.get_num_threads()} | "
           f"{args.samples} sequences x 10 frames of {args.size}x{args.size}, batch {args.batch}")
-    if importlib.util.find_spec("jax") is None:
-        print("Keras-JAX peer: skipped, jax is not installed (pip install 'rnnkit[bench]')")
-    head = (f"{'F':>3} {'k':>2} | {'per-step s':>10} {'reference':>10} {'rnnkit':>10} "
-            f"{'speed-up':>8} {'flipped':>8} | {'frame ms per-step':>17} {'rnnkit':>7} "
-            f"{'speed-up':>8}")
+    if not args.keras_jax_python:
+        print("Keras-JAX peer: skipped (give --keras-jax-python, a Python with "
+              "'rnnkit[bench]' installed)")
+    print(f"load average {os.getloadavg()[0]:.1f} | speed-up = per-step time / peer time; "
+          "vs Keras = Keras-JAX time / rnnkit time")
+    head = (f"{'F':>3} {'k':>2} | {'per-step s':>10} {'rnnkit':>7} {'speed-up':>8} {'conv':>7} "
+            f"{'flipped':>8} {'keras-jax':>9} {'vs Keras':>7} | {'frame ms':>8} {'rnnkit':>7} "
+            f"{'speed-up':>8} {'keras':>8} | load")
     print(head + "\n" + "-" * len(head))
     rows = []
     for filters in args.filters:
         for k in args.kernels:
             r = run(filters, k, args, device)
             rows.append(r)
-            if r["status"] != "ok":
-                print(f"{filters:>3} {k:>2} | {r['status']}")
-                continue
-            print(f"{filters:>3} {k:>2} | {r['train_s_per-step']:>10.3f} "
-                  f"{r['train_s_reference']:>10.3f} {r['train_s_rnnkit']:>10.3f} "
-                  f"{r['train_x_rnnkit']:>7.2f}x {r['train_x_rnnkit-flipped']:>7.2f}x | "
-                  f"{r['frame_ms_per-step']:>17.2f} "
-                  f"{r['frame_ms_rnnkit']:>7.2f} {r['frame_x_rnnkit']:>7.2f}x", flush=True)
+            _print_row(r)
+            if "keras_versions" in r:
+                print(f"       Keras-JAX {r['keras_versions']}: compile {r['keras_compile_train_s']:.1f} s "
+                      f"(training), {r['keras_compile_stream_s']:.1f} s (streaming), excluded")
     if args.json:
         tmp = args.json.with_suffix(args.json.suffix + ".tmp")
         tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")

@@ -90,9 +90,14 @@ def test_fast_path_matches_the_reference_in_float32_with_dropout():
 
 
 def test_auto_picks_the_fast_path_and_says_so():
+    from rnnkit.kernels.cpu import build
     spec, weights, x, hx = _setup()
     _, _, choice = registry.run_conv(spec, weights, x, hx)
-    assert choice.kernel == "conv" and "conv" in str(choice)
+    # conv-cpu (tests/kernels/test_conv_fused.py) where the native kernel builds
+    fastest = "conv-cpu" if build.why_unavailable() is None else "conv"
+    assert choice.kernel == fastest and fastest in str(choice)
+    _, _, choice = registry.run_conv(spec, weights, x, hx, HOLES)  # holes: conv-cpu refuses
+    assert choice.kernel == "conv" and "mask" in choice.rejected["conv-cpu"]
     with pytest.raises(ValueError, match="backend"):
         registry.run_conv(spec, weights, x, hx, backend="cuda-magic")
 
@@ -159,3 +164,57 @@ def test_gradcheck_through_a_masked_sequence(mode, extra):
     x3 = x[:, :3].detach().requires_grad_()
     h3 = tuple(h[:, :3].detach().requires_grad_() for h in hx)
     assert gradcheck(f, (x3, *h3, *[weights[0][n] for n in names]), eps=1e-6, atol=1e-5)
+
+
+# --- the conv kernel's fused Triton gate update (CUDA; here in Triton's interpreter) -------
+TRITON_CASES = {
+    "lstm": {},
+    "gru-reset-after": {"mode": "conv_gru"},
+    "gru-reset-before": {"mode": "conv_gru", "reset_after": False},
+    "lstm-bidirectional-2-layers-masked": {"num_layers": 2, "bidirectional": True},
+}
+
+
+@pytest.mark.parametrize("case", list(TRITON_CASES))
+def test_conv_kernel_runs_the_triton_gates_and_matches_the_reference(case, monkeypatch):
+    """The hoisted path hands the gate update to rnnkit.kernels.triton_conv on the devices
+    of TRITON_DEVICES (CUDA). Here the CPU is added and Triton interprets the kernels:
+    outputs, states and every gradient must equal the reference loop's, and a spy proves
+    the Triton kernels ran."""
+    pytest.importorskip("triton", reason="triton is not installed (pip install -e '.[gpu]')")
+    from rnnkit.kernels import conv_recurrent, triton_conv as tc
+
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    monkeypatch.setattr(conv_recurrent, "TRITON_DEVICES", frozenset({"cpu"}))
+    launched = []
+    real = tc._launch
+    monkeypatch.setattr(tc, "_launch", lambda name, *a: (launched.append(name), real(name, *a)))
+    opts = dict(TRITON_CASES[case])
+    mask = HOLES if "masked" in case else None
+    spec, weights, x, hx = _setup(S=(4, 3), **opts)
+    o1, s1, g1 = _all_grads(spec, weights, x, hx, mask, "reference")
+    assert not launched
+    o2, s2, g2 = _all_grads(spec, weights, x, hx, mask, "conv")
+    assert launched, "the conv kernel did not call the Triton gate kernels"
+    torch.testing.assert_close(o2, o1, rtol=1e-10, atol=1e-12)
+    for a, b in zip(s2, s1):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    for a, b in zip(g2, g1):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+def test_conv_kernel_keeps_torch_ops_where_triton_does_not_apply(monkeypatch):
+    """Peephole/layer norm (named by triton_conv.why_not_spec) and devices outside
+    TRITON_DEVICES never reach the Triton kernels."""
+    pytest.importorskip("triton", reason="triton is not installed (pip install -e '.[gpu]')")
+    from rnnkit.kernels import conv_recurrent, triton_conv as tc
+
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    launched = []
+    monkeypatch.setattr(tc, "_launch", lambda name, *a: launched.append(name))
+    spec, weights, x, hx = _setup(S=(4, 3))
+    registry.run_conv(spec, weights, x, hx, backend="conv")  # CPU: not a Triton device
+    monkeypatch.setattr(conv_recurrent, "TRITON_DEVICES", frozenset({"cpu"}))
+    spec, weights, x, hx = _setup(S=(4, 3), peephole=True, layer_norm=True)
+    registry.run_conv(spec, weights, x, hx, backend="conv")
+    assert launched == []

@@ -254,13 +254,16 @@ def test_an_all_masked_batch_warns_once(monkeypatch):
 # --- discovery: kernel modules declare KERNELS / STEP_KERNELS / CONV_KERNELS ---------------
 def test_discovered_priority_order_is_the_one_registered_by_hand_before():
     """Before issue 12's discovery the registry listed: cpu 20, torch 10, scan 5, reference 0;
-    steps: cpu 20, reference 0; conv: conv 10, reference 0."""
+    steps: cpu 20, reference 0; conv: conv 10, reference 0; issue 14 then added conv-cpu 20
+    (the native fused gate update) above the conv table's two."""
     tables = registry.discover()
     assert [(k.name, k.priority) for k in tables["KERNELS"]] == [
         ("cpu", 20), ("torch", 10), ("scan", 5), ("reference", 0)]
     assert [k.name for k in registry.kernels()] == ["cpu", "torch", "scan", "reference"]
     assert [k.name for k in registry.step_kernels()] == ["cpu", "reference"]
-    assert registry.conv_backend_names() == ["auto", "conv", "reference"]
+    assert [(k.name, k.priority) for k in tables["CONV_KERNELS"]] == [
+        ("conv-cpu", 20), ("conv", 10), ("reference", 0)]
+    assert registry.conv_backend_names() == ["auto", "conv-cpu", "conv", "reference"]
 
 
 def test_a_kernel_module_added_to_the_package_is_registered(tmp_path, monkeypatch):

@@ -13,7 +13,9 @@ each sample's state at its last valid step.
   convolution over T·B samples (Shi et al. 2015's W_x ⋆ X_t does not depend on
   the state), then per step only the recurrent convolution and the gate update;
   channels-last memory for 2-D maps on the CPU, where oneDNN's convolutions run
-  faster on it. Backward: autograd through the same ops, checked against the
+  faster on it. On CUDA tensors, with triton installed, the gate update is one fused
+  Triton kernel each way (:mod:`rnnkit.kernels.triton_conv`; peephole and layer norm
+  stay on torch ops). Backward: autograd through the same ops, checked against the
   reference (tests/kernels/test_conv_recurrent.py) on every gradient.
 """
 from __future__ import annotations
@@ -43,6 +45,32 @@ def _update(spec: ConvSpec) -> Callable:
     return table[spec.mode]
 
 
+# The devices whose tensors the hoisted path hands to the fused Triton gate kernels
+# (rnnkit.kernels.triton_conv). CUDA only: on CPU tensors Triton runs in its interpreter,
+# which tests use (they add "cpu" here) and which is far slower than torch's own ops.
+TRITON_DEVICES = frozenset({"cuda"})
+
+
+def _fused_update(spec: ConvSpec, x: Tensor) -> Optional[Callable]:
+    """The same update as :func:`_update` with the gate part fused in one Triton kernel
+    per step (forward and backward), or None where those kernels don't apply: another
+    device, triton missing, or a spec option they don't compute (peephole, layer norm,
+    other activations: ``triton_conv.why_not_spec`` names it)."""
+    if x.device.type not in TRITON_DEVICES:
+        return None
+    from rnnkit.kernels import triton_conv as tc
+    from rnnkit.kernels.triton_conv_torch import conv_gru_step_update, conv_lstm_step_update
+
+    if tc.why_not_spec(spec) is not None or tc.available(x) is not None:
+        return None
+    if spec.mode == "conv_lstm":
+        return lambda gx, s, w, m: conv_lstm_step_update(gx, s[0], s[1], w,
+                                                         gates=tc.lstm_gates, h_masks=m)
+    return lambda gx, s, w, m: (conv_gru_step_update(
+        gx, s[0], w, reset_after=spec.reset_after, gates=tc.gru_gates, reset=tc.gru_reset,
+        h_masks=m),)
+
+
 def _dropout_masks(like: Tensor, rate: float, n: int, generator) -> Optional[list[Tensor]]:
     """n inverted-dropout masks shaped like ``like`` (one per gate, Keras's ConvLSTMCell)."""
     if rate <= 0.0:
@@ -70,7 +98,7 @@ def _run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Ten
          training: bool, generator, hoist: bool, channels_last: bool = False):
     T, B = x.shape[:2]
     D, G = spec.num_directions, spec.gates
-    update = _update(spec)
+    update = (_fused_update(spec, x) if hoist else None) or _update(spec)
     finals: list[list[Tensor]] = [[] for _ in range(spec.n_states)]
     inp = x  # (T, B, C, *S_in)
     for layer in range(spec.num_layers):

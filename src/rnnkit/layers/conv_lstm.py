@@ -62,7 +62,7 @@ class ConvLSTM(Layer):
             constraints see the weights in Keras's layout (*k, C, 4F).
         layer_norm: rnnkit extra, layer-normalised ConvLSTM (default False).
         peephole: rnnkit extra, Shi et al. 2015's per-position peepholes (default False).
-        backend: conv kernel registry backend: ``"auto"``, ``"conv"`` or ``"reference"``.
+        backend: conv kernel registry backend: ``"auto"``, ``"conv-cpu"``, ``"conv"`` or ``"reference"``.
         name, input_shape, trainable: as every layer.
     """
 

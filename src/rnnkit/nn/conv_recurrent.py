@@ -178,7 +178,7 @@ class ConvLSTM(_ConvRecurrentBase):
         layer_norm: layer-normalised gates and cell (default False).
         peephole: per-position peepholes W_ci, W_cf, W_co (F, *S); needs ``state_size``.
         input_dropout, recurrent_dropout: one mask per sequence and gate (training only).
-        backend: ``"auto"``, ``"conv"`` or ``"reference"``.
+        backend: ``"auto"``, ``"conv-cpu"``, ``"conv"`` or ``"reference"``.
 
     Example::
 

@@ -39,7 +39,7 @@ log = logging.getLogger("rnnkit")
 
 NAME = "rnnkit_cpu_kernels"
 CSRC = Path(__file__).with_name("csrc")
-SOURCES = ("binding.cpp", "blas.cpp", "lstm.cpp", "gru.cpp", "rnn.cpp", "step.cpp")
+SOURCES = ("binding.cpp", "blas.cpp", "lstm.cpp", "gru.cpp", "rnn.cpp", "step.cpp", "conv_gates.cpp")
 # Tuples, never lists: cpp_extension.load appends to the lists it gets (-ltorch ...), which
 # once changed the cache key, hence cache_dir(), after the first load().
 # -fno-trapping-math lets GCC if-convert the clamps of the activations (csrc/common.h), hence
