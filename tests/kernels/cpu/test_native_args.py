@@ -194,3 +194,28 @@ def test_python_side_refuses_unknown_names_and_modes(native):
         run_sequence(Cfg("gru", False, True, 0.0, 0.0), {"weight_hh": _rand(3 * H, H)})
     with pytest.raises(ValueError, match="`mode` must be one of rnn_tanh, rnn_relu, lstm, gru"):
         Cfg("rnn", False, True, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("mode, fam", [("rnn_tanh", "rnn"), ("rnn_relu", "rnn"),
+                                       ("lstm", "lstm"), ("gru", "gru")])
+def test_native_gate_counts_are_the_family_tables(native, mode, fam):
+    """The C++ side states each mode's gate count once (common.h gate_count); the boundary
+    accepts exactly the family table's count of (H)-row blocks in xg and w_hh and refuses
+    one block more, naming the argument."""
+    from rnnkit.cells.family import family
+
+    G = len(family(fam).gates)
+
+    def args(g):
+        a = {"mode": mode, "reverse": False, "save": False, "xg": _rand(T, B, g * H),
+             "w_hh": _rand(g * H, H), "h0": _rand(B, H)}
+        if mode == "lstm":
+            a["c0"] = _rand(B, H)
+        if mode == "gru":
+            a["reset_after"] = True
+        return a
+
+    out = native.forward(args(G))
+    assert out["out"].shape == (T, B, H) and out["h_n"].shape == (B, H)
+    with pytest.raises(ValueError, match="w_hh|xg"):
+        native.forward(args(G + 1))

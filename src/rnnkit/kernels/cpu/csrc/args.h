@@ -30,8 +30,6 @@ Mode read_mode(const Named& a) {
   return LSTM;  // not reached
 }
 
-int64_t gate_count(Mode mode) { return mode == LSTM ? 4 : (mode == GRU ? 3 : 1); }
-
 const char* mode_name(Mode mode) {
   static const char* const names[] = {"rnn_tanh", "rnn_relu", "lstm", "gru"};
   return names[int(mode)];

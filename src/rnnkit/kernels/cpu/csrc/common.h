@@ -119,6 +119,11 @@ template <> inline double tanh_<double>(double x) { return std::tanh(x); }
 // ---- one (layer, direction) sequence ------------------------------------------
 enum Mode { RNN_TANH = 0, RNN_RELU = 1, LSTM = 2, GRU = 3 };
 
+// Gates per mode: the C++ side's one statement of rnnkit.cells.family's gate counts
+// (the gate math in cells.h fixes them; tests/kernels/cpu/test_native_args.py checks this
+// against the family table through the shapes the boundary accepts).
+inline int64_t gate_count(Mode mode) { return mode == LSTM ? 4 : (mode == GRU ? 3 : 1); }
+
 template <typename T>
 struct Seq {
   int64_t T_ = 0, B = 0, H = 0, P = 0;
@@ -174,7 +179,7 @@ struct Seq {
   T* dh0 = nullptr;             // (B, P)
   T* dc0 = nullptr;             // (B, H)
 
-  int64_t gates() const { return mode == LSTM ? 4 : (mode == GRU ? 3 : 1); }
+  int64_t gates() const { return gate_count(Mode(mode)); }
   int64_t slot(int64_t i) const { return save ? i : (i & 1); }
   bool valid(int64_t t, int64_t b) const { return mask == nullptr || mask[t * bs + b]; }
   bool zoned_h() const { return zone_h != nullptr || zh != T(0); }
