@@ -35,6 +35,10 @@ def test_gradcheck(core, variant, option):
     if kw["mode"] != "lstm":
         kw.pop("zoneout_c", None)
     spec = RecurrentSpec(input_size=I, hidden_size=H, **kw)
+    # Seeded here, not left to the global RNG's position after earlier tests: one
+    # order-dependent draw once put pre-activations near -55, where finite differences
+    # in float64 miss rtol=1e-5 (a flake, not a kernel error).
+    torch.manual_seed(20261130)
     ws = core.spec_weights(spec, torch.float64)
     hx = core.spec_state(spec, B, torch.float64)
     x = torch.randn(T, B, I, dtype=torch.float64, requires_grad=True)
