@@ -140,3 +140,24 @@ def test_check_mask_values():
     assert check_mask_values(torch.tensor([True])).dtype == torch.bool
     with pytest.raises(ValueError, match=r"`m` must be boolean .* values such as \[0.5\]"):
         check_mask_values(torch.tensor([1.0, 0.5]), "m")
+
+
+def test_two_of_rnnkits_classes_cannot_claim_one_layer_name():
+    """Layer modules are discovered: a second rnnkit class registered under an existing
+    Keras name would silently replace the first in every config reader."""
+    from rnnkit.layers.base import Layer, register_layer, registered_layers
+
+    original = registered_layers()["LSTM"]
+    clash = type("LSTM", (Layer,), {"__module__": "rnnkit.layers.somewhere_else"})
+    with pytest.raises(ValueError, match="'LSTM' is registered by rnnkit.layers.lstm.LSTM"):
+        register_layer(clash)
+    assert registered_layers()["LSTM"] is original
+
+
+def test_a_users_class_may_take_over_its_own_name_again():
+    """Re-running a notebook cell registers a new class object under the same name."""
+    from rnnkit.layers.base import Layer, register_layer, registered_layers
+
+    first = register_layer(type("MyNotebookLayer", (Layer,), {"__module__": "__main__"}))
+    second = register_layer(type("MyNotebookLayer", (Layer,), {"__module__": "__main__"}))
+    assert first is not second and registered_layers()["MyNotebookLayer"] is second

@@ -68,11 +68,26 @@ def _no_init() -> None:
 def register_layer(cls: type = None, *, name: Optional[str] = None):
     """Register a layer class for ``layer_from_config`` under its Keras class name
     (``name`` when it differs from the Python class name). Usable as a decorator,
-    with or without ``name=``; custom layers and cells register themselves the same way."""
+    with or without ``name=``; custom layers and cells register themselves the same way.
+
+    A user's class may take over a name (re-running a notebook cell defines the class
+    anew); two of rnnkit's own classes claiming one name is a packaging error (layer
+    modules are discovered, so nothing else would notice) and raises ValueError."""
     def add(klass: type) -> type:
-        _LAYERS[name or klass.__name__] = klass
+        key = name or klass.__name__
+        old = _LAYERS.get(key)
+        if (old is not None and _ours(old) and _ours(klass)
+                and (old.__module__, old.__qualname__) != (klass.__module__, klass.__qualname__)):
+            raise ValueError(f"layer name {key!r} is registered by {old.__module__}."
+                             f"{old.__qualname__} and again by {klass.__module__}."
+                             f"{klass.__qualname__}; give one of them another `name=`")
+        _LAYERS[key] = klass
         return klass
     return add if cls is None else add(cls)
+
+
+def _ours(klass: type) -> bool:
+    return klass.__module__.startswith("rnnkit.")
 
 
 def registered_layers() -> dict[str, type]:
