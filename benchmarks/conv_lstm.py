@@ -84,12 +84,15 @@ class Ours(nn.Module):
         if self.channels_last is None:
             out, (h, c) = self.rnn(x, hx)
         else:  # the other memory format, to measure the kernel's choice
-            saved = dict(conv_recurrent.CHANNELS_LAST)
-            conv_recurrent.CHANNELS_LAST[x.device.type] = self.channels_last
+            tables = (conv_recurrent.CHANNELS_LAST, conv_recurrent.CHANNELS_LAST_TRAINING)
+            saved = [dict(t) for t in tables]
+            for t in tables:  # self.channels_last: the flipped choice of each table
+                t[x.device.type] = self.channels_last[t is tables[1]]
             try:
                 out, (h, c) = self.rnn(x, hx)
             finally:
-                conv_recurrent.CHANNELS_LAST.update(saved)
+                for t, old in zip(tables, saved):
+                    t.update(old)
         return out, (h[0], c[0])
 
 
@@ -111,7 +114,8 @@ def make_models(filters, k, device, dtype, with_reference=False):
     torch.manual_seed(0)
     base = PerStepConvLSTM(1, filters, k).to(device, dtype)
     peers = {"per-step": base}
-    flip = not conv_recurrent.CHANNELS_LAST.get(device.type, False)
+    flip = (not conv_recurrent.CHANNELS_LAST.get(device.type, False),
+            not conv_recurrent.CHANNELS_LAST_TRAINING.get(device.type, False))
     rnnkit_peers = [("rnnkit", "auto", None), ("conv", "conv", None), ("flipped", "auto", flip)]
     if with_reference:
         rnnkit_peers.append(("reference", "reference", None))

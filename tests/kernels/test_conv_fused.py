@@ -42,6 +42,7 @@ CASES = {
 @pytest.fixture(params=[True, False], ids=["channels-last", "channels-first"])
 def layout(request, monkeypatch):
     monkeypatch.setitem(conv_recurrent.CHANNELS_LAST, "cpu", request.param)
+    monkeypatch.setitem(conv_recurrent.CHANNELS_LAST_TRAINING, "cpu", request.param)
     return request.param
 
 

@@ -31,7 +31,7 @@ from torch import Tensor
 
 from rnnkit.cells.conv_base import CONV
 from rnnkit.cells.conv_lstm import conv_lstm_input
-from rnnkit.kernels.conv_recurrent import _channels_last_helps
+from rnnkit.kernels.conv_recurrent import _channels_last_helps, _needs_grad
 from rnnkit.kernels.base import Kernel
 from rnnkit.kernels.conv_spec import ConvSpec
 
@@ -264,10 +264,6 @@ def why_not(spec: ConvSpec, *, device=None, dtype=None, mask_kind: str = "none",
     return build.why_unavailable()
 
 
-def _needs_grad(*tensors) -> bool:
-    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
-
-
 @torch.no_grad()
 def _joint_inference(x: Tensor, state: tuple, w: dict, fmt, reverse: bool):
     """ConvLSTM inference without autograd, where the input convolution is stride 1,
@@ -306,13 +302,14 @@ def run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tens
     del mask, generator  # all-valid (why_not refuses others); no dropout masks to draw
     T, B = x.shape[:2]
     D = spec.num_directions
-    fmt = torch.channels_last if _channels_last_helps(spec, x) else torch.contiguous_format
     finals: list[list[Tensor]] = [[] for _ in range(spec.n_states)]
     inp = x  # (T, B, C, *S_in)
     for layer in range(spec.num_layers):
         conv = spec.layer_conv(layer)
         ones = (1,) * spec.rank
         grad = _needs_grad(inp, *hx, *[v for w in weights for v in w.values()])
+        fmt = (torch.channels_last if _channels_last_helps(spec, x, grad)
+               else torch.contiguous_format)
         joint = (JOINT_INFERENCE and spec.mode == "conv_lstm" and conv["padding"] == "same"
                  and tuple(conv["stride"]) == ones and tuple(conv["dilation"]) == ones
                  and not grad)

@@ -146,20 +146,30 @@ def run_reference(spec: ConvSpec, weights: list, x: Tensor, hx: tuple,
     return _run(spec, weights, x, hx, mask, training=training, generator=generator, hoist=False)
 
 
-# Whether the hoisted 2-D path keeps its maps channels-last, per device type: oneDNN's
-# CPU convolutions have channels-last kernels; measured by benchmarks/conv_lstm.py
-# (its "rnnkit-nchw" peer flips this table), see docs/conv_recurrent.md.
+# Whether the hoisted 2-D path keeps its maps channels-last, per device type, for a run
+# without gradients (inference, streaming) and for one that autograd will differentiate
+# (training). Measured by benchmarks/conv_lstm.py, whose "flipped" peer flips both tables
+# (README, "Video and spatial sequences"): on the CPU, channels-last won streaming at B=1
+# (1.3-2.3x the per-step module) while channels-first trained faster in two quiet runs
+# (0.95-1.14x against 0.75-1.08x the per-step module for channels-last).
 CHANNELS_LAST = {"cpu": True, "cuda": False}
+CHANNELS_LAST_TRAINING = {"cpu": False, "cuda": False}
 
 
-def _channels_last_helps(spec: ConvSpec, x: Tensor) -> bool:
-    return spec.rank == 2 and CHANNELS_LAST.get(x.device.type, False)
+def _needs_grad(*tensors) -> bool:
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
+def _channels_last_helps(spec: ConvSpec, x: Tensor, grad: bool) -> bool:
+    table = CHANNELS_LAST_TRAINING if grad else CHANNELS_LAST
+    return spec.rank == 2 and table.get(x.device.type, False)
 
 
 def run_conv(spec: ConvSpec, weights: list, x: Tensor, hx: tuple,
              mask: Optional[Tensor] = None, *, training: bool = False, generator=None):
+    grad = _needs_grad(x, *hx, *[v for w in weights for v in w.values()])
     return _run(spec, weights, x, hx, mask, training=training, generator=generator, hoist=True,
-                channels_last=_channels_last_helps(spec, x))
+                channels_last=_channels_last_helps(spec, x, grad))
 
 
 def why_not_conv(spec: ConvSpec, **facts) -> Optional[str]:
