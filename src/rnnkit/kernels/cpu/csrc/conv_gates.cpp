@@ -20,40 +20,14 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common.h"
+
 namespace {
 
-// ---- activations (float: vectorisable polynomial exp, as the recurrent kernels; double:
-// libm, so that float64 parity is exact) ----------------------------------------------
-inline float exp_poly(float x) {
-  const float y = x * 1.44269504088896341f + 256.5f;
-  const uint32_t ui = static_cast<uint32_t>(static_cast<int32_t>(y)) - 256u;
-  const float n = static_cast<float>(static_cast<int32_t>(ui));
-  float r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const uint32_t bits = (ui + 127u) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(float));
-  return p * scale;
-}
-
-template <typename T> inline T sig(T x);
-template <> inline float sig<float>(float x) {
-  x = x < -80.0f ? -80.0f : x;  // keeps 1 + e^{-x} finite; σ(87) is 1.0f already
-  x = x > 87.0f ? 87.0f : x;
-  return 1.0f / (1.0f + exp_poly(-x));
-}
-template <> inline double sig<double>(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-
-template <typename T> inline T th(T x);
-template <> inline float th<float>(float x) { return 2.0f * sig<float>(2.0f * x) - 1.0f; }
-template <> inline double th<double>(double x) { return std::tanh(x); }
+// ---- activations: the recurrent kernels' own (common.h): float's vectorisable
+// polynomial exp and reciprocal, double's libm, so that float64 parity is exact ----------
+using rnnkit::sigm;
+using rnnkit::tanh_;
 
 // ---- layout ------------------------------------------------------------------------
 struct Layout {
@@ -125,13 +99,13 @@ void lstm_fwd_run(const T* __restrict__ X, const T* __restrict__ Hh, const T* __
                   T* __restrict__ Ho, T* __restrict__ Co, T* __restrict__ Gs, int64_t n,
                   int64_t stride) {
   for (int64_t j = 0; j < n; ++j) {
-    const T i = sig<T>(X[j] + (GH ? Hh[j] : T(0)));
-    const T f = sig<T>(X[stride + j] + (GH ? Hh[stride + j] : T(0)));
-    const T g = th<T>(X[2 * stride + j] + (GH ? Hh[2 * stride + j] : T(0)));
-    const T og = sig<T>(X[3 * stride + j] + (GH ? Hh[3 * stride + j] : T(0)));
+    const T i = sigm<T>(X[j] + (GH ? Hh[j] : T(0)));
+    const T f = sigm<T>(X[stride + j] + (GH ? Hh[stride + j] : T(0)));
+    const T g = tanh_<T>(X[2 * stride + j] + (GH ? Hh[2 * stride + j] : T(0)));
+    const T og = sigm<T>(X[3 * stride + j] + (GH ? Hh[3 * stride + j] : T(0)));
     const T cn = f * C[j] + i * g;
     Co[j] = cn;
-    Ho[j] = og * th<T>(cn);
+    Ho[j] = og * tanh_<T>(cn);
     if (SAVE) {
       Gs[j] = i;
       Gs[stride + j] = f;
@@ -186,7 +160,7 @@ void lstm_bwd_run(const T* __restrict__ dh1, const T* __restrict__ dh2, T* __res
   for (int64_t j = 0; j < n; ++j) {
     const T dh = (H1 ? dh1[j] : T(0)) + (H2 ? dh2[j] : T(0));
     const T i = Gs[j], f = Gs[stride + j], g = Gs[2 * stride + j], og = Gs[3 * stride + j];
-    const T tc = th<T>(Cn[j]);
+    const T tc = tanh_<T>(Cn[j]);
     const T dct = dc[j] + dh * og * (T(1) - tc * tc);
     dA[j] = dct * g * i * (T(1) - i);
     dA[stride + j] = dct * Cp[j] * f * (T(1) - f);
@@ -241,10 +215,10 @@ void gru_fwd_run(const T* __restrict__ X, const T* __restrict__ Hh, const T* __r
                  T* __restrict__ Ho, T* __restrict__ Gs, int64_t n, int64_t stride,
                  int64_t gstride) {
   for (int64_t j = 0; j < n; ++j) {
-    const T r = sig<T>(X[j] + Hh[j]);
-    const T z = sig<T>(X[stride + j] + Hh[stride + j]);
+    const T r = sigm<T>(X[j] + Hh[j]);
+    const T z = sigm<T>(X[stride + j] + Hh[stride + j]);
     const T hn = Hh[2 * stride + j];
-    const T nn = th<T>(X[2 * stride + j] + r * hn);
+    const T nn = tanh_<T>(X[2 * stride + j] + r * hn);
     Ho[j] = z * Hp[j] + (T(1) - z) * nn;
     if (SAVE) {
       Gs[j] = r;
