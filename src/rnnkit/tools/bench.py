@@ -12,7 +12,6 @@ torch.mm shaped like the hoisted input projection, timed in the same run.
 """
 from __future__ import annotations
 
-import platform
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Callable, Optional
 import torch
 
 from rnnkit.cells.family import family
+from rnnkit.util.machine import cpu_model
 
 FAMILIES = ("lstm", "gru", "rnn")  # the families benchmarked against torch.nn
 GATES = {f: family(f).n_gates for f in FAMILIES}  # read from the family table
@@ -73,17 +73,6 @@ def register(name: str):
         RUNNERS[name] = fn
         return fn
     return deco
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine() -> str:

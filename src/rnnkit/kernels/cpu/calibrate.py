@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import time
 from functools import lru_cache
@@ -31,6 +30,7 @@ import torch
 
 from rnnkit.kernels.cpu import build
 from rnnkit.util.atomic import write_text
+from rnnkit.util.machine import cpu_model
 
 FILE = "calibration.json"
 VERSION = 1
@@ -39,18 +39,6 @@ VERSION = 1
 MARGIN = 1.05
 GRID = {"batch": (1, 8, 32, 64), "hidden": (64, 128, 256, 512), "T": 50}
 PARITY = 2e-5
-
-
-def cpu_model() -> str:
-    """The CPU's model name (for the record in the file; the cache folder is keyed on its flags)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def path() -> Path:
