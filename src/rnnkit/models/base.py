@@ -78,6 +78,17 @@ class BaseModel(CompileMixin):
         """Keras's ``build``: a model made whole at construction (the functional Model,
         Seq2Seq) has nothing to build; Sequential builds its layers from the shape."""
 
+    def reset_states(self) -> None:
+        """Keras's ``model.reset_states()``: forget the state of every stateful layer."""
+        for layer in getattr(self, "layers", ()):
+            reset = getattr(layer, "reset_states", None)
+            if callable(reset):
+                reset()
+
+    def compute_mask(self, x, mask=None):
+        """A model passes no mask on (Keras's Model.compute_mask for these models)."""
+        return None
+
     def summary(self, print_fn=None) -> None:
         """Print the model's top-level modules with their parameters and the totals
         (Sequential and the functional Model print Keras's table with output shapes)."""

@@ -243,15 +243,6 @@ class Model(FunctionalTrainingMixin, nn.Module):
             return outs[0], out_masks[0]
         return _pack(outs, self._output_form), _pack(out_masks, self._output_form)
 
-    def compute_mask(self, x, mask=None):
-        return None
-
-    def reset_states(self) -> None:
-        for layer in self.layers:
-            reset = getattr(layer, "reset_states", None)
-            if callable(reset):
-                reset()
-
     # --- weights ---------------------------------------------------------------------------
     def _need_built(self, what: str) -> None:
         """A functional model is always built."""

@@ -169,16 +169,6 @@ class Sequential(BaseModel, nn.Module):
     def _graph_call(self, x, mask):
         return self._forward_with_mask(x, mask)
 
-    def compute_mask(self, x, mask=None):
-        return None
-
-    def reset_states(self) -> None:
-        """Keras's ``model.reset_states()``: forget the state of every stateful layer."""
-        for layer in self.layers:
-            reset = getattr(layer, "reset_states", None)
-            if callable(reset):
-                reset()
-
     def _build_from(self, start: int) -> None:
         shape = self._shapes[start]
         for layer in list(self.layers)[start:]:
