@@ -84,10 +84,10 @@ class Ours(nn.Module):
         if self.channels_last is None:
             out, (h, c) = self.rnn(x, hx)
         else:  # the other memory format, to measure the kernel's choice
-            tables = (conv_recurrent.CHANNELS_LAST, conv_recurrent.CHANNELS_LAST_TRAINING)
+            tables = conv_recurrent.TABLES
             saved = [dict(t) for t in tables]
-            for t in tables:  # self.channels_last: the flipped choice of each table
-                t[x.device.type] = self.channels_last[t is tables[1]]
+            for t, flipped in zip(tables, self.channels_last):  # each table's flipped choice
+                t[x.device.type] = flipped
             try:
                 out, (h, c) = self.rnn(x, hx)
             finally:
@@ -114,8 +114,7 @@ def make_models(filters, k, device, dtype, with_reference=False):
     torch.manual_seed(0)
     base = PerStepConvLSTM(1, filters, k).to(device, dtype)
     peers = {"per-step": base}
-    flip = (not conv_recurrent.CHANNELS_LAST.get(device.type, False),
-            not conv_recurrent.CHANNELS_LAST_TRAINING.get(device.type, False))
+    flip = tuple(not t.get(device.type, False) for t in conv_recurrent.TABLES)
     rnnkit_peers = [("rnnkit", "auto", None), ("conv", "conv", None), ("flipped", "auto", flip)]
     if with_reference:
         rnnkit_peers.append(("reference", "reference", None))
@@ -169,6 +168,41 @@ def time_epoch(model, head, data, batch, device) -> float:
         opt.zero_grad(set_to_none=True)
         loss_of(model, head, data[i:i + batch]).backward()
         opt.step()
+    sync(device)
+    return time.perf_counter() - t0
+
+
+def time_convs_only(filters, k, data, batch, device) -> float:
+    """The convolutions alone of rnnkit's training path for the same epoch (conv-cpu's
+    joint form, kernels/conv_fused.py ConvLSTMJointSeq, in its memory format): per batch
+    and step one forward convolution of [X_t, H_{t-1}] and one input gradient, and one
+    weight-gradient call over all steps, on random maps of the same shapes. The per-step
+    module's time / this time is the ceiling of any kernel that runs these convolutions
+    (oneDNN's, same threads): the speed-up it would reach if the gates, the head, the loss
+    and the optimizer cost nothing."""
+    cl = conv_recurrent.CHANNELS_LAST_JOINT_TRAINING.get(device.type, False)
+    fmt = torch.channels_last if cl else torch.contiguous_format
+    T, p = data.shape[1] - 1, k // 2  # loss_of feeds frames 0..T-1
+    g = torch.Generator().manual_seed(2)
+    w = torch.randn(4 * filters, 1 + filters, k, k, generator=g).to(device)
+    w = w.contiguous(memory_format=fmt)
+    bias = torch.zeros(4 * filters, device=device)
+    bwd = torch.ops.aten.convolution_backward
+    maps = {}  # per batch size: (T·B, 1 + F, *S) inputs, (T·B, 4F, *S) gate gradients
+    for B in {min(batch, len(data) - i) for i in range(0, len(data), batch)}:
+        maps[B] = tuple(torch.rand(T * B, c, *data.shape[3:], generator=g).to(device)
+                        .contiguous(memory_format=fmt) for c in (1 + filters, 4 * filters))
+    sync(device)
+    t0 = time.perf_counter()
+    for i in range(0, len(data), batch):
+        B = min(batch, len(data) - i)
+        xh, dy = maps[B]
+        for t in range(T):
+            F.conv2d(xh[t * B:(t + 1) * B], w, bias, padding=p)
+        for t in range(1, T):
+            bwd(dy[t * B:(t + 1) * B], xh[t * B:(t + 1) * B], w, None, (1, 1), (p, p), (1, 1),
+                False, (0, 0), 1, [True, False, False])
+        bwd(dy, xh, w, None, (1, 1), (p, p), (1, 1), False, (0, 0), 1, [False, True, False])
     sync(device)
     return time.perf_counter() - t0
 
@@ -264,12 +298,14 @@ def run(filters, k, args, device) -> dict:
         time_streaming(peers[name], stream[:, :2], device)
     names = list(peers) + (["keras-jax"] if keras else [])
     train = {n: [] for n in names}
+    convs_only = []
     infer = {n: [] for n in names}
     try:
         for _ in range(args.rounds):
             for name in peers:
                 train[name].append(time_epoch(peers[name], heads[name], data, args.batch, device))
                 infer[name].append(time_streaming(peers[name], stream, device))
+            convs_only.append(time_convs_only(filters, k, data, args.batch, device))
             if keras:
                 train["keras-jax"].append(keras.ask("train"))
                 infer["keras-jax"].append(keras.ask("stream"))
@@ -285,6 +321,9 @@ def run(filters, k, args, device) -> dict:
             a / b for a, b in zip(train["per-step"], train[name]))
         row[f"frame_x_{name}"] = statistics.median(
             a / b for a, b in zip(infer["per-step"], infer[name]))
+    row["train_s_convs_only"] = statistics.median(convs_only)
+    row["train_x_ceiling"] = statistics.median(
+        a / b for a, b in zip(train["per-step"], convs_only))
     if keras:  # Keras-JAX's time / rnnkit's, per round: > 1 means rnnkit is faster
         row["train_rnnkit_vs_keras"] = statistics.median(
             a / b for a, b in zip(train["keras-jax"], train["rnnkit"]))
@@ -302,7 +341,8 @@ def _print_row(r: dict) -> None:
           if "train_s_keras-jax" in r else f"{'-':>9} {'-':>7}")
     kf = f"{r['frame_ms_keras-jax']:>8.1f}" if "frame_ms_keras-jax" in r else f"{'-':>8}"
     print(f"{f:>3} {k:>2} | {r['train_s_per-step']:>10.2f} {r['train_s_rnnkit']:>7.2f} "
-          f"{r['train_x_rnnkit']:>7.2f}x {r['train_x_conv']:>6.2f}x {r['train_x_flipped']:>7.2f}x "
+          f"{r['train_x_rnnkit']:>7.2f}x {r['train_x_ceiling']:>7.2f}x "
+          f"{r['train_x_conv']:>6.2f}x {r['train_x_flipped']:>7.2f}x "
           f"{kj} | {r['frame_ms_per-step']:>8.1f} {r['frame_ms_rnnkit']:>7.1f} "
           f"{r['frame_x_rnnkit']:>7.2f}x {kf} | {r['load_before']:.1f}-{r['load_after']:.1f}",
           flush=True)
@@ -338,7 +378,9 @@ def main(argv=None) -> int:
               "'rnnkit[bench]' installed)")
     print(f"load average {os.getloadavg()[0]:.1f} | speed-up = per-step time / peer time; "
           "vs Keras = Keras-JAX time / rnnkit time")
-    head = (f"{'F':>3} {'k':>2} | {'per-step s':>10} {'rnnkit':>7} {'speed-up':>8} {'conv':>7} "
+    print("ceiling = per-step time / the time of rnnkit's convolutions alone (time_convs_only)")
+    head = (f"{'F':>3} {'k':>2} | {'per-step s':>10} {'rnnkit':>7} {'speed-up':>8} "
+            f"{'ceiling':>8} {'conv':>7} "
             f"{'flipped':>8} {'keras-jax':>9} {'vs Keras':>7} | {'frame ms':>8} {'rnnkit':>7} "
             f"{'speed-up':>8} {'keras':>8} | load")
     print(head + "\n" + "-" * len(head))

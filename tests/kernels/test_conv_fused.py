@@ -42,12 +42,20 @@ CASES = {
 @pytest.fixture(params=[True, False], ids=["channels-last", "channels-first"])
 def layout(request, monkeypatch):
     monkeypatch.setitem(conv_recurrent.CHANNELS_LAST, "cpu", request.param)
-    monkeypatch.setitem(conv_recurrent.CHANNELS_LAST_TRAINING, "cpu", request.param)
+    for table in conv_recurrent.TABLES[1:]:
+        monkeypatch.setitem(table, "cpu", request.param)
+    return request.param
+
+
+@pytest.fixture(params=[True, False], ids=["joint-training", "hoisted-training"])
+def joint(request, monkeypatch):
+    """Training of stride-1 "same" ConvLSTM layers: ConvLSTMJointSeq, or the hoisted path."""
+    monkeypatch.setattr(conv_fused, "JOINT_TRAINING", request.param)
     return request.param
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_matches_the_reference_in_float64(case, layout):
+def test_matches_the_reference_in_float64(case, layout, joint):
     spec, weights, x, hx = _setup(**CASES[case])
     o1, s1, g1 = _all_grads(spec, weights, x, hx, None, "reference")
     o2, s2, g2 = _all_grads(spec, weights, x, hx, None, "conv-cpu")
@@ -111,7 +119,7 @@ def test_matches_an_independent_per_step_convlstm_in_float32():
 
 
 @pytest.mark.parametrize("mode", ["conv_lstm", "conv_gru"])
-def test_gradcheck_in_float64(mode, layout):
+def test_gradcheck_in_float64(mode, layout, joint):
     from torch.autograd import gradcheck
     spec, weights, x, hx = _setup(mode=mode, rank=2, C=1, Fi=2, k=3, S=(3, 2))
     names = list(weights[0])
@@ -257,3 +265,28 @@ def test_the_buffer_pool_never_hands_out_a_live_buffer(monkeypatch):
     assert any(len(v) > 0 for v in conv_fused._POOL.items.values())  # the pool was used
     conv_fused.release_buffers()
     assert conv_fused._POOL.items == {} and conv_fused._POOL.bytes == 0
+
+
+@pytest.mark.parametrize("x_grad,h_grad", [(False, False), (True, False), (False, True)])
+def test_joint_training_runs_and_gives_only_the_gradients_asked_for(monkeypatch, x_grad, h_grad):
+    """The joint path runs (a spy), and with the input or the initial state frozen it
+    still gives the reference's gradients of what needs them (its grad_input at the
+    first step is then skipped or kept by need)."""
+    calls = []
+    real = conv_fused.ConvLSTMJointSeq.apply
+    monkeypatch.setattr(conv_fused.ConvLSTMJointSeq, "apply",
+                        lambda *a: calls.append(1) or real(*a))
+    spec, weights, x, hx = _setup(num_layers=2, bidirectional=True)
+    x = x.detach().requires_grad_(x_grad)
+    hx = tuple(h.detach().requires_grad_(h_grad) for h in hx)
+    leaves = [v for w in weights for v in w.values()] + [x] * x_grad + list(hx) * h_grad
+    got = []
+    for backend in ("reference", "conv-cpu"):
+        out, state, _ = registry.run_conv(spec, weights, x, hx, backend=backend)
+        loss = (out ** 2).sum() + (state[1] * 0.5).sum()  # H unused from the state: dC only
+        got.append((out, state, torch.autograd.grad(loss, leaves)))
+    assert len(calls) == 4  # 2 layers x 2 directions
+    (o1, s1, g1), (o2, s2, g2) = got
+    torch.testing.assert_close(o2, o1, rtol=1e-10, atol=1e-12)
+    for a, b in zip((*s2, *g2), (*s1, *g1)):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)

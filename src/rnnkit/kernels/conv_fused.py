@@ -40,6 +40,9 @@ from rnnkit.kernels.conv_spec import ConvSpec
 # one's geometry: one joint convolution per step (_joint_inference) instead of the hoisted
 # input convolution + the recurrent one (the streaming column of benchmarks/conv_lstm.py).
 JOINT_INFERENCE = True
+# Training of such layers: ConvLSTMJointSeq (one convolution of [X_t, H_{t-1}] per step,
+# one weight-gradient call for all steps) instead of the hoisted input convolution.
+JOINT_TRAINING = True
 
 
 def _ops():
@@ -198,6 +201,73 @@ class ConvLSTMSeq(torch.autograd.Function):
         return dA, dh, dc, dw, db, None, None, None
 
 
+class ConvLSTMJointSeq(torch.autograd.Function):
+    """(x (T, B, C, *S), h0, c0 (B, F, *S), W = [W_x, W_h] (4F, C + F, *k), b) ->
+    (H (T, B, F, *S), C_final), for an input convolution with the recurrent one's geometry
+    (stride 1, "same", dilation 1). Per step ONE convolution of [X_t, H_{t-1}] with W
+    (the per-step module's trick) into the fused gates: no (T, B, 4F, *S) input-convolution
+    tensor, which at few input channels costs more to write and read back than the
+    convolution saves (benchmarks/conv_lstm.py's profile: a 1-channel input conv to 4F maps
+    ran at ~10 GFLOP/s). Backward: per step dA_t, then d[X_t, H_{t-1}] = W^T ⋆ dA_t; the
+    weight gradient dW = Σ_t dA_t ⋆ [X_t, H_{t-1}] is ONE call over all T·B pairs."""
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w, b, fmt, reverse: bool):
+        T, C, F_ = x.shape[0], x.shape[2], h0.shape[1]
+        rec = _Rec(w, fmt)
+        xh = _empty(T, h0, C + F_, fmt)  # (T, B, C + F, *S): [X_t, H_{t-1}] of every step
+        xh[:, :, :C].copy_(x)
+        hbuf = _empty(T + 1, h0, F_, fmt)
+        cbuf = _empty(T + 1, h0, F_, fmt)
+        gates = _empty(T, h0, 4 * F_, fmt)
+        first = T if reverse else 0
+        hbuf[first].copy_(h0)
+        cbuf[first].copy_(c0)
+        ops = _ops()
+        for t, p, n in _order(T, reverse):
+            xh[t][:, C:].copy_(hbuf[p])
+            a = rec.fwd(xh[t], b)  # (B, 4F, *S)
+            ops.lstm_forward(a, None, cbuf[p], hbuf[n], cbuf[n], gates[t], True)
+        ctx.rec, ctx.reverse, ctx.has_b, ctx.C = rec, reverse, b is not None, C
+        ctx.save_for_backward(xh, cbuf, gates)
+        hs = hbuf[:-1] if reverse else hbuf[1:]
+        return hs, cbuf[0 if reverse else T]
+
+    @staticmethod
+    def backward(ctx, d_hs, d_c):
+        xh, cbuf, gates = ctx.saved_tensors
+        rec, C = ctx.rec, ctx.C
+        T, F_ = gates.shape[0], cbuf.shape[2]
+        need_x, need_h0 = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        ops = _ops()
+        dA = _empty(T, cbuf[0], 4 * F_, rec.fmt)  # (T, B, 4F, *S)
+        d_out = None
+        if d_hs is not None:
+            d_out = _empty(T, cbuf[0], F_, rec.fmt)
+            d_out.copy_(d_hs)
+        dc = torch.empty_like(cbuf[0])
+        if d_c is None:
+            dc.zero_()
+        else:
+            dc.copy_(d_c)
+        dx = xh.new_empty((T,) + tuple(xh.shape[1:2]) + (C,) + tuple(xh.shape[3:])) \
+            if need_x else None
+        dh = None
+        steps = _order(T, ctx.reverse)[::-1]
+        for k, (t, p, n) in enumerate(steps):
+            ops.lstm_backward(None if d_out is None else d_out[t], dh, dc, gates[t],
+                              cbuf[p], cbuf[n], dA[t])
+            if k < T - 1 or need_h0 or need_x:
+                d_xh = rec.grad_input(dA[t], xh[t])  # (B, C + F, *S) = W^T ⋆ dA_t
+                dh = d_xh[:, C:].contiguous(memory_format=rec.fmt)  # dH_{t-1}
+                if dx is not None:
+                    dx[t].copy_(d_xh[:, :C])
+        dw = (rec.grad_weight(dA.flatten(0, 1), xh.flatten(0, 1))
+              if ctx.needs_input_grad[3] else None)
+        db = _sum_bias(dA) if ctx.has_b and ctx.needs_input_grad[4] else None
+        return dx, dh if need_h0 else None, dc, dw, db, None, None
+
+
 class ConvGRUSeq(torch.autograd.Function):
     """(gx (T, B, 3F, *S), h0 (B, F, *S), W_h, b_h) -> H (T, B, F, *S); reset_after=True."""
 
@@ -308,12 +378,13 @@ def run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tens
         conv = spec.layer_conv(layer)
         ones = (1,) * spec.rank
         grad = _needs_grad(inp, *hx, *[v for w in weights for v in w.values()])
-        fmt = (torch.channels_last if _channels_last_helps(spec, x, grad)
+        same = (spec.mode == "conv_lstm" and conv["padding"] == "same"
+                and tuple(conv["stride"]) == ones and tuple(conv["dilation"]) == ones)
+        joint = JOINT_INFERENCE and same and not grad
+        joint_train = JOINT_TRAINING and same and grad
+        fmt = (torch.channels_last if _channels_last_helps(spec, x, grad, joint_train)
                else torch.contiguous_format)
-        joint = (JOINT_INFERENCE and spec.mode == "conv_lstm" and conv["padding"] == "same"
-                 and tuple(conv["stride"]) == ones and tuple(conv["dilation"]) == ones
-                 and not grad)
-        flat = None if joint else inp.reshape((T * B,) + inp.shape[2:]).contiguous(
+        flat = None if joint or joint_train else inp.reshape((T * B,) + inp.shape[2:]).contiguous(
             memory_format=fmt)
         outs = []
         for d in range(D):
@@ -325,10 +396,19 @@ def run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tens
                     finals[k].append(f)
                 outs.append(hs)
                 continue
+            last = 0 if d == 1 else T - 1
+            if joint_train:
+                wj = torch.cat([w["weight_ih"], w["weight_hh"]], dim=1)  # (4F, C + F, *k)
+                biases = [b for b in (w.get("bias_ih"), w.get("bias_hh")) if b is not None]
+                bj = biases[0] + biases[1] if len(biases) == 2 else (biases or [None])[0]
+                hs, c_n = ConvLSTMJointSeq.apply(inp, state[0], state[1], wj, bj, fmt, d == 1)
+                finals[0].append(hs[last])
+                finals[1].append(c_n)
+                outs.append(hs)
+                continue
             gx = conv_lstm_input(flat, w, **conv)  # (T·B, G·F, *S)
             gx = gx.contiguous(memory_format=fmt).unflatten(0, (T, B))
             rec = _Rec(w["weight_hh"], fmt)
-            last = 0 if d == 1 else T - 1
             if spec.mode == "conv_lstm":
                 hs, c_n = ConvLSTMSeq.apply(gx, state[0], state[1], w["weight_hh"],
                                             w.get("bias_hh"), rec, d == 1, grad)

@@ -152,16 +152,22 @@ def run_reference(spec: ConvSpec, weights: list, x: Tensor, hx: tuple,
 # (README, "Video and spatial sequences"): on the CPU, channels-last won streaming at B=1
 # (1.3-2.3x the per-step module) while channels-first trained faster in two quiet runs
 # (0.95-1.14x against 0.75-1.08x the per-step module for channels-last).
+# The conv-cpu kernel's joint training path (one [X_t, H_{t-1}] convolution per step,
+# kernels/conv_fused.py ConvLSTMJointSeq) has its own table: channels-last trained
+# 1.2-1.8x the per-step module there against 1.05-1.2x channels-first (quiet VM, same run).
 CHANNELS_LAST = {"cpu": True, "cuda": False}
 CHANNELS_LAST_TRAINING = {"cpu": False, "cuda": False}
+CHANNELS_LAST_JOINT_TRAINING = {"cpu": True, "cuda": False}
+TABLES = (CHANNELS_LAST, CHANNELS_LAST_TRAINING, CHANNELS_LAST_JOINT_TRAINING)
 
 
 def _needs_grad(*tensors) -> bool:
     return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
-def _channels_last_helps(spec: ConvSpec, x: Tensor, grad: bool) -> bool:
-    table = CHANNELS_LAST_TRAINING if grad else CHANNELS_LAST
+def _channels_last_helps(spec: ConvSpec, x: Tensor, grad: bool, joint: bool = False) -> bool:
+    table = (CHANNELS_LAST_JOINT_TRAINING if grad and joint else
+             CHANNELS_LAST_TRAINING if grad else CHANNELS_LAST)
     return spec.rank == 2 and table.get(x.device.type, False)
 
 
