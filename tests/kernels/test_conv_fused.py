@@ -290,3 +290,18 @@ def test_joint_training_runs_and_gives_only_the_gradients_asked_for(monkeypatch,
     torch.testing.assert_close(o2, o1, rtol=1e-10, atol=1e-12)
     for a, b in zip((*s2, *g2), (*s1, *g1)):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("T", [1, 4])
+def test_joint_training_from_a_zero_state_skips_nothing_it_needs(T, layout):
+    """The layers' default state is zero: the joint path then runs the first step's
+    convolution on X alone and its weight gradient on W_x alone. Same numbers as the
+    reference, for T = 1 and 4, both directions, the zero state itself needing a gradient."""
+    spec, weights, x, hx = _setup(num_layers=2, bidirectional=True)
+    x = x[:T].detach().requires_grad_()
+    hx = tuple(torch.zeros_like(h).requires_grad_() for h in hx)
+    o1, s1, g1 = _all_grads(spec, weights, x, hx, None, "reference")
+    o2, s2, g2 = _all_grads(spec, weights, x, hx, None, "conv-cpu")
+    torch.testing.assert_close(o2, o1, rtol=1e-10, atol=1e-12)
+    for a, b in zip((*s2, *g2), (*s1, *g1)):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)

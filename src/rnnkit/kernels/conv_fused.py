@@ -74,8 +74,14 @@ class _Rec:
     def grad_input(self, dy: Tensor, h_like: Tensor) -> Tensor:  # W_h^T ⋆ dy
         return self._bwd(dy, h_like, [True, False, False])[0].contiguous(memory_format=self.fmt)
 
-    def grad_weight(self, dy_all: Tensor, h_all: Tensor) -> Tensor:  # Σ over all N = T·B
-        return self._bwd(dy_all, h_all, [False, True, False])[1]
+    def param_grads(self, dy_all: Tensor, h_all: Tensor, weight: bool, bias: bool) -> tuple:
+        """(dW, db) summed over all N = T·B pairs in ONE call (None where not asked for)."""
+        if not (weight or bias):
+            return None, None
+        _, dw, db = torch.ops.aten.convolution_backward(
+            dy_all, h_all, self.w, [self.w.shape[0]] if bias else None, (1,) * self.rank,
+            self.pad, self.dil, False, (0,) * self.rank, 1, [False, weight, bias])
+        return dw, db
 
 
 class _Pool:
@@ -145,10 +151,6 @@ def _order(T: int, reverse: bool):
         [(t, t, t + 1) for t in range(T)]
 
 
-def _sum_bias(d: Tensor) -> Tensor:
-    return d.sum(dim=[i for i in range(d.dim()) if i != 2])  # (T, B, G·F, *S) -> (G·F,)
-
-
 class ConvLSTMSeq(torch.autograd.Function):
     """(gx (T, B, 4F, *S), h0, c0 (B, F, *S), W_h, b_h) -> (H (T, B, F, *S), C_final)."""
 
@@ -195,9 +197,8 @@ class ConvLSTMSeq(torch.autograd.Function):
             if k < T - 1 or ctx.needs_input_grad[1]:
                 dh = rec.grad_input(dA[t], hbuf[p])  # dH_{t-1} = W_h^T ⋆ dA_t
         prev = hbuf[1:] if reverse else hbuf[:-1]  # H_{t-1} of every step t, in t order
-        dw = (rec.grad_weight(dA.flatten(0, 1), prev.flatten(0, 1))
-              if ctx.needs_input_grad[3] else None)
-        db = _sum_bias(dA) if ctx.has_b and ctx.needs_input_grad[4] else None
+        dw, db = rec.param_grads(dA.flatten(0, 1), prev.flatten(0, 1), ctx.needs_input_grad[3],
+                                 ctx.has_b and ctx.needs_input_grad[4])
         return dA, dh, dc, dw, db, None, None, None
 
 
@@ -223,12 +224,17 @@ class ConvLSTMJointSeq(torch.autograd.Function):
         first = T if reverse else 0
         hbuf[first].copy_(h0)
         cbuf[first].copy_(c0)
+        zero_h0 = not bool(h0.any())  # the layers' default state: the first step is W_x ⋆ X
         ops = _ops()
-        for t, p, n in _order(T, reverse):
+        for k, (t, p, n) in enumerate(_order(T, reverse)):
             xh[t][:, C:].copy_(hbuf[p])
-            a = rec.fwd(xh[t], b)  # (B, 4F, *S)
+            if k == 0 and zero_h0:
+                a = CONV[rec.rank](x[t], w[:, :C], b, padding=rec.pad)
+                a = a.contiguous(memory_format=fmt)  # (B, 4F, *S)
+            else:
+                a = rec.fwd(xh[t], b)  # (B, 4F, *S)
             ops.lstm_forward(a, None, cbuf[p], hbuf[n], cbuf[n], gates[t], True)
-        ctx.rec, ctx.reverse, ctx.has_b, ctx.C = rec, reverse, b is not None, C
+        ctx.rec, ctx.reverse, ctx.has_b, ctx.C, ctx.zero_h0 = rec, reverse, b is not None, C, zero_h0
         ctx.save_for_backward(xh, cbuf, gates)
         hs = hbuf[:-1] if reverse else hbuf[1:]
         return hs, cbuf[0 if reverse else T]
@@ -262,9 +268,23 @@ class ConvLSTMJointSeq(torch.autograd.Function):
                 dh = d_xh[:, C:].contiguous(memory_format=rec.fmt)  # dH_{t-1}
                 if dx is not None:
                     dx[t].copy_(d_xh[:, :C])
-        dw = (rec.grad_weight(dA.flatten(0, 1), xh.flatten(0, 1))
-              if ctx.needs_input_grad[3] else None)
-        db = _sum_bias(dA) if ctx.has_b and ctx.needs_input_grad[4] else None
+        need_w, need_b = ctx.needs_input_grad[3], ctx.has_b and ctx.needs_input_grad[4]
+        if not ctx.zero_h0:
+            dw, db = rec.param_grads(dA.flatten(0, 1), xh.flatten(0, 1), need_w, need_b)
+            return dx, dh if need_h0 else None, dc, dw, db, None, None
+        # H_0 = 0: the first step's pair contributes only to the W_x columns, one small call
+        f, rest = (T - 1, slice(0, T - 1)) if ctx.reverse else (0, slice(1, T))
+        dw, db = (rec.param_grads(dA[rest].flatten(0, 1), xh[rest].flatten(0, 1), need_w, need_b)
+                  if T > 1 else (None, None))
+        first = _Rec(rec.w[:, :C], rec.fmt)
+        dw0, db0 = first.param_grads(dA[f], xh[f][:, :C].contiguous(memory_format=rec.fmt),
+                                     need_w, need_b)
+        if need_w and dw is None:  # T = 1
+            dw = torch.cat([dw0, torch.zeros_like(rec.w[:, C:])], dim=1)
+        elif need_w:
+            dw[:, :C].add_(dw0)
+        if need_b:
+            db = db0 if db is None else db.add_(db0)
         return dx, dh if need_h0 else None, dc, dw, db, None, None
 
 
@@ -302,9 +322,8 @@ class ConvGRUSeq(torch.autograd.Function):
             ops.gru_backward(d_out[t], dh, gates[t], hbuf[p], dgx[t], dgh[t], direct)
             dh = rec.grad_input(dgh[t], hbuf[p]).add_(direct)
         prev = hbuf[1:] if reverse else hbuf[:-1]
-        dw = (rec.grad_weight(dgh.flatten(0, 1), prev.flatten(0, 1))
-              if ctx.needs_input_grad[2] else None)
-        db = _sum_bias(dgh) if ctx.has_b and ctx.needs_input_grad[3] else None
+        dw, db = rec.param_grads(dgh.flatten(0, 1), prev.flatten(0, 1), ctx.needs_input_grad[2],
+                                 ctx.has_b and ctx.needs_input_grad[3])
         return dgx, dh, dw, db, None, None, None
 
 
