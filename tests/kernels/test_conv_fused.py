@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from rnnkit.kernels import conv_fused, conv_recurrent, registry
+from rnnkit.kernels import conv_buffers, conv_fused, conv_recurrent, registry
 from rnnkit.kernels.cpu import build
 
 def _sibling(name):
@@ -137,7 +137,7 @@ def test_gradcheck_in_float64(mode, layout, joint):
 
 def test_auto_picks_it_and_the_native_ops_run(monkeypatch):
     calls = []
-    real = conv_fused._ops()
+    real = conv_buffers.ops()
 
     class Spy:
         def __getattr__(self, name):
@@ -146,7 +146,7 @@ def test_auto_picks_it_and_the_native_ops_run(monkeypatch):
                 return getattr(real, name)(*a)
             return call
 
-    monkeypatch.setattr(conv_fused, "_ops", lambda: Spy())
+    monkeypatch.setattr(conv_buffers, "ops", lambda: Spy())
     for mode in ("conv_lstm", "conv_gru"):
         spec, weights, x, hx = _setup(mode=mode)
         out, _, choice = registry.run_conv(spec, weights, x, hx)
@@ -160,12 +160,12 @@ def test_auto_picks_it_and_the_native_ops_run(monkeypatch):
 def test_nan_filled_buffers_are_never_read(monkeypatch):
     """Every buffer the kernel allocates starts as NaN: a value read before it is written
     would show up in the outputs or gradients."""
-    real_empty = conv_fused._empty
+    real_empty = conv_buffers.empty
 
     def poisoned(*a):
         return real_empty(*a).fill_(math.nan)
 
-    monkeypatch.setattr(conv_fused, "_empty", poisoned)
+    monkeypatch.setattr(conv_buffers, "empty", poisoned)
     for mode in ("conv_lstm", "conv_gru"):
         spec, weights, x, hx = _setup(mode=mode, num_layers=2, bidirectional=True)
         o1, s1, g1 = _all_grads(spec, weights, x, hx, None, "reference")
@@ -207,7 +207,7 @@ def test_refuses_masks_dtype_and_device():
 
 
 def test_native_ops_check_their_arguments():
-    ops = conv_fused._ops()
+    ops = conv_buffers.ops()
     gx = torch.randn(2, 8, 3, 3)
     c = torch.randn(2, 2, 3, 3)
     with pytest.raises(ValueError, match="shape"):
@@ -241,67 +241,3 @@ def test_one_step_by_hand():
     assert float(c) == pytest.approx(c1, rel=1e-14)
     assert float(h) == pytest.approx(sig * math.tanh(c1), rel=1e-14)
     assert float(out) == float(h)
-
-
-def test_the_buffer_pool_never_hands_out_a_live_buffer(monkeypatch):
-    """Every buffer pooled (MIN_BYTES = 0): outputs, and tensors saved for a backward that
-    may run again (retain_graph), survive later calls of the kernel."""
-    monkeypatch.setattr(conv_fused._POOL, "MIN_BYTES", 0)
-    monkeypatch.setattr(conv_fused._POOL, "items", {})
-    spec, weights, x, hx = _setup()
-    out1, state1, _ = registry.run_conv(spec, weights, x, hx, backend="conv-cpu")
-    kept = out1.detach().clone(), state1[1].detach().clone()
-    loss1 = out1.square().sum()
-    g1 = torch.autograd.grad(loss1, [x, weights[0]["weight_hh"]], retain_graph=True)
-    for _ in range(2):  # other calls, forward and backward, in between
-        out2, _, _ = registry.run_conv(spec, weights, x * 0.5, hx, backend="conv-cpu")
-        out2.sum().backward()
-    assert float((out2 - out1).detach().abs().max()) > 1e-3
-    torch.testing.assert_close(out1.detach(), kept[0], rtol=0, atol=0)
-    torch.testing.assert_close(state1[1].detach(), kept[1], rtol=0, atol=0)
-    g1_again = torch.autograd.grad(loss1, [x, weights[0]["weight_hh"]])
-    for a, b in zip(g1_again, g1):
-        torch.testing.assert_close(a, b, rtol=0, atol=0)
-    assert any(len(v) > 0 for v in conv_fused._POOL.items.values())  # the pool was used
-    conv_fused.release_buffers()
-    assert conv_fused._POOL.items == {} and conv_fused._POOL.bytes == 0
-
-
-@pytest.mark.parametrize("x_grad,h_grad", [(False, False), (True, False), (False, True)])
-def test_joint_training_runs_and_gives_only_the_gradients_asked_for(monkeypatch, x_grad, h_grad):
-    """The joint path runs (a spy), and with the input or the initial state frozen it
-    still gives the reference's gradients of what needs them (its grad_input at the
-    first step is then skipped or kept by need)."""
-    calls = []
-    real = conv_fused.ConvLSTMJointSeq.apply
-    monkeypatch.setattr(conv_fused.ConvLSTMJointSeq, "apply",
-                        lambda *a: calls.append(1) or real(*a))
-    spec, weights, x, hx = _setup(num_layers=2, bidirectional=True)
-    x = x.detach().requires_grad_(x_grad)
-    hx = tuple(h.detach().requires_grad_(h_grad) for h in hx)
-    leaves = [v for w in weights for v in w.values()] + [x] * x_grad + list(hx) * h_grad
-    got = []
-    for backend in ("reference", "conv-cpu"):
-        out, state, _ = registry.run_conv(spec, weights, x, hx, backend=backend)
-        loss = (out ** 2).sum() + (state[1] * 0.5).sum()  # H unused from the state: dC only
-        got.append((out, state, torch.autograd.grad(loss, leaves)))
-    assert len(calls) == 4  # 2 layers x 2 directions
-    (o1, s1, g1), (o2, s2, g2) = got
-    torch.testing.assert_close(o2, o1, rtol=1e-10, atol=1e-12)
-    for a, b in zip((*s2, *g2), (*s1, *g1)):
-        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
-
-
-@pytest.mark.parametrize("T", [1, 4])
-def test_joint_training_from_a_zero_state_skips_nothing_it_needs(T, layout):
-    """The layers' default state is zero: the joint path then runs the first step's
-    convolution on X alone and its weight gradient on W_x alone. Same numbers as the
-    reference, for T = 1 and 4, both directions, the zero state itself needing a gradient."""
-    spec, weights, x, hx = _setup(num_layers=2, bidirectional=True)
-    x = x[:T].detach().requires_grad_()
-    hx = tuple(torch.zeros_like(h).requires_grad_() for h in hx)
-    o1, s1, g1 = _all_grads(spec, weights, x, hx, None, "reference")
-    o2, s2, g2 = _all_grads(spec, weights, x, hx, None, "conv-cpu")
-    torch.testing.assert_close(o2, o1, rtol=1e-10, atol=1e-12)
-    for a, b in zip((*s2, *g2), (*s1, *g1)):
-        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
