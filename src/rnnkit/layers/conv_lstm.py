@@ -235,7 +235,7 @@ class ConvLSTM(Layer):
         x = channels_first(self._check_input(x), self.data_format, 2)  # (B, T, C, *S)
         B, T = x.shape[:2]
         m = pixels = None  # (T, B) per-step mask, or (T, B, *S) per-pixel (layers/conv_mask.py)
-        if mask is not None:
+        if mask is not None and not x.is_meta:  # meta: a shapes-only build has no mask values
             m, pixels = split_mask(torch.as_tensor(mask, device=x.device), B, T,
                                    self.state_spatial, self.data_format, type(self).__name__)
         hx = tuple(s.unsqueeze(0) for s in self._initial_state(initial_state, B, x))
