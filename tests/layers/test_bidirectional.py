@@ -110,3 +110,84 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="same `return_sequences`"):
         L.Bidirectional(L.LSTM(2), backward_layer=L.LSTM(2, go_backwards=True,
                                                          return_sequences=True))
+
+
+# --- Bidirectional(ConvLSTM1D/2D/3D), against Keras 3 (torch backend) -------------------
+CONV = {"ConvLSTM1D": (3, 6, 2), "ConvLSTM2D": (3, 5, 6, 2), "ConvLSTM3D": (3, 3, 4, 4, 2)}
+
+
+def _np(t):
+    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+
+
+def _conv_pair(keras, cls, merge_mode, shape=None, **kw):
+    shape = shape or CONV[cls]
+    ours = L.Bidirectional(getattr(L, cls)(U, 3, padding="same", **kw), merge_mode=merge_mode)
+    ours.maybe_build(shape)
+    theirs = keras.layers.Bidirectional(getattr(keras.layers, cls)(U, 3, padding="same", **kw),
+                                        merge_mode=merge_mode)
+    theirs.build((None,) + shape)
+    rng = np.random.default_rng(3)
+    ws = [rng.normal(scale=0.4, size=w.shape).astype("float32") for w in theirs.get_weights()]
+    theirs.set_weights(ws)
+    ours.set_weights(ws)
+    assert [w.shape for w in ours.get_weights()] == [w.shape for w in ws]
+    return ours, theirs
+
+
+def _conv_masks(shape):
+    """None, a per-step mask with a hole and end padding, and a per-pixel mask."""
+    steps = np.array([[1, 1, 0], [1, 0, 1]], bool)
+    pixels = np.ones((2,) + shape[:-1], bool)
+    pixels[0, -1] = False
+    pixels[(1, 1) + (0,) * (len(shape) - 2)] = False
+    return {"none": None, "steps": steps, "pixels": pixels}
+
+
+@pytest.mark.parametrize("masked", ["none", "steps", "pixels"])
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+@pytest.mark.parametrize("cls", sorted(CONV))
+def test_conv_lstm_every_merge_mode_and_mask_matches_keras(keras, cls, merge_mode, masked):
+    x = np.random.default_rng(4).normal(size=(2,) + CONV[cls]).astype("float32")
+    mask = _conv_masks(CONV[cls])[masked]
+    for return_sequences in (True, False):
+        ours, theirs = _conv_pair(keras, cls, merge_mode, return_state=True,
+                                  return_sequences=return_sequences)
+        got = ours(torch.from_numpy(x), mask=None if mask is None else torch.from_numpy(mask))
+        want = theirs(x, mask=mask)
+        assert len(got) == len(want) == (6 if merge_mode is None else 5)  # out(s), 2 x [h, c]
+        for g, w in zip(got, want):
+            assert tuple(g.shape) == tuple(w.shape)
+            np.testing.assert_allclose(_np(g), _np(w), atol=3e-6)
+        shapes = ours.compute_output_shape(CONV[cls])  # without the batch axis
+        assert [tuple(s) for s in shapes] == [tuple(w.shape[1:]) for w in want]
+
+
+def test_conv_lstm_channels_first_concatenates_on_the_last_axis_as_keras(keras):
+    ours, theirs = _conv_pair(keras, "ConvLSTM2D", "concat", shape=(3, 2, 5, 6),
+                              return_sequences=True, data_format="channels_first")
+    x = np.random.default_rng(5).normal(size=(2, 3, 2, 5, 6)).astype("float32")
+    got, want = ours(torch.from_numpy(x)), theirs(x)
+    assert tuple(got.shape) == tuple(want.shape) == (2, 3, U, 5, 12)
+    np.testing.assert_allclose(_np(got), _np(want), atol=3e-6)
+
+
+def test_conv_lstm_stateful_continues_from_both_directions_states():
+    torch.manual_seed(0)
+    bi = L.Bidirectional(L.ConvLSTM1D(U, 3, padding="same", stateful=True, return_sequences=True))
+    plain = L.Bidirectional(L.ConvLSTM1D(U, 3, padding="same", return_sequences=True))
+    x1, x2 = torch.randn(2, 3, 6, 2), torch.randn(2, 3, 6, 2)
+    bi(x1)
+    plain.maybe_build((3, 6, 2))
+    plain.set_weights(bi.get_weights())
+    states = bi.states
+    assert [tuple(s.shape) for s in states] == [(2, 6, U)] * 4  # fwd h, c, bwd h, c
+    torch.testing.assert_close(bi(x2), plain(x2, initial_state=states))
+    bi.reset_states()
+    assert bi.states is None
+    torch.testing.assert_close(bi(x2), plain(x2))
+
+
+def test_conv_lstm_bad_wrap():
+    with pytest.raises(TypeError, match="ConvLSTM1D/2D/3D layer, got Conv2D"):
+        L.Bidirectional(L.Conv2D(2, 3))

@@ -17,12 +17,17 @@ import torch
 from torch import Tensor
 
 from rnnkit.layers.base import Layer, layer_from_config, register_layer
+from rnnkit.layers.conv_lstm import ConvLSTM
 from rnnkit.layers.recurrent import RecurrentLayer
+
+# What the wrapper runs: the recurrent layers and the ConvLSTMs (Keras 3 wraps any RNN).
+WRAPPABLE = (RecurrentLayer, ConvLSTM)
+_WHAT = "a SimpleRNN, LSTM, GRU (any rnnkit RecurrentLayer) or ConvLSTM1D/2D/3D layer"
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
-def _copy(layer: RecurrentLayer, **changes) -> RecurrentLayer:
+def _copy(layer: Layer, **changes) -> Layer:
     cfg = layer.get_config()
     cfg.pop("input_shape", None)  # the wrapper owns the input shape
     cfg.update(changes)
@@ -46,7 +51,8 @@ class Bidirectional(Layer):
     """Run a recurrent layer forwards and backwards and merge the two outputs.
 
     Args:
-        layer: a SimpleRNN, LSTM or GRU instance; only its config is used.
+        layer: a SimpleRNN, LSTM, GRU (or another rnnkit RecurrentLayer) or a
+            ConvLSTM1D/2D/3D instance; only its config is used.
         merge_mode: ``"concat"`` (default), ``"sum"``, ``"mul"``, ``"ave"``, or
             None to return the list ``[forward, backward]``.
         backward_layer: optional recurrent layer to use as the backward one; it
@@ -62,20 +68,24 @@ class Bidirectional(Layer):
 
     Weights: the forward layer's arrays, then the backward layer's.
 
+    Around a ConvLSTM, as in Keras 3: ``"concat"`` joins the two outputs on the last
+    axis (the filters with channels_last); masks may be per step (B, T) or per pixel
+    (B, T, *S), each direction applying them as the ConvLSTM does.
+
     Example::
 
         >>> Bidirectional(LSTM(4, return_sequences=True))(torch.zeros(2, 5, 3)).shape
         torch.Size([2, 5, 8])
     """
 
-    def __init__(self, layer: RecurrentLayer, merge_mode: Optional[str] = "concat",
-                 backward_layer: Optional[RecurrentLayer] = None, **kwargs: Any) -> None:
-        if not isinstance(layer, RecurrentLayer):
-            raise TypeError("Received an invalid value for argument `layer`, expected a "
-                            f"SimpleRNN, LSTM or GRU layer, got {type(layer).__name__}")
-        if backward_layer is not None and not isinstance(backward_layer, RecurrentLayer):
+    def __init__(self, layer: Layer, merge_mode: Optional[str] = "concat",
+                 backward_layer: Optional[Layer] = None, **kwargs: Any) -> None:
+        if not isinstance(layer, WRAPPABLE):
+            raise TypeError("Received an invalid value for argument `layer`, expected "
+                            f"{_WHAT}, got {type(layer).__name__}")
+        if backward_layer is not None and not isinstance(backward_layer, WRAPPABLE):
             raise TypeError("Received an invalid value for argument `backward_layer`, expected "
-                            f"a SimpleRNN, LSTM or GRU layer, got {type(backward_layer).__name__}")
+                            f"{_WHAT}, got {type(backward_layer).__name__}")
         if merge_mode not in MERGE_MODES:
             raise ValueError("Received an invalid value for argument `merge_mode`, expected one "
                              f"of {list(MERGE_MODES)}, got {merge_mode!r}")

@@ -2,7 +2,8 @@
 Equations: :mod:`rnnkit.cells.conv_lstm`.
 
 Inputs are (B, T, *S, C) with ``data_format="channels_last"`` (Keras's default)
-or (B, T, C, *S) with ``"channels_first"``; masks (B, T) bool, True = valid step.
+or (B, T, C, *S) with ``"channels_first"``; masks (B, T) bool, True = valid step, or
+(B, T, *S) per pixel as a Keras Masking layer makes them (:mod:`rnnkit.layers.conv_mask`).
 The Keras semantics are those of rnnkit.layers.recurrent: a masked step keeps
 the state and repeats the previous output; ``go_backwards`` returns the
 sequence in processing order; ``return_state`` gives (output, h, c).
@@ -23,6 +24,7 @@ from rnnkit.kernels import registry
 from rnnkit.kernels.conv_spec import ConvSpec
 from rnnkit.layers.activations import get_activation
 from rnnkit.layers.base import Layer, check_rate, check_units, register_layer
+from rnnkit.layers.conv_mask import run_per_pixel, split_mask
 from rnnkit.layers.initializers import get_initializer
 from rnnkit.layers.recurrent import carry_forward
 from rnnkit.layers.spatial import channels_back, channels_first, keras_name
@@ -232,20 +234,27 @@ class ConvLSTM(Layer):
                 training: Optional[bool] = None):
         x = channels_first(self._check_input(x), self.data_format, 2)  # (B, T, C, *S)
         B, T = x.shape[:2]
-        if mask is not None:
-            mask = torch.as_tensor(mask, device=x.device)
-            if tuple(mask.shape) != (B, T):
-                raise ValueError(f"`mask` must have shape (batch, timesteps) = {(B, T)}, "
-                                 f"got {tuple(mask.shape)}")
-            mask = mask.bool().t()  # (T, B)
+        m = pixels = None  # (T, B) per-step mask, or (T, B, *S) per-pixel (layers/conv_mask.py)
+        if mask is not None and not x.is_meta:  # meta: a shapes-only build has no mask values
+            m, pixels = split_mask(torch.as_tensor(mask, device=x.device), B, T,
+                                   self.state_spatial, self.data_format, type(self).__name__)
         hx = tuple(s.unsqueeze(0) for s in self._initial_state(initial_state, B, x))
         training = self.training if training is None else bool(training)
-        xt, m = x.transpose(0, 1), mask  # (T, B, C, *S)
+        xt = x.transpose(0, 1)  # (T, B, C, *S)
         if self.go_backwards:
-            xt, m = xt.flip(0), None if m is None else m.flip(0)
-        out, state, self.last_choice = registry.run_conv(
-            self.spec, [self.cell_weights()], xt, hx, m, training=training,
-            backend=self.backend, generator=self._dropout_generator(x.device))
+            xt = xt.flip(0)
+            m, pixels = (None if m is None else m.flip(0)), (None if pixels is None
+                                                              else pixels.flip(0))
+        generator = self._dropout_generator(x.device)
+        if pixels is not None:
+            out, state, self.last_choice = run_per_pixel(
+                self.spec, [self.cell_weights()], xt, hx, pixels, training=training,
+                backend=self.backend, generator=generator,
+                zero_output_for_mask=self.zero_output_for_mask)
+        else:
+            out, state, self.last_choice = registry.run_conv(
+                self.spec, [self.cell_weights()], xt, hx, m, training=training,
+                backend=self.backend, generator=generator)
         state = tuple(s[0] for s in state)  # each (B, F, *S)
         if self.stateful:
             self._states = tuple(s.detach() for s in state)  # truncated BPTT
@@ -281,6 +290,16 @@ class ConvLSTM(Layer):
         self._states = self._initial_state(states, B, self.weight_ih)
 
     reset_state = reset_states
+
+    _n_states = 2  # h and c, as Bidirectional and the graph count them
+
+    @property
+    def states(self) -> Optional[list[Tensor]]:
+        """The carried [h, c] of a stateful layer in the layer's data_format (each
+        (B, *S, F) with channels_last), None before a call."""
+        if self._states is None:
+            return None
+        return [channels_back(s, self.data_format, 1) for s in self._states]
 
     # --- Keras weights and config -----------------------------------------------------
     def _peep_keras_shape(self) -> tuple:

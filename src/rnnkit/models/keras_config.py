@@ -186,6 +186,25 @@ def _leaves(value) -> list:
     return [value]
 
 
+def _mask_op_names(lspecs: list) -> set:
+    """The ops with which Keras 3 records a mask computed from the inputs, passed on as
+    mask=: an Embedding's NotEqual(x, 0), and a Masking layer's
+    Any(NotEqual(x, mask_value), axis=-1) (keras/src/layers/core/masking.py). rnnkit's
+    graph computes masks itself (each layer's compute_mask), so these ops and the mask=
+    arguments that use them are dropped."""
+    names = {lspec.get("name") for lspec in lspecs if lspec.get("class_name") == "NotEqual"}
+    for lspec in lspecs:  # Keras lists the layers in graph order
+        if lspec.get("class_name") != "Any":
+            continue
+        sources = [t["config"]["keras_history"][0]
+                   for node in lspec.get("inbound_nodes", []) if isinstance(node, dict)
+                   for t in _leaves([node.get("args"), node.get("kwargs")])
+                   if isinstance(t, dict) and t.get("class_name") == "__keras_tensor__"]
+        if sources and all(src in names for src in sources):
+            names.add(lspec.get("name"))
+    return names
+
+
 def _model_config_in(cls: str, cfg: dict, where: str) -> dict:
     """A Keras Sequential / Functional config -> rnnkit's config for the same class."""
     if cls == "Sequential":
@@ -199,10 +218,7 @@ def _model_config_in(cls: str, cfg: dict, where: str) -> dict:
         return {"name": cfg.get("name"), "layers": layers,
                 "build_input_shape": None if shape is None else list(shape[1:])}
     layers = []
-    # Keras 3 records an Embedding's mask as a NotEqual(x, 0) op passed as mask=; rnnkit's
-    # graph passes masks itself, so those ops and mask= arguments are dropped.
-    mask_ops = {lspec.get("name") for lspec in cfg.get("layers", [])
-                if lspec.get("class_name") == "NotEqual"}
+    mask_ops = _mask_op_names(cfg.get("layers", []))
     for lspec in cfg.get("layers", []):
         if lspec.get("name") in mask_ops:
             continue
