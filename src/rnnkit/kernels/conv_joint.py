@@ -34,17 +34,12 @@ class ConvLSTMJointSeq(torch.autograd.Function):
         first = T if reverse else 0
         hbuf[first].copy_(h0)
         cbuf[first].copy_(c0)
-        zero_h0 = not bool(h0.any())  # the layers' default state: the first step is W_x ⋆ X
         ops = buf.ops()
-        for k, (t, p, n) in enumerate(buf.order(T, reverse)):
+        for t, p, n in buf.order(T, reverse):
             xh[t][:, C:].copy_(hbuf[p])
-            if k == 0 and zero_h0:
-                a = CONV[rec.rank](x[t], w[:, :C], b, padding=rec.pad)
-                a = a.contiguous(memory_format=fmt)  # (B, 4F, *S)
-            else:
-                a = rec.fwd(xh[t], b)  # (B, 4F, *S)
+            a = rec.fwd(xh[t], b)  # (B, 4F, *S)
             ops.lstm_forward(a, None, cbuf[p], hbuf[n], cbuf[n], gates[t], True)
-        ctx.rec, ctx.reverse, ctx.has_b, ctx.C, ctx.zero_h0 = rec, reverse, b is not None, C, zero_h0
+        ctx.rec, ctx.reverse, ctx.has_b, ctx.C = rec, reverse, b is not None, C
         ctx.save_for_backward(xh, cbuf, gates)
         hs = hbuf[:-1] if reverse else hbuf[1:]
         return hs, cbuf[0 if reverse else T]
@@ -78,23 +73,8 @@ class ConvLSTMJointSeq(torch.autograd.Function):
                 dh = d_xh[:, C:].contiguous(memory_format=rec.fmt)  # dH_{t-1}
                 if dx is not None:
                     dx[t].copy_(d_xh[:, :C])
-        need_w, need_b = ctx.needs_input_grad[3], ctx.has_b and ctx.needs_input_grad[4]
-        if not ctx.zero_h0:
-            dw, db = rec.param_grads(dA.flatten(0, 1), xh.flatten(0, 1), need_w, need_b)
-            return dx, dh if need_h0 else None, dc, dw, db, None, None
-        # H_0 = 0: the first step's pair contributes only to the W_x columns, one small call
-        f, rest = (T - 1, slice(0, T - 1)) if ctx.reverse else (0, slice(1, T))
-        dw, db = (rec.param_grads(dA[rest].flatten(0, 1), xh[rest].flatten(0, 1), need_w, need_b)
-                  if T > 1 else (None, None))
-        first = buf.Rec(rec.w[:, :C], rec.fmt)
-        dw0, db0 = first.param_grads(dA[f], xh[f][:, :C].contiguous(memory_format=rec.fmt),
-                                     need_w, need_b)
-        if need_w and dw is None:  # T = 1
-            dw = torch.cat([dw0, torch.zeros_like(rec.w[:, C:])], dim=1)
-        elif need_w:
-            dw[:, :C].add_(dw0)
-        if need_b:
-            db = db0 if db is None else db.add_(db0)
+        dw, db = rec.param_grads(dA.flatten(0, 1), xh.flatten(0, 1), ctx.needs_input_grad[3],
+                                 ctx.has_b and ctx.needs_input_grad[4])
         return dx, dh if need_h0 else None, dc, dw, db, None, None
 
 
