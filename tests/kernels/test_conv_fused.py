@@ -194,14 +194,20 @@ def test_refuses_by_name_and_auto_runs_conv(case, facts, word):
     assert choice.kernel == "conv" and word in str(choice.rejected["conv-cpu"])
 
 
-def test_refuses_masks_dtype_and_device():
-    spec, weights, x, hx = _setup()
+def test_refuses_masks_outside_the_joint_form_dtype_and_device(joint):
+    spec, weights, x, hx = _setup(padding="valid", stride=(2, 1), S=(7, 5))
     holes = torch.tensor([[1, 1, 0], [1, 0, 0], [0, 1, 1], [1, 1, 0]], dtype=torch.bool)
     with pytest.raises(ValueError, match="mask"):
         registry.run_conv(spec, weights, x, hx, holes, backend="conv-cpu")
     full = torch.ones(4, 3, dtype=torch.bool)  # an all-valid mask is no mask: runs
     out, _, _ = registry.run_conv(spec, weights, x, hx, full, backend="conv-cpu")
     assert out.shape[0] == 4
+    spec, weights, x, hx = _setup()  # joint layers: masks run, unless the joint form is off
+    if joint:
+        registry.run_conv(spec, weights, x, hx, holes, backend="conv-cpu")
+    else:
+        with pytest.raises(ValueError, match="joint form"):
+            registry.run_conv(spec, weights, x, hx, holes, backend="conv-cpu")
     assert "float32 and float64" in conv_fused.why_not(spec, dtype=torch.float16)
     assert "CPU only" in conv_fused.why_not(spec, device="cuda")
 

@@ -20,7 +20,8 @@ def _sibling(name):
 
 
 _setup = _sibling("test_conv_recurrent")._setup
-_all_grads = _sibling("test_conv_recurrent")._all_grads
+_cr = _sibling("test_conv_recurrent")
+_all_grads, HOLES = _cr._all_grads, _cr.HOLES  # HOLES: (T, B) = (4, 3)
 layout = _sibling("test_conv_fused").layout  # the memory-format fixture
 
 pytestmark = pytest.mark.skipif(build.why_unavailable() is not None,
@@ -66,3 +67,59 @@ def test_joint_training_from_a_zero_state(T, layout):
     torch.testing.assert_close(o2, o1, rtol=1e-10, atol=1e-12)
     for a, b in zip((*s2, *g2), (*s1, *g1)):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+MASKS = {
+    "holes": HOLES,
+    "lengths-3-2-1": torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=torch.bool),
+}
+
+
+def _close(got, want):
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("mask_name", list(MASKS))
+@pytest.mark.parametrize("case", [{}, {"num_layers": 2, "bidirectional": True}],
+                         ids=["1-layer", "bidirectional-2-layers"])
+def test_masked_sequences_match_the_reference(case, mask_name, layout):
+    """Masked steps keep the sample's H and C and output zeros, in training (outputs,
+    final states, the gradients of the input, initial states and every weight) and in
+    inference, both directions: the reference loop's numbers."""
+    spec, weights, x, hx = _setup(**case)
+    mask = MASKS[mask_name]
+    o1, s1, g1 = _all_grads(spec, weights, x, hx, mask, "reference")
+    o2, s2, g2 = _all_grads(spec, weights, x, hx, mask, "conv-cpu")
+    assert float(o2.detach()[~mask].abs().max()) == 0.0  # masked steps output zeros
+    _close((o2, *s2, *g2), (o1, *s1, *g1))
+    with torch.no_grad():
+        i1, f1, _ = registry.run_conv(spec, weights, x, hx, mask, backend="reference")
+        i2, f2, _ = registry.run_conv(spec, weights, x, hx, mask, backend="conv-cpu")
+    _close((i2, *f2), (i1, *f1))
+
+
+def test_masked_gradcheck_in_float64():
+    from torch.autograd import gradcheck
+    spec, weights, x, hx = _setup(C=1, Fi=2, S=(3, 2))
+    names = list(weights[0])
+    mask = torch.tensor([[1, 0], [0, 1], [1, 1]], dtype=torch.bool)  # (T, B) = (3, 2)
+
+    def f(x, h, c, *ws):
+        out, state, _ = registry.run_conv(spec, [dict(zip(names, ws))], x, (h, c), mask,
+                                          backend="conv-cpu")
+        return out, *state
+
+    x2 = x[:3, :2].detach().requires_grad_()
+    h2 = tuple(h[:, :2].detach().requires_grad_() for h in hx)
+    assert gradcheck(f, (x2, *h2, *[weights[0][n] for n in names]), eps=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", [{"padding": "valid", "stride": (2, 1), "S": (7, 5)},
+                                  {"mode": "conv_gru"}], ids=["valid-strided", "gru"])
+def test_masks_outside_the_joint_form_are_refused_by_name(case):
+    spec, weights, x, hx = _setup(**case)
+    with pytest.raises(ValueError, match="joint form"):
+        registry.run_conv(spec, weights, x, hx, HOLES, backend="conv-cpu")
+    _, _, choice = registry.run_conv(spec, weights, x, hx, HOLES)
+    assert choice.kernel == "conv" and "joint form" in choice.rejected["conv-cpu"]

@@ -16,10 +16,11 @@ Per (layer, direction), with the contract of :mod:`rnnkit.kernels.conv_recurrent
   call over all T·B pairs (H_{t-1}, dA_t) after the loop, instead of T calls, and
   db_h = Σ dA_t one reduction; the input convolution's backward is autograd's, one call.
 
-It runs the plain cells (sigmoid gates, tanh; ConvGRU with reset_after=True), unmasked
-(or all-valid) sequences, no input/recurrent dropout while training, odd kernel sizes
-(the recurrent convolution's "same" padding is then even on both sides). Anything else
-is refused by name (``why_not``) and runs on the ``conv`` kernel.
+It runs the plain cells (sigmoid gates, tanh; ConvGRU with reset_after=True), masks
+(lengths, holes) where every layer takes the joint form, no input/recurrent dropout
+while training, odd kernel sizes (the recurrent convolution's "same" padding is then
+even on both sides). Anything else is refused by name (``why_not``) and runs on the
+``conv`` kernel.
 """
 from __future__ import annotations
 
@@ -137,6 +138,18 @@ class ConvGRUSeq(torch.autograd.Function):
         return dgx, dh, dw, db, None, None, None
 
 
+def _joint_layer(spec: ConvSpec, layer: int) -> bool:
+    """Whether this layer's input convolution has the recurrent one's geometry (stride 1,
+    "same", dilation 1), so that its ConvLSTM can run the joint form (conv_joint.py)."""
+    conv, ones = spec.layer_conv(layer), (1,) * spec.rank
+    return (spec.mode == "conv_lstm" and conv["padding"] == "same"
+            and tuple(conv["stride"]) == ones and tuple(conv["dilation"]) == ones)
+
+
+def _all_joint(spec: ConvSpec) -> bool:
+    return all(_joint_layer(spec, layer) for layer in range(spec.num_layers))
+
+
 def why_not(spec: ConvSpec, *, device=None, dtype=None, mask_kind: str = "none",
             training: bool = False, **_) -> Optional[str]:
     """None when this kernel runs the exact configuration, else why not (by name)."""
@@ -152,8 +165,9 @@ def why_not(spec: ConvSpec, *, device=None, dtype=None, mask_kind: str = "none",
         return "reset_after=False needs W_hn ⋆ (r ∘ H), a second convolution inside the step"
     if spec.activation is not torch.tanh or spec.recurrent_activation is not torch.sigmoid:
         return "the fused gate loop fixes the activations (tanh, sigmoid gates)"
-    if mask_kind != "none":
-        return f"runs unmasked sequences only, got a {mask_kind!r} mask"
+    if mask_kind != "none" and not (JOINT_TRAINING and JOINT_INFERENCE and _all_joint(spec)):
+        return (f"a {mask_kind!r} mask runs in the joint form only: ConvLSTM layers whose "
+                "input convolution is stride 1, \"same\", dilation 1")
     if training and (spec.input_dropout > 0 or spec.recurrent_dropout > 0):
         return "dropout / recurrent_dropout (per-gate masks) while training"
     if any(k % 2 == 0 for k in spec.kernel_size):
@@ -165,17 +179,17 @@ def why_not(spec: ConvSpec, *, device=None, dtype=None, mask_kind: str = "none",
 def run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tensor] = None, *,
         training: bool = False, generator=None):
     """The kernel's ``run``: see this module's docstring and conv_recurrent's contract."""
-    del mask, generator  # all-valid (why_not refuses others); no dropout masks to draw
+    del generator  # no dropout masks to draw (why_not)
+    if mask is not None:  # (T, B); all-valid is no mask (why_not saw "none")
+        mask = None if bool(mask.all()) else mask.bool()
     T, B = x.shape[:2]
     D = spec.num_directions
     finals: list[list[Tensor]] = [[] for _ in range(spec.n_states)]
     inp = x  # (T, B, C, *S_in)
     for layer in range(spec.num_layers):
         conv = spec.layer_conv(layer)
-        ones = (1,) * spec.rank
         grad = _needs_grad(inp, *hx, *[v for w in weights for v in w.values()])
-        same = (spec.mode == "conv_lstm" and conv["padding"] == "same"
-                and tuple(conv["stride"]) == ones and tuple(conv["dilation"]) == ones)
+        same = _joint_layer(spec, layer)
         joint = JOINT_INFERENCE and same and not grad
         joint_train = JOINT_TRAINING and same and grad
         fmt = (torch.channels_last if _channels_last_helps(spec, x, grad, joint_train)
@@ -187,7 +201,7 @@ def run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tens
             w = weights[layer * D + d]
             state = tuple(s[layer * D + d] for s in hx)  # each (B, F, *S)
             if joint:
-                hs, fin = conv_joint.joint_inference(inp, state, w, fmt, d == 1)
+                hs, fin = conv_joint.joint_inference(inp, state, w, fmt, d == 1, mask)
                 for k, f in enumerate(fin):
                     finals[k].append(f)
                 outs.append(hs)
@@ -197,11 +211,13 @@ def run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tens
                 wj = torch.cat([w["weight_ih"], w["weight_hh"]], dim=1)  # (4F, C + F, *k)
                 biases = [b for b in (w.get("bias_ih"), w.get("bias_hh")) if b is not None]
                 bj = biases[0] + biases[1] if len(biases) == 2 else (biases or [None])[0]
-                hs, c_n = conv_joint.ConvLSTMJointSeq.apply(inp, state[0], state[1], wj, bj, fmt, d == 1)
-                finals[0].append(hs[last])
+                hs, h_n, c_n = conv_joint.ConvLSTMJointSeq.apply(
+                    inp, state[0], state[1], wj, bj, mask, fmt, d == 1)
+                finals[0].append(h_n)
                 finals[1].append(c_n)
                 outs.append(hs)
                 continue
+            assert mask is None, "why_not lets masks through for joint layers only"
             gx = conv_lstm_input(flat, w, **conv)  # (T·B, G·F, *S)
             gx = gx.contiguous(memory_format=fmt).unflatten(0, (T, B))
             rec = buf.Rec(w["weight_hh"], fmt)

@@ -12,20 +12,48 @@ from rnnkit.cells.conv_base import CONV
 from rnnkit.kernels import conv_buffers as buf
 
 
+def held_samples(mask, T: int) -> list:
+    """Per step t, the indices of the samples whose step is masked (they keep their
+    state and output zeros), or None where every sample is valid. mask (T, B) bool."""
+    if mask is None:
+        return [None] * T
+    out = []
+    for t in range(T):
+        idx = (~mask[t]).nonzero().flatten()
+        out.append(idx if idx.numel() else None)
+    return out
+
+
+def _hold(idx, new: Tensor, old: Tensor) -> None:
+    """new[b] = old[b] for the masked samples b in idx (a masked step keeps the state)."""
+    if idx is not None:
+        new.index_copy_(0, idx, old.index_select(0, idx))
+
+
+def _masked_outputs(hs: Tensor, mask) -> Tensor:
+    """Y_t = m_t ∘ H_t: a masked step outputs zeros (the kernels' contract)."""
+    if mask is None:
+        return hs
+    return hs * mask.view(mask.shape + (1,) * (hs.dim() - 2)).to(hs.dtype)
+
+
 class ConvLSTMJointSeq(torch.autograd.Function):
-    """(x (T, B, C, *S), h0, c0 (B, F, *S), W = [W_x, W_h] (4F, C + F, *k), b) ->
-    (H (T, B, F, *S), C_final), for an input convolution with the recurrent one's geometry
-    (stride 1, "same", dilation 1). Per step ONE convolution of [X_t, H_{t-1}] with W
-    (the per-step module's trick) into the fused gates: no (T, B, 4F, *S) input-convolution
-    tensor, which at few input channels costs more to write and read back than the
-    convolution saves (benchmarks/conv_lstm.py's profile: a 1-channel input conv to 4F maps
-    ran at ~10 GFLOP/s). Backward: per step dA_t, then d[X_t, H_{t-1}] = W^T ⋆ dA_t; the
-    weight gradient dW = Σ_t dA_t ⋆ [X_t, H_{t-1}] is ONE call over all T·B pairs."""
+    """(x (T, B, C, *S), h0, c0 (B, F, *S), W = [W_x, W_h] (4F, C + F, *k), b, mask (T, B)
+    or None) -> (Y (T, B, F, *S), H_final, C_final), for an input convolution with the
+    recurrent one's geometry (stride 1, "same", dilation 1). Per step ONE convolution of
+    [X_t, H_{t-1}] with W (the per-step module's trick) into the fused gates: no
+    (T, B, 4F, *S) input-convolution tensor, which at few input channels costs more to
+    write and read back than the convolution saves (docs/conv_recurrent.md, "Speed").
+    A masked step (m_t = 0 for a sample) keeps that sample's H and C and outputs zeros.
+    Backward: per step dA_t (zero for masked samples, whose dH and dC pass through to
+    step t-1 unchanged), then d[X_t, H_{t-1}] = W^T ⋆ dA_t; the weight and bias
+    gradients dW = Σ_t dA_t ⋆ [X_t, H_{t-1}], db = Σ_t dA_t are ONE call over all T·B."""
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w, b, fmt, reverse: bool):
+    def forward(ctx, x, h0, c0, w, b, mask, fmt, reverse: bool):
         T, C, F_ = x.shape[0], x.shape[2], h0.shape[1]
         rec = buf.Rec(w, fmt)
+        held = held_samples(mask, T)
         xh = buf.empty(T, h0, C + F_, fmt)  # (T, B, C + F, *S): [X_t, H_{t-1}] of every step
         xh[:, :, :C].copy_(x)
         hbuf = buf.empty(T + 1, h0, F_, fmt)
@@ -39,53 +67,66 @@ class ConvLSTMJointSeq(torch.autograd.Function):
             xh[t][:, C:].copy_(hbuf[p])
             a = rec.fwd(xh[t], b)  # (B, 4F, *S)
             ops.lstm_forward(a, None, cbuf[p], hbuf[n], cbuf[n], gates[t], True)
-        ctx.rec, ctx.reverse, ctx.has_b, ctx.C = rec, reverse, b is not None, C
+            _hold(held[t], hbuf[n], hbuf[p])
+            _hold(held[t], cbuf[n], cbuf[p])
+        ctx.rec, ctx.reverse, ctx.has_b, ctx.C, ctx.held = rec, reverse, b is not None, C, held
         ctx.save_for_backward(xh, cbuf, gates)
+        last = 0 if reverse else T
         hs = hbuf[:-1] if reverse else hbuf[1:]
-        return hs, cbuf[0 if reverse else T]
+        return _masked_outputs(hs, mask), hbuf[last].clone(), cbuf[last]
 
     @staticmethod
-    def backward(ctx, d_hs, d_c):
+    def backward(ctx, d_ys, d_h, d_c):
         xh, cbuf, gates = ctx.saved_tensors
-        rec, C = ctx.rec, ctx.C
+        rec, C, held = ctx.rec, ctx.C, ctx.held
         T, F_ = gates.shape[0], cbuf.shape[2]
         need_x, need_h0 = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         ops = buf.ops()
         dA = buf.empty(T, cbuf[0], 4 * F_, rec.fmt)  # (T, B, 4F, *S)
         d_out = None
-        if d_hs is not None:
+        if d_ys is not None:
             d_out = buf.empty(T, cbuf[0], F_, rec.fmt)
-            d_out.copy_(d_hs)
-        dc = torch.empty_like(cbuf[0])
+            d_out.copy_(d_ys)
+        dc = torch.empty_like(cbuf[0])  # dC carried backwards, updated in place
         if d_c is None:
             dc.zero_()
         else:
             dc.copy_(d_c)
+        dh = None if d_h is None else d_h.contiguous(memory_format=rec.fmt)
         dx = xh.new_empty((T,) + tuple(xh.shape[1:2]) + (C,) + tuple(xh.shape[3:])) \
             if need_x else None
-        dh = None
         steps = buf.order(T, ctx.reverse)[::-1]
         for k, (t, p, n) in enumerate(steps):
+            idx = held[t]
+            if idx is not None:  # masked samples: dH, dC pass through this step unchanged
+                dh_kept = None if dh is None else dh.index_select(0, idx)
+                dc_kept = dc.index_select(0, idx)
             ops.lstm_backward(None if d_out is None else d_out[t], dh, dc, gates[t],
                               cbuf[p], cbuf[n], dA[t])
+            if idx is not None:
+                dA[t].index_fill_(0, idx, 0)
+                dc.index_copy_(0, idx, dc_kept)
             if k < T - 1 or need_h0 or need_x:
                 d_xh = rec.grad_input(dA[t], xh[t])  # (B, C + F, *S) = W^T ⋆ dA_t
                 dh = d_xh[:, C:].contiguous(memory_format=rec.fmt)  # dH_{t-1}
+                if idx is not None and dh_kept is not None:
+                    dh.index_copy_(0, idx, dh_kept)
                 if dx is not None:
                     dx[t].copy_(d_xh[:, :C])
         dw, db = rec.param_grads(dA.flatten(0, 1), xh.flatten(0, 1), ctx.needs_input_grad[3],
                                  ctx.has_b and ctx.needs_input_grad[4])
-        return dx, dh if need_h0 else None, dc, dw, db, None, None
+        return dx, dh if need_h0 else None, dc, dw, db, None, None, None
 
 
 @torch.no_grad()
-def joint_inference(x: Tensor, state: tuple, w: dict, fmt, reverse: bool):
+def joint_inference(x: Tensor, state: tuple, w: dict, fmt, reverse: bool, mask=None):
     """ConvLSTM inference without autograd, where the input convolution is stride 1,
     "same", dilation 1 like the recurrent one: per step ONE convolution of [X_t, H_{t-1}]
     with [W_x, W_h] (the per-step module's trick; streaming at T = 1 would otherwise run
     the hoisted input convolution as one more call per frame), then the fused gates
     with no gh. (ConvGRU's reset_after keeps W_hn ⋆ H apart, so it has no joint form.)
-    Returns H (T, B, F, *S) and the final (H, C)."""
+    A masked step (mask (T, B) bool, False) keeps that sample's state and outputs zeros.
+    Returns Y (T, B, F, *S) and the final (H, C)."""
     T, C, F_ = x.shape[0], x.shape[2], w["weight_hh"].shape[1]
     weight = torch.cat([w["weight_ih"], w["weight_hh"]], dim=1)  # (G·F, C + F, *k)
     biases = [b for b in (w.get("bias_ih"), w.get("bias_hh")) if b is not None]
@@ -98,6 +139,7 @@ def joint_inference(x: Tensor, state: tuple, w: dict, fmt, reverse: bool):
     cbuf = buf.empty(T + 1, state[0], F_, fmt)
     cbuf[first].copy_(state[1])
     unused = x.new_empty(0)
+    held = held_samples(mask, T)
     ops = buf.ops()
     for t, p, n in buf.order(T, reverse):
         xh[:, :C].copy_(x[t])
@@ -105,6 +147,8 @@ def joint_inference(x: Tensor, state: tuple, w: dict, fmt, reverse: bool):
         a = CONV[weight.dim() - 2](xh, weight, bias, padding=pad)
         a = a.contiguous(memory_format=fmt)  # (B, G·F, *S)
         ops.lstm_forward(a, None, cbuf[p], hbuf[n], cbuf[n], unused, False)
+        _hold(held[t], hbuf[n], hbuf[p])
+        _hold(held[t], cbuf[n], cbuf[p])
     last = 0 if reverse else T
     hs = hbuf[:-1] if reverse else hbuf[1:]
-    return hs, (hbuf[last], cbuf[last])
+    return _masked_outputs(hs, mask), (hbuf[last], cbuf[last])
