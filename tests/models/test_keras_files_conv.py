@@ -21,12 +21,12 @@ KL = keras.layers
 RNG = np.random.default_rng(11)
 
 
-def _randomize(model, seed=0):
+def _randomize(model, seed=0, scale=0.3):
     """Random weights for every layer (Keras's or rnnkit's), a positive moving variance
     for BatchNormalization (a negative one gives NaN on both sides, which would hide all)."""
     rng = np.random.default_rng(seed)
     for layer in model.layers:
-        ws = [rng.normal(scale=0.3, size=np.shape(w)).astype("float32")
+        ws = [rng.normal(scale=scale, size=np.shape(w)).astype("float32")
               for w in layer.get_weights()]
         if type(layer).__name__ == "BatchNormalization":
             ws[-1] = np.abs(ws[-1]) + 0.5

@@ -85,29 +85,23 @@ MODELS = {f.__name__: f for f in (masked_sequential, masked_next_frame, masked_1
                                   bidirectional_sequential, bidirectional_functional)}
 
 
+def _sibling(name):
+    """The helpers of tests/models/<name>.py (pytest's importlib mode has no package path)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(f"_{name}", Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_conv_files = _sibling("test_keras_files_conv")
+_outs, _same = _conv_files._outs, _conv_files._same
+
+
 def _randomize(model, seed=0):
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        ws = [rng.normal(scale=0.4, size=np.shape(w)).astype("float32")
-              for w in layer.get_weights()]
-        if type(layer).__name__ == "BatchNormalization":
-            ws[-1] = np.abs(ws[-1]) + 0.5
-        layer.set_weights(ws)
-
-
-def _outs(model, x):
-    out = model.predict(x, verbose=0)
-    out = [np.asarray(o) for o in out] if isinstance(out, (list, tuple)) else [np.asarray(out)]
-    assert all(np.isfinite(o).all() for o in out)
-    return out
-
-
-def _same(a_model, b_model, x, atol=2e-5):
-    a, b = _outs(a_model, x), _outs(b_model, x)
-    assert len(a) == len(b)
-    for p, q in zip(a, b):
-        assert p.shape == q.shape
-        np.testing.assert_allclose(p, q, atol=atol, rtol=1e-5)
+    _conv_files._randomize(model, seed, scale=0.4)
 
 
 @pytest.fixture(scope="module", params=list(MODELS))

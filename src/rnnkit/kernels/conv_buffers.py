@@ -119,3 +119,20 @@ def order(T: int, reverse: bool):
     """Per step t: (t, index of H_{t-1}, index of H_t) in the (T+1)-state buffer."""
     return [(t, t + 1, t) for t in range(T - 1, -1, -1)] if reverse else \
         [(t, t, t + 1) for t in range(T)]
+
+
+def grads_in(T: int, d_seq: Optional[Tensor], d_c: Optional[Tensor], like: Tensor, fmt):
+    """What a ConvLSTM sequence function's backward receives, made ready for the native
+    ops: dY (T, B, F, *S) copied into a pooled buffer in ``fmt`` (None stays None), and dC
+    (B, F, *S), carried back through the steps and updated in place (zeros for None).
+    ``like``: a (B, F, *S) state map in ``fmt``."""
+    d_out = None
+    if d_seq is not None:
+        d_out = empty(T, like, like.shape[1], fmt)
+        d_out.copy_(d_seq)
+    dc = torch.empty_like(like)
+    if d_c is None:
+        dc.zero_()
+    else:
+        dc.copy_(d_c)
+    return d_out, dc

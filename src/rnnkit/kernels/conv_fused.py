@@ -78,15 +78,7 @@ class ConvLSTMSeq(torch.autograd.Function):
         T = gates.shape[0]
         ops = buf.ops()
         dA = buf.empty(T, gates[0], gates.shape[2], rec.fmt)  # (T, B, 4F, *S)
-        d_out = None
-        if d_hs is not None:
-            d_out = buf.empty(T, hbuf[0], hbuf.shape[2], rec.fmt)
-            d_out.copy_(d_hs)
-        dc = torch.empty_like(cbuf[0])  # dC carried backwards, updated in place
-        if d_c is None:
-            dc.zero_()
-        else:
-            dc.copy_(d_c)
+        d_out, dc = buf.grads_in(T, d_hs, d_c, cbuf[0], rec.fmt)
         dh = None
         steps = buf.order(T, reverse)[::-1]
         for k, (t, p, n) in enumerate(steps):

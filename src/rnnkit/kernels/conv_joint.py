@@ -83,15 +83,7 @@ class ConvLSTMJointSeq(torch.autograd.Function):
         need_x, need_h0 = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         ops = buf.ops()
         dA = buf.empty(T, cbuf[0], 4 * F_, rec.fmt)  # (T, B, 4F, *S)
-        d_out = None
-        if d_ys is not None:
-            d_out = buf.empty(T, cbuf[0], F_, rec.fmt)
-            d_out.copy_(d_ys)
-        dc = torch.empty_like(cbuf[0])  # dC carried backwards, updated in place
-        if d_c is None:
-            dc.zero_()
-        else:
-            dc.copy_(d_c)
+        d_out, dc = buf.grads_in(T, d_ys, d_c, cbuf[0], rec.fmt)
         dh = None if d_h is None else d_h.contiguous(memory_format=rec.fmt)
         dx = xh.new_empty((T,) + tuple(xh.shape[1:2]) + (C,) + tuple(xh.shape[3:])) \
             if need_x else None
