@@ -144,13 +144,15 @@ def test_rnnkit_keras_file_read_by_keras_predicts_the_same_with_the_same_config(
     ours.save(tmp_path / "ours.keras")
     again = keras.models.load_model(tmp_path / "ours.keras")
     _same(again, ours, x)
-    # Every argument of every layer comes back as Keras wrote it (names aside).
+    # Every argument of every layer comes back as Keras wrote it; names aside (Keras names
+    # the backward copy of a Bidirectional layer read back "backward_forward_x").
     for a, b in zip(k.layers, again.layers):
         ca, cb = a.get_config(), b.get_config()
         for cfg in (ca, cb):
             cfg.pop("name", None)
-            if isinstance(cfg.get("layer"), dict):
-                cfg["layer"]["config"].pop("name", None)
+            for inner in ("layer", "backward_layer"):
+                if isinstance(cfg.get(inner), dict):
+                    cfg[inner]["config"].pop("name", None)
         assert ca == cb, type(a).__name__
 
 

@@ -132,40 +132,13 @@ def test_the_masks_matter(pair):
     assert diff > 1e-2
 
 
-def test_legacy_h5_read_by_rnnkit_predicts_the_same(pair, tmp_path):
-    _, k, x, _ = pair
-    k.save(tmp_path / "k.h5")
-    _same(load_model(tmp_path / "k.h5"), k, x)
-
-
-def test_rnnkit_keras_file_read_by_keras_predicts_the_same_with_the_same_config(pair, tmp_path):
-    _, k, x, ours = pair
-    ours.save(tmp_path / "ours.keras")
-    again = keras.models.load_model(tmp_path / "ours.keras")
-    _same(again, ours, x)
-    # Every argument of every layer comes back as Keras wrote it; names aside (Keras names
-    # the backward copy of a layer read back as "forward_x" "backward_forward_x").
-    for a, b in zip(k.layers, again.layers):
-        ca, cb = a.get_config(), b.get_config()
-        for cfg in (ca, cb):
-            cfg.pop("name", None)
-            for inner in ("layer", "backward_layer"):
-                if isinstance(cfg.get(inner), dict):
-                    cfg[inner]["config"].pop("name", None)
-        assert ca == cb, type(a).__name__
-
-
-def test_weights_h5_both_ways(pair, tmp_path):
-    _, k, x, ours = pair
-    k.save_weights(tmp_path / "k.weights.h5")
-    _randomize(ours, seed=99)
-    ours.load_weights(tmp_path / "k.weights.h5")
-    _same(ours, k, x)
-    k2 = keras.models.clone_model(k)
-    _randomize(ours, seed=98)
-    ours.save_weights(tmp_path / "ours.weights.h5")
-    k2.load_weights(tmp_path / "ours.weights.h5")
-    _same(k2, ours, x)
+# The round trips of tests/models/test_keras_files_conv.py, run on this module's `pair`
+# (pytest resolves a test's fixtures in the module that holds it).
+test_legacy_h5_read_by_rnnkit_predicts_the_same = \
+    _conv_files.test_legacy_h5_read_by_rnnkit_predicts_the_same
+test_rnnkit_keras_file_read_by_keras_predicts_the_same_with_the_same_config = \
+    _conv_files.test_rnnkit_keras_file_read_by_keras_predicts_the_same_with_the_same_config
+test_weights_h5_both_ways = _conv_files.test_weights_h5_both_ways
 
 
 def test_rnnkit_files_round_trip(pair, tmp_path):
