@@ -174,7 +174,7 @@ def time_epoch(model, head, data, batch, device) -> float:
 
 def time_convs_only(filters, k, data, batch, device) -> float:
     """The convolutions alone of rnnkit's training path for the same epoch (conv-cpu's
-    joint form, kernels/conv_fused.py ConvLSTMJointSeq, in its memory format): per batch
+    joint form, kernels/conv_joint.py ConvLSTMJointSeq, in its memory format): per batch
     and step one forward convolution of [X_t, H_{t-1}] and one input gradient, and one
     weight-gradient call over all steps, on random maps of the same shapes. The per-step
     module's time / this time is the ceiling of any kernel that runs these convolutions
@@ -184,8 +184,8 @@ def time_convs_only(filters, k, data, batch, device) -> float:
     fmt = torch.channels_last if cl else torch.contiguous_format
     T, p = data.shape[1] - 1, k // 2  # loss_of feeds frames 0..T-1
     g = torch.Generator().manual_seed(2)
-    w = torch.randn(4 * filters, 1 + filters, k, k, generator=g).to(device)
-    w = w.contiguous(memory_format=fmt)
+    w_x, w_h = (torch.randn(4 * filters, c, k, k, generator=g).to(device) for c in (1, filters))
+    w = torch.cat([w_x, w_h], dim=1)  # as the kernel builds it (conv_fused.run)
     bias = torch.zeros(4 * filters, device=device)
     bwd = torch.ops.aten.convolution_backward
     maps = {}  # per batch size: (T·B, 1 + F, *S) inputs, (T·B, 4F, *S) gate gradients
@@ -202,7 +202,8 @@ def time_convs_only(filters, k, data, batch, device) -> float:
         for t in range(1, T):
             bwd(dy[t * B:(t + 1) * B], xh[t * B:(t + 1) * B], w, None, (1, 1), (p, p), (1, 1),
                 False, (0, 0), 1, [True, False, False])
-        bwd(dy, xh, w, None, (1, 1), (p, p), (1, 1), False, (0, 0), 1, [False, True, False])
+        bwd(dy, xh, w, [4 * filters], (1, 1), (p, p), (1, 1), False, (0, 0), 1,
+            [False, True, True])  # weight and bias gradients, one call
     sync(device)
     return time.perf_counter() - t0
 

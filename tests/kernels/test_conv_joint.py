@@ -24,8 +24,9 @@ _cr = _sibling("test_conv_recurrent")
 _all_grads, HOLES = _cr._all_grads, _cr.HOLES  # HOLES: (T, B) = (4, 3)
 layout = _sibling("test_conv_fused").layout  # the memory-format fixture
 
-pytestmark = pytest.mark.skipif(build.why_unavailable() is not None,
-                                reason=f"native kernel unavailable: {build.why_unavailable()}")
+# Skipped only where the kernel can't be built here; with a toolchain a failed build fails.
+pytestmark = pytest.mark.skipif(build.why_no_toolchain() is not None,
+                                reason=f"native kernel unavailable: {build.why_no_toolchain()}")
 
 
 @pytest.mark.parametrize("x_grad,h_grad", [(False, False), (True, False), (False, True)])
@@ -72,7 +73,25 @@ def test_joint_training_from_a_zero_state(T, layout):
 MASKS = {
     "holes": HOLES,
     "lengths-3-2-1": torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=torch.bool),
+    "one-sample-never-valid": torch.tensor([[1, 0, 1], [1, 0, 0], [0, 0, 1], [1, 0, 1]],
+                                           dtype=torch.bool),
 }
+SHAPES = {  # the map ranks and biases the joint form meets
+    "2d": {},
+    "bidirectional-2-layers": {"num_layers": 2, "bidirectional": True},
+    "1d-k5": {"rank": 1, "k": 5, "S": (7,)},
+    "3d": {"rank": 3, "k": 3, "S": (3, 4, 2), "C": 1, "Fi": 2},
+}
+
+
+def _with_biases(spec, weights, which):
+    """torch-style two biases (as _setup), Keras-style one, or none."""
+    from dataclasses import replace
+    if which == "two":
+        return spec, weights
+    drop = {"one": ("bias_hh",), "none": ("bias_ih", "bias_hh")}[which]
+    spec = replace(spec, bias_hh=False, bias=which == "one")
+    return spec, [{n: v for n, v in w.items() if n not in drop} for w in weights]
 
 
 def _close(got, want):
@@ -81,13 +100,12 @@ def _close(got, want):
 
 
 @pytest.mark.parametrize("mask_name", list(MASKS))
-@pytest.mark.parametrize("case", [{}, {"num_layers": 2, "bidirectional": True}],
-                         ids=["1-layer", "bidirectional-2-layers"])
-def test_masked_sequences_match_the_reference(case, mask_name, layout):
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_masked_sequences_match_the_reference(shape, mask_name, layout):
     """Masked steps keep the sample's H and C and output zeros, in training (outputs,
     final states, the gradients of the input, initial states and every weight) and in
-    inference, both directions: the reference loop's numbers."""
-    spec, weights, x, hx = _setup(**case)
+    inference, both directions, 1-D to 3-D maps: the reference loop's numbers."""
+    spec, weights, x, hx = _setup(**SHAPES[shape])
     mask = MASKS[mask_name]
     o1, s1, g1 = _all_grads(spec, weights, x, hx, mask, "reference")
     o2, s2, g2 = _all_grads(spec, weights, x, hx, mask, "conv-cpu")
@@ -123,3 +141,51 @@ def test_masks_outside_the_joint_form_are_refused_by_name(case):
         registry.run_conv(spec, weights, x, hx, HOLES, backend="conv-cpu")
     _, _, choice = registry.run_conv(spec, weights, x, hx, HOLES)
     assert choice.kernel == "conv" and "joint form" in choice.rejected["conv-cpu"]
+
+
+@pytest.mark.parametrize("biases", ["two", "one", "none"])
+def test_each_bias_layout_matches_the_reference(biases, layout):
+    """nn.ConvLSTM's two biases (summed into one), Keras's one, or use_bias=False."""
+    spec, weights, x, hx = _setup(num_layers=2, bidirectional=True)
+    spec, weights = _with_biases(spec, weights, biases)
+    got = _all_grads(spec, weights, x, hx, HOLES, "conv-cpu")
+    want = _all_grads(spec, weights, x, hx, HOLES, "reference")
+    assert len(got[2]) == len(want[2])
+    _close((got[0], *got[1], *got[2]), (want[0], *want[1], *want[2]))
+
+
+def test_outputs_can_be_modified_in_place_and_still_give_the_reference_gradients():
+    """The sequence function returns its whole state buffer and the kernel slices it, so
+    the outputs are ordinary views (torch forbids in-place changes of an autograd output
+    that is itself a view): `out.mul_(2)`, as after torch.nn.LSTM, then backward."""
+    spec, weights, x, hx = _setup()
+    leaves = [x, *hx] + list(weights[0].values())
+    grads = []
+    for backend in ("reference", "conv-cpu"):
+        out, state, _ = registry.run_conv(spec, weights, x, hx, backend=backend)
+        out.mul_(2)
+        grads.append(torch.autograd.grad((out ** 2).sum() + state[1].sum(), leaves))
+    _close(grads[1], grads[0])
+
+
+def test_a_double_backward_raises_instead_of_skipping_the_native_ops():
+    """The native ops have no autograd of their own: a gradient of a gradient (a gradient
+    penalty) must raise, not come out silently wrong."""
+    spec, weights, x, hx = _setup()
+    out, _, _ = registry.run_conv(spec, weights, x, hx, backend="conv-cpu")
+    (gx,) = torch.autograd.grad(out.square().sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable|twice"):
+        gx.square().sum().backward()
+
+
+def test_an_in_place_change_of_what_the_hoisted_backward_reads_raises(monkeypatch):
+    """The hoisted form saves its H buffer (H_{t-1} for the weight gradient) as the output
+    itself, so an in-place change of the outputs is caught by torch's version check
+    instead of giving a silently wrong gradient."""
+    from rnnkit.kernels import conv_fused
+    monkeypatch.setattr(conv_fused, "JOINT_TRAINING", False)
+    spec, weights, x, hx = _setup()
+    out, _, choice = registry.run_conv(spec, weights, x, hx, backend="conv-cpu")
+    out.mul_(2)
+    with pytest.raises(RuntimeError, match="inplace"):
+        (out ** 2).sum().backward()

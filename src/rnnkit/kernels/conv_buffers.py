@@ -121,6 +121,23 @@ def order(T: int, reverse: bool):
         [(t, t, t + 1) for t in range(T)]
 
 
+def as_output(t: Tensor) -> Tensor:
+    """``t``'s memory as a tensor that is not a view (pooled buffers are views of the pool's
+    tensors): an autograd.Function output that is a view makes torch forbid in-place
+    changes of it and of its slices, where torch.nn.LSTM's outputs allow them."""
+    return t.new_empty(0).set_(t.untyped_storage(), t.storage_offset(), t.shape, t.stride())
+
+
+def steps(full: Optional[Tensor], reverse: bool) -> Optional[Tensor]:
+    """The T per-step frames of a (T + 1)-frame state sequence (H_0 and every H_t in
+    processing order): the sequence functions return the whole buffer and the caller
+    slices it, so that the outputs are views of an autograd output, not outputs that are
+    views (which torch would forbid to modify in place)."""
+    if full is None:
+        return None
+    return full[:-1] if reverse else full[1:]
+
+
 def grads_in(T: int, d_seq: Optional[Tensor], d_c: Optional[Tensor], like: Tensor, fmt):
     """What a ConvLSTM sequence function's backward receives, made ready for the native
     ops: dY (T, B, F, *S) copied into a pooled buffer in ``fmt`` (None stays None), and dC

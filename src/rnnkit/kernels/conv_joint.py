@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from rnnkit.cells.conv_base import CONV
 from rnnkit.kernels import conv_buffers as buf
@@ -30,17 +31,22 @@ def _hold(idx, new: Tensor, old: Tensor) -> None:
         new.index_copy_(0, idx, old.index_select(0, idx))
 
 
-def _masked_outputs(hs: Tensor, mask) -> Tensor:
-    """Y_t = m_t ∘ H_t: a masked step outputs zeros (the kernels' contract)."""
+def _masked_outputs(full: Tensor, mask, reverse: bool) -> Tensor:
+    """Y_t = m_t ∘ H_t: a masked step outputs zeros (the kernels' contract). ``full``:
+    (T+1, B, F, *S) with H_0 first in processing order; H_0's slot is zeroed too."""
     if mask is None:
-        return hs
-    return hs * mask.view(mask.shape + (1,) * (hs.dim() - 2)).to(hs.dtype)
+        return full
+    m = torch.zeros(full.shape[:2], dtype=full.dtype, device=full.device)  # (T+1, B)
+    buf.steps(m, reverse).copy_(mask)
+    return full * m.view(m.shape + (1,) * (full.dim() - 2))
 
 
 class ConvLSTMJointSeq(torch.autograd.Function):
     """(x (T, B, C, *S), h0, c0 (B, F, *S), W = [W_x, W_h] (4F, C + F, *k), b, mask (T, B)
-    or None) -> (Y (T, B, F, *S), H_final, C_final), for an input convolution with the
-    recurrent one's geometry (stride 1, "same", dilation 1). Per step ONE convolution of
+    or None) -> (Y (T+1, B, F, *S), H_final, C_final), Y holding the T outputs in time order
+    and one slot for the initial state (first going forward, last going back: conv_buffers
+    .steps takes the T outputs), for an input convolution with the recurrent one's geometry
+    (stride 1, "same", dilation 1). Per step ONE convolution of
     [X_t, H_{t-1}] with W (the per-step module's trick) into the fused gates: no
     (T, B, 4F, *S) input-convolution tensor, which at few input channels costs more to
     write and read back than the convolution saves (docs/conv_recurrent.md, "Speed").
@@ -72,10 +78,12 @@ class ConvLSTMJointSeq(torch.autograd.Function):
         ctx.rec, ctx.reverse, ctx.has_b, ctx.C, ctx.held = rec, reverse, b is not None, C, held
         ctx.save_for_backward(xh, cbuf, gates)
         last = 0 if reverse else T
-        hs = hbuf[:-1] if reverse else hbuf[1:]
-        return _masked_outputs(hs, mask), hbuf[last].clone(), cbuf[last]
+        # Y with H_0's slot ((T+1, B, F, *S): the caller slices it, buf.steps), final H, C.
+        # Nothing saved reads hbuf (xh holds copies), so in-place changes of Y are harmless.
+        return buf.as_output(_masked_outputs(hbuf, mask, reverse)), hbuf[last], cbuf[last]
 
     @staticmethod
+    @once_differentiable  # the native ops have no autograd: a double backward must raise
     def backward(ctx, d_ys, d_h, d_c):
         xh, cbuf, gates = ctx.saved_tensors
         rec, C, held = ctx.rec, ctx.C, ctx.held
@@ -83,7 +91,7 @@ class ConvLSTMJointSeq(torch.autograd.Function):
         need_x, need_h0 = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         ops = buf.ops()
         dA = buf.empty(T, cbuf[0], 4 * F_, rec.fmt)  # (T, B, 4F, *S)
-        d_out, dc = buf.grads_in(T, d_ys, d_c, cbuf[0], rec.fmt)
+        d_out, dc = buf.grads_in(T, buf.steps(d_ys, ctx.reverse), d_c, cbuf[0], rec.fmt)
         dh = None if d_h is None else d_h.contiguous(memory_format=rec.fmt)
         dx = xh.new_empty((T,) + tuple(xh.shape[1:2]) + (C,) + tuple(xh.shape[3:])) \
             if need_x else None
@@ -142,5 +150,4 @@ def joint_inference(x: Tensor, state: tuple, w: dict, fmt, reverse: bool, mask=N
         _hold(held[t], hbuf[n], hbuf[p])
         _hold(held[t], cbuf[n], cbuf[p])
     last = 0 if reverse else T
-    hs = hbuf[:-1] if reverse else hbuf[1:]
-    return _masked_outputs(hs, mask), (hbuf[last], cbuf[last])
+    return buf.steps(_masked_outputs(hbuf, mask, reverse), reverse), (hbuf[last], cbuf[last])

@@ -153,7 +153,7 @@ def run_reference(spec: ConvSpec, weights: list, x: Tensor, hx: tuple,
 # (1.3-2.3x the per-step module) while channels-first trained faster in two quiet runs
 # (0.95-1.14x against 0.75-1.08x the per-step module for channels-last).
 # The conv-cpu kernel's joint training path (one [X_t, H_{t-1}] convolution per step,
-# kernels/conv_fused.py ConvLSTMJointSeq) has its own table: channels-last trained
+# kernels/conv_joint.py ConvLSTMJointSeq) has its own table: channels-last trained
 # 1.2-1.8x the per-step module there against 1.05-1.2x channels-first (quiet VM, same run).
 CHANNELS_LAST = {"cpu": True, "cuda": False}
 CHANNELS_LAST_TRAINING = {"cpu": False, "cuda": False}

@@ -14,9 +14,10 @@ rnnkit does the same with two paths:
 
 - a mask that is equal over all pixels of each frame (whole frames at ``mask_value``:
   padded videos) is the per-step mask (B, T), the same numbers as Keras's per-pixel
-  rule, and it runs in one call of the kernel that the registry picks for masks (the
-  input convolution hoisted over all steps). This also holds where Keras fails on the
-  shapes (``"valid"`` padding, strides, ``channels_first``);
+  rule, and it runs in one call of the kernel that the registry picks for masks
+  (on the CPU conv-cpu's joint form for stride-1 "same" layers, else the ``conv``
+  kernel). This also holds where Keras fails on the shapes (``"valid"`` padding,
+  strides, ``channels_first``);
 - a mask that differs between the pixels of one frame runs pixel by pixel, as Keras,
   with one registry call per step (so the input convolution is not hoisted). Dropout
   masks are drawn once per sequence, as Keras's: the generator's state is replayed

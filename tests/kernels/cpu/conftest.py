@@ -8,7 +8,6 @@ into 3 slices (binding.cpp runs slices on torch's threads when the work is big
 enough; here they run one after the other on one thread, which checks the
 slicing itself: row offsets, the time stride, the summed layer-norm grads)."""
 import importlib.util
-import os
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,10 @@ from rnnkit.kernels.cpu import build
 FAKE_EXTENSION = Path(__file__).with_name("_fake_extension.py")
 
 
-def _toolchain_present() -> bool:
-    """A C++ compiler and ninja are found and the kernel is not turned off by the user."""
-    return build._precheck() is None and os.environ.get("RNNKIT_CPU_KERNEL", "1") != "0"
-
-
 @pytest.fixture(autouse=True, params=[0, 3], ids=["whole-batch", "3-slices"])
 def native(request, one_thread):
     reason = build.why_unavailable()  # compiles once per machine, then loads the cached build
-    if reason is not None and _toolchain_present():
+    if reason is not None and build.why_no_toolchain() is None:
         # a compiler and ninja are here, so a failed build is a defect (a broken C++ source):
         # fail, not skip, or the suite would pass with every native test skipped
         pytest.fail(f"the native CPU kernel failed to build with a toolchain present: {reason}")

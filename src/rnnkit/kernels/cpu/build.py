@@ -103,6 +103,15 @@ def _probe(flags) -> Optional[str]:
     return None
 
 
+def why_no_toolchain() -> Optional[str]:
+    """Why this machine can't build the native kernel (no compiler, no ninja, or turned off
+    with RNNKIT_CPU_KERNEL=0), or None. Tests skip the native kernel's tests only then:
+    with a toolchain here, a kernel that fails to build is a defect and they fail."""
+    if os.environ.get("RNNKIT_CPU_KERNEL", "1") == "0":
+        return "disabled by the environment variable RNNKIT_CPU_KERNEL=0"
+    return _precheck()
+
+
 def _precheck() -> Optional[str]:
     """Why a build can't start, or None."""
     if cache.ninja() is None:
