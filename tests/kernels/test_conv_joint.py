@@ -179,13 +179,13 @@ def test_a_double_backward_raises_instead_of_skipping_the_native_ops():
 
 
 def test_an_in_place_change_of_what_the_hoisted_backward_reads_raises(monkeypatch):
-    """The hoisted form saves its H buffer (H_{t-1} for the weight gradient) as the output
-    itself, so an in-place change of the outputs is caught by torch's version check
-    instead of giving a silently wrong gradient."""
+    """The hoisted form's backward reads its H buffer (H_{t-1} for the weight gradient),
+    and its outputs are views of that buffer: torch refuses an in-place change of them
+    instead of letting it give a silently wrong gradient."""
     from rnnkit.kernels import conv_fused
     monkeypatch.setattr(conv_fused, "JOINT_TRAINING", False)
     spec, weights, x, hx = _setup()
     out, _, choice = registry.run_conv(spec, weights, x, hx, backend="conv-cpu")
-    out.mul_(2)
     with pytest.raises(RuntimeError, match="inplace"):
+        out.mul_(2)
         (out ** 2).sum().backward()

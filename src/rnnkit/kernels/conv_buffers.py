@@ -128,14 +128,18 @@ def as_output(t: Tensor) -> Tensor:
     return t.new_empty(0).set_(t.untyped_storage(), t.storage_offset(), t.shape, t.stride())
 
 
-def steps(full: Optional[Tensor], reverse: bool) -> Optional[Tensor]:
-    """The T per-step frames of a (T + 1)-frame state sequence (H_0 and every H_t in
-    processing order): the sequence functions return the whole buffer and the caller
-    slices it, so that the outputs are views of an autograd output, not outputs that are
-    views (which torch would forbid to modify in place)."""
-    if full is None:
-        return None
+def steps(full: Tensor, reverse: bool) -> Tensor:
+    """The T per-step frames of a (T + 1)-frame state buffer whose extra frame holds the
+    initial state (first going forward, last going back: see ``order``)."""
     return full[:-1] if reverse else full[1:]
+
+
+def frames(hs: Tensor, initial: Tensor, reverse: bool) -> list:
+    """Index i of ``order``'s (T + 1)-state numbering -> the map: the T outputs ``hs``
+    (T, B, F, *S) and the initial state kept apart, so that ``hs`` is a whole tensor."""
+    T = hs.shape[0]
+    return [hs[i] for i in range(T)] + [initial] if reverse else \
+        [initial] + [hs[i] for i in range(T)]
 
 
 def grads_in(T: int, d_seq: Optional[Tensor], d_c: Optional[Tensor], like: Tensor, fmt):

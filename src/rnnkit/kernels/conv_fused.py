@@ -51,9 +51,9 @@ JOINT_TRAINING = True
 
 
 class ConvLSTMSeq(torch.autograd.Function):
-    """(gx (T, B, 4F, *S), h0, c0 (B, F, *S), W_h, b_h) -> (H (T+1, B, F, *S), C_final), H
-    holding the T outputs in time order and the initial state (first going forward, last
-    going back: buf.steps takes the T outputs)."""
+    """(gx (T, B, 4F, *S), h0, c0 (B, F, *S), W_h, b_h) -> (H (T, B, F, *S), C_final). H is
+    a view of the buffer the backward reads (H_{t-1}), so torch refuses in-place changes of
+    it: they would change the gradient."""
 
     @staticmethod
     def forward(ctx, gx, h0, c0, w, b, rec: buf.Rec, reverse: bool, save: bool):
@@ -70,19 +70,18 @@ class ConvLSTMSeq(torch.autograd.Function):
             ops.lstm_forward(gx[t], gh, cbuf[p], hbuf[n], cbuf[n],
                              gates[t] if save else gates, save)
         ctx.rec, ctx.reverse, ctx.has_b = rec, reverse, b is not None
-        full = buf.as_output(hbuf)  # the caller slices H (buf.steps)
-        ctx.save_for_backward(full, cbuf, gates)  # saved as the output: an in-place change raises
-        return full, cbuf[0 if reverse else T]
+        ctx.save_for_backward(hbuf, cbuf, gates)
+        return buf.steps(hbuf, reverse), cbuf[0 if reverse else T]
 
     @staticmethod
     @once_differentiable  # the native ops have no autograd: a double backward must raise
-    def backward(ctx, d_hbuf, d_c):
+    def backward(ctx, d_hs, d_c):
         hbuf, cbuf, gates = ctx.saved_tensors
         rec, reverse = ctx.rec, ctx.reverse
         T = gates.shape[0]
         ops = buf.ops()
         dA = buf.empty(T, gates[0], gates.shape[2], rec.fmt)  # (T, B, 4F, *S)
-        d_out, dc = buf.grads_in(T, buf.steps(d_hbuf, reverse), d_c, cbuf[0], rec.fmt)
+        d_out, dc = buf.grads_in(T, d_hs, d_c, cbuf[0], rec.fmt)
         dh = None
         steps = buf.order(T, reverse)[::-1]
         for k, (t, p, n) in enumerate(steps):
@@ -96,7 +95,7 @@ class ConvLSTMSeq(torch.autograd.Function):
         return dA, dh, dc, dw, db, None, None, None
 
 class ConvGRUSeq(torch.autograd.Function):
-    """(gx (T, B, 3F, *S), h0 (B, F, *S), W_h, b_h) -> H (T+1, B, F, *S) as ConvLSTMSeq's;
+    """(gx (T, B, 3F, *S), h0 (B, F, *S), W_h, b_h) -> H (T, B, F, *S) as ConvLSTMSeq's;
     reset_after=True."""
 
     @staticmethod
@@ -110,13 +109,12 @@ class ConvGRUSeq(torch.autograd.Function):
             gh = rec.fwd(hbuf[p], b)  # (B, 3F, *S)
             ops.gru_forward(gx[t], gh, hbuf[p], hbuf[n], gates[t] if save else gates, save)
         ctx.rec, ctx.reverse, ctx.has_b = rec, reverse, b is not None
-        full = buf.as_output(hbuf)  # the caller slices H (buf.steps)
-        ctx.save_for_backward(full, gates)  # saved as the output: an in-place change raises
-        return full
+        ctx.save_for_backward(hbuf, gates)
+        return buf.steps(hbuf, reverse)
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, d_hbuf):
+    def backward(ctx, d_hs):
         hbuf, gates = ctx.saved_tensors
         rec, reverse = ctx.rec, ctx.reverse
         T, F_ = gates.shape[0], hbuf.shape[2]
@@ -124,7 +122,7 @@ class ConvGRUSeq(torch.autograd.Function):
         dgx = buf.empty(T, hbuf[0], 3 * F_, rec.fmt)
         dgh = buf.empty(T, hbuf[0], 3 * F_, rec.fmt)
         d_out = buf.empty(T, hbuf[0], F_, rec.fmt)
-        d_out.copy_(buf.steps(d_hbuf, reverse))
+        d_out.copy_(d_hs)
         direct = torch.empty_like(hbuf[0])  # dH ∘ z, the part of dH_{t-1} not through W_h
         dh = None
         steps = buf.order(T, reverse)[::-1]
@@ -210,9 +208,8 @@ def run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tens
                 wj = torch.cat([w["weight_ih"], w["weight_hh"]], dim=1)  # (4F, C + F, *k)
                 biases = [b for b in (w.get("bias_ih"), w.get("bias_hh")) if b is not None]
                 bj = biases[0] + biases[1] if len(biases) == 2 else (biases or [None])[0]
-                full, h_n, c_n = conv_joint.ConvLSTMJointSeq.apply(
+                hs, h_n, c_n = conv_joint.ConvLSTMJointSeq.apply(
                     inp, state[0], state[1], wj, bj, mask, fmt, d == 1)
-                hs = buf.steps(full, d == 1)  # (T, B, F, *S)
                 finals[0].append(h_n)
                 finals[1].append(c_n)
                 outs.append(hs)
@@ -222,13 +219,12 @@ def run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tens
             gx = gx.contiguous(memory_format=fmt).unflatten(0, (T, B))
             rec = buf.Rec(w["weight_hh"], fmt)
             if spec.mode == "conv_lstm":
-                full, c_n = ConvLSTMSeq.apply(gx, state[0], state[1], w["weight_hh"],
-                                              w.get("bias_hh"), rec, d == 1, grad)
+                hs, c_n = ConvLSTMSeq.apply(gx, state[0], state[1], w["weight_hh"],
+                                            w.get("bias_hh"), rec, d == 1, grad)
                 finals[1].append(c_n)
             else:
-                full = ConvGRUSeq.apply(gx, state[0], w["weight_hh"], w.get("bias_hh"), rec,
-                                        d == 1, grad)
-            hs = buf.steps(full, d == 1)  # (T, B, F, *S)
+                hs = ConvGRUSeq.apply(gx, state[0], w["weight_hh"], w.get("bias_hh"), rec, d == 1,
+                                      grad)
             finals[0].append(hs[last])
             outs.append(hs)  # (T, B, F, *S)
         inp = outs[0] if D == 1 else torch.cat(outs, dim=2)  # (T, B, D·F, *S)

@@ -31,22 +31,17 @@ def _hold(idx, new: Tensor, old: Tensor) -> None:
         new.index_copy_(0, idx, old.index_select(0, idx))
 
 
-def _masked_outputs(full: Tensor, mask, reverse: bool) -> Tensor:
-    """Y_t = m_t ∘ H_t: a masked step outputs zeros (the kernels' contract). ``full``:
-    (T+1, B, F, *S) with H_0 first in processing order; H_0's slot is zeroed too."""
+def _masked_outputs(hs: Tensor, mask) -> Tensor:
+    """Y_t = m_t ∘ H_t: a masked step outputs zeros (the kernels' contract)."""
     if mask is None:
-        return full
-    m = torch.zeros(full.shape[:2], dtype=full.dtype, device=full.device)  # (T+1, B)
-    buf.steps(m, reverse).copy_(mask)
-    return full * m.view(m.shape + (1,) * (full.dim() - 2))
+        return hs
+    return hs * mask.view(mask.shape + (1,) * (hs.dim() - 2)).to(hs.dtype)
 
 
 class ConvLSTMJointSeq(torch.autograd.Function):
     """(x (T, B, C, *S), h0, c0 (B, F, *S), W = [W_x, W_h] (4F, C + F, *k), b, mask (T, B)
-    or None) -> (Y (T+1, B, F, *S), H_final, C_final), Y holding the T outputs in time order
-    and one slot for the initial state (first going forward, last going back: conv_buffers
-    .steps takes the T outputs), for an input convolution with the recurrent one's geometry
-    (stride 1, "same", dilation 1). Per step ONE convolution of
+    or None) -> (Y (T, B, F, *S), H_final, C_final), for an input convolution with the
+    recurrent one's geometry (stride 1, "same", dilation 1). Per step ONE convolution of
     [X_t, H_{t-1}] with W (the per-step module's trick) into the fused gates: no
     (T, B, 4F, *S) input-convolution tensor, which at few input channels costs more to
     write and read back than the convolution saves (docs/conv_recurrent.md, "Speed").
@@ -62,11 +57,11 @@ class ConvLSTMJointSeq(torch.autograd.Function):
         held = held_samples(mask, T)
         xh = buf.empty(T, h0, C + F_, fmt)  # (T, B, C + F, *S): [X_t, H_{t-1}] of every step
         xh[:, :, :C].copy_(x)
-        hbuf = buf.empty(T + 1, h0, F_, fmt)
+        hs = buf.empty(T, h0, F_, fmt)  # the outputs, a whole tensor (Y is not a view)
+        hbuf = buf.frames(hs, h0.contiguous(memory_format=fmt), reverse)  # order()'s H_i
         cbuf = buf.empty(T + 1, h0, F_, fmt)
         gates = buf.empty(T, h0, 4 * F_, fmt)
         first = T if reverse else 0
-        hbuf[first].copy_(h0)
         cbuf[first].copy_(c0)
         ops = buf.ops()
         for t, p, n in buf.order(T, reverse):
@@ -78,9 +73,9 @@ class ConvLSTMJointSeq(torch.autograd.Function):
         ctx.rec, ctx.reverse, ctx.has_b, ctx.C, ctx.held = rec, reverse, b is not None, C, held
         ctx.save_for_backward(xh, cbuf, gates)
         last = 0 if reverse else T
-        # Y with H_0's slot ((T+1, B, F, *S): the caller slices it, buf.steps), final H, C.
-        # Nothing saved reads hbuf (xh holds copies), so in-place changes of Y are harmless.
-        return buf.as_output(_masked_outputs(hbuf, mask, reverse)), hbuf[last], cbuf[last]
+        # Y is returned as a tensor that is no view (buf.as_output), so that it can be changed
+        # in place like torch.nn.LSTM's output: nothing saved reads it (xh holds copies).
+        return buf.as_output(_masked_outputs(hs, mask)), hbuf[last], cbuf[last]
 
     @staticmethod
     @once_differentiable  # the native ops have no autograd: a double backward must raise
@@ -91,7 +86,7 @@ class ConvLSTMJointSeq(torch.autograd.Function):
         need_x, need_h0 = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         ops = buf.ops()
         dA = buf.empty(T, cbuf[0], 4 * F_, rec.fmt)  # (T, B, 4F, *S)
-        d_out, dc = buf.grads_in(T, buf.steps(d_ys, ctx.reverse), d_c, cbuf[0], rec.fmt)
+        d_out, dc = buf.grads_in(T, d_ys, d_c, cbuf[0], rec.fmt)
         dh = None if d_h is None else d_h.contiguous(memory_format=rec.fmt)
         dx = xh.new_empty((T,) + tuple(xh.shape[1:2]) + (C,) + tuple(xh.shape[3:])) \
             if need_x else None
@@ -150,4 +145,4 @@ def joint_inference(x: Tensor, state: tuple, w: dict, fmt, reverse: bool, mask=N
         _hold(held[t], hbuf[n], hbuf[p])
         _hold(held[t], cbuf[n], cbuf[p])
     last = 0 if reverse else T
-    return buf.steps(_masked_outputs(hbuf, mask, reverse), reverse), (hbuf[last], cbuf[last])
+    return _masked_outputs(buf.steps(hbuf, reverse), mask), (hbuf[last], cbuf[last])
