@@ -14,9 +14,9 @@ convolution head, MSE, Adam. Peers, each built with the same weights:
   ``conv-cpu`` kernel: native fused gates, hand-written backward);
 - ``conv``: rnnkit's ``conv`` kernel (the same hoisting, gates and backward in
   torch ops), the previous fast path;
-- ``flipped``: rnnkit under "auto" with the other memory format (channels-last
-  or not, see ``CHANNELS_LAST`` in rnnkit/kernels/conv_recurrent.py), which is
-  how that table's entries are chosen;
+- ``flipped``: rnnkit under "auto" with the other memory format than its own
+  choice (channels-last or not: ``channels_last_for`` in
+  rnnkit/kernels/conv_recurrent.py), which is how those choices are made;
 - ``keras-jax``: Keras 3's ConvLSTM2D on JAX, jit-compiled, in its own process
   (benchmarks/conv_lstm_keras_jax.py) run by ``--keras-jax-python`` (or
   $RNNKIT_KERAS_JAX_PYTHON), a Python with ``rnnkit[bench]``'s keras and jax;
@@ -74,25 +74,23 @@ class PerStepConvLSTM(nn.Module):
 
 
 class Ours(nn.Module):
-    def __init__(self, filters: int, k: int, backend: str, channels_last=None):
+    def __init__(self, filters: int, k: int, backend: str, flipped: bool = False):
         super().__init__()
         self.rnn = rnn.ConvLSTM(1, filters, k, batch_first=True, backend=backend)
-        self.channels_last = channels_last  # None: the kernel's own choice
+        self.filters, self.flipped = filters, flipped  # flipped: the other memory format
 
     def forward(self, x, state=None):
         hx = None if state is None else tuple(s.unsqueeze(0) for s in state)
-        if self.channels_last is None:
+        if not self.flipped:
             out, (h, c) = self.rnn(x, hx)
-        else:  # the other memory format, to measure the kernel's choice
-            tables = conv_recurrent.TABLES
-            saved = [dict(t) for t in tables]
-            for t, flipped in zip(tables, self.channels_last):  # each table's flipped choice
-                t[x.device.type] = flipped
+        else:  # the other layout than the kernel's choice (the joint form when training)
+            own = conv_recurrent.channels_last_for(x.device.type, self.filters, 2,
+                                                   torch.is_grad_enabled(), joint=True)
+            conv_recurrent.FORCE_CHANNELS_LAST = not own
             try:
                 out, (h, c) = self.rnn(x, hx)
             finally:
-                for t, old in zip(tables, saved):
-                    t.update(old)
+                conv_recurrent.FORCE_CHANNELS_LAST = None
         return out, (h[0], c[0])
 
 
@@ -114,12 +112,11 @@ def make_models(filters, k, device, dtype, with_reference=False):
     torch.manual_seed(0)
     base = PerStepConvLSTM(1, filters, k).to(device, dtype)
     peers = {"per-step": base}
-    flip = tuple(not t.get(device.type, False) for t in conv_recurrent.TABLES)
-    rnnkit_peers = [("rnnkit", "auto", None), ("conv", "conv", None), ("flipped", "auto", flip)]
+    rnnkit_peers = [("rnnkit", "auto", False), ("conv", "conv", False), ("flipped", "auto", True)]
     if with_reference:
         rnnkit_peers.append(("reference", "reference", None))
-    for name, backend, cl in rnnkit_peers:
-        m = Ours(filters, k, backend, cl).to(device, dtype)
+    for name, backend, flipped in rnnkit_peers:
+        m = Ours(filters, k, backend, flipped).to(device, dtype)
         copy_weights(base, m)
         peers[name] = m
     heads = {}
@@ -180,7 +177,7 @@ def time_convs_only(filters, k, data, batch, device) -> float:
     module's time / this time is the ceiling of any kernel that runs these convolutions
     (oneDNN's, same threads): the speed-up it would reach if the gates, the head, the loss
     and the optimizer cost nothing."""
-    cl = conv_recurrent.CHANNELS_LAST_JOINT_TRAINING.get(device.type, False)
+    cl = conv_recurrent.channels_last_for(device.type, filters, 2, grad=True, joint=True)
     fmt = torch.channels_last if cl else torch.contiguous_format
     T, p = data.shape[1] - 1, k // 2  # loss_of feeds frames 0..T-1
     g = torch.Generator().manual_seed(2)

@@ -42,9 +42,7 @@ CASES = {
 
 @pytest.fixture(params=[True, False], ids=["channels-last", "channels-first"])
 def layout(request, monkeypatch):
-    monkeypatch.setitem(conv_recurrent.CHANNELS_LAST, "cpu", request.param)
-    for table in conv_recurrent.TABLES[1:]:
-        monkeypatch.setitem(table, "cpu", request.param)
+    monkeypatch.setattr(conv_recurrent, "FORCE_CHANNELS_LAST", request.param)
     return request.param
 
 

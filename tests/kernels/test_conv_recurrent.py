@@ -222,3 +222,20 @@ def test_conv_kernel_keeps_torch_ops_where_triton_does_not_apply(monkeypatch):
     spec, weights, x, hx = _setup(S=(4, 3), peephole=True, layer_norm=True)
     registry.run_conv(spec, weights, x, hx, backend="conv")
     assert launched == []
+
+
+def test_the_memory_layout_rule(monkeypatch):
+    """2-D maps only; the joint form's training goes channels-last from
+    JOINT_CHANNELS_LAST_MIN_FILTERS filters up (CPU); FORCE_CHANNELS_LAST overrides all."""
+    from rnnkit.kernels import conv_recurrent as cr
+    monkeypatch.setattr(cr, "FORCE_CHANNELS_LAST", None)
+    n = cr.JOINT_CHANNELS_LAST_MIN_FILTERS
+    assert cr.channels_last_for("cpu", n, 2, grad=True, joint=True) is True
+    assert cr.channels_last_for("cpu", n - 1, 2, grad=True, joint=True) is False
+    assert cr.channels_last_for("cpu", 64, 3, grad=True, joint=True) is False  # 3-D maps
+    assert cr.channels_last_for("cpu", 8, 2, grad=False) is cr.CHANNELS_LAST["cpu"]
+    assert cr.channels_last_for("cpu", 64, 2, grad=True) is cr.CHANNELS_LAST_TRAINING["cpu"]
+    assert cr.channels_last_for("cuda", 64, 2, grad=True, joint=True) is False
+    monkeypatch.setattr(cr, "FORCE_CHANNELS_LAST", True)
+    assert cr.channels_last_for("cpu", 1, 2, grad=True, joint=True) is True
+    assert cr.channels_last_for("cpu", 64, 1, grad=False) is False  # still 2-D only

@@ -148,27 +148,44 @@ def run_reference(spec: ConvSpec, weights: list, x: Tensor, hx: tuple,
 
 # Whether the hoisted 2-D path keeps its maps channels-last, per device type, for a run
 # without gradients (inference, streaming) and for one that autograd will differentiate
-# (training). Measured by benchmarks/conv_lstm.py, whose "flipped" peer flips both tables
-# (README, "Video and spatial sequences"): on the CPU, channels-last won streaming at B=1
+# (training). Measured by benchmarks/conv_lstm.py, whose "flipped" peer runs the other
+# layout (README, "Video and spatial sequences"): on the CPU, channels-last won streaming at B=1
 # (1.3-2.3x the per-step module) while channels-first trained faster in two quiet runs
 # (0.95-1.14x against 0.75-1.08x the per-step module for channels-last).
 # The conv-cpu kernel's joint training path (one [X_t, H_{t-1}] convolution per step,
-# kernels/conv_joint.py ConvLSTMJointSeq) has its own table: channels-last trained
-# 1.2-1.8x the per-step module there against 1.05-1.2x channels-first (quiet VM, same run).
+# kernels/conv_joint.py ConvLSTMJointSeq) has its own table and a filter threshold:
+# channels-last trained 1.3-1.7x the per-step module at F >= 16 (16x16 to 64x64 maps)
+# against 1.0-1.25x channels-first, but at F = 8 channels-first won (1.13-1.39x against
+# 0.88-1.02x at 32x32 and 64x64): the gate pass over rows of F values and oneDNN's
+# channels-last convolution with 8 channels are slow (quiet VM, README).
 CHANNELS_LAST = {"cpu": True, "cuda": False}
 CHANNELS_LAST_TRAINING = {"cpu": False, "cuda": False}
 CHANNELS_LAST_JOINT_TRAINING = {"cpu": True, "cuda": False}
-TABLES = (CHANNELS_LAST, CHANNELS_LAST_TRAINING, CHANNELS_LAST_JOINT_TRAINING)
+JOINT_CHANNELS_LAST_MIN_FILTERS = 16
+# Not None: every 2-D map in this layout, whatever the tables say (the benchmark's
+# "flipped" peer runs the other layout than the kernels' choice; tests run both).
+FORCE_CHANNELS_LAST: Optional[bool] = None
 
 
 def _needs_grad(*tensors) -> bool:
     return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
+def channels_last_for(device_type: str, filters: int, rank: int, grad: bool,
+                      joint: bool = False) -> bool:
+    """Whether a stack keeps its maps channels-last (see the tables above): 2-D maps only."""
+    if rank != 2:
+        return False
+    if FORCE_CHANNELS_LAST is not None:
+        return FORCE_CHANNELS_LAST
+    if grad and joint:
+        return (CHANNELS_LAST_JOINT_TRAINING.get(device_type, False)
+                and filters >= JOINT_CHANNELS_LAST_MIN_FILTERS)
+    return (CHANNELS_LAST_TRAINING if grad else CHANNELS_LAST).get(device_type, False)
+
+
 def _channels_last_helps(spec: ConvSpec, x: Tensor, grad: bool, joint: bool = False) -> bool:
-    table = (CHANNELS_LAST_JOINT_TRAINING if grad and joint else
-             CHANNELS_LAST_TRAINING if grad else CHANNELS_LAST)
-    return spec.rank == 2 and table.get(x.device.type, False)
+    return channels_last_for(x.device.type, spec.filters, spec.rank, grad, joint)
 
 
 def run_conv(spec: ConvSpec, weights: list, x: Tensor, hx: tuple,
