@@ -175,7 +175,6 @@ def test_nan_filled_buffers_are_never_read(monkeypatch):
 
 
 REFUSED = [
-    ({"peephole": True}, {}, "peephole"),
     ({"layer_norm": True}, {}, "layer_norm"),
     ({"mode": "conv_gru", "reset_after": False}, {}, "reset_after"),
     ({"activation": torch.relu}, {}, "activations"),
@@ -226,6 +225,16 @@ def test_native_ops_check_their_arguments():
                          torch.empty_like(c), torch.empty_like(c), gx.new_empty(0), False)
     with pytest.raises(TypeError, match="float32 or float64"):
         ops.lstm_forward(gx.half(), None, c.half(), c.half(), c.half(), gx.new_empty(0), False)
+    w = torch.randn(1, 2, 3, 3)  # a peephole map: (1, F, *S)
+    with pytest.raises(ValueError, match="w_cf is missing"):
+        ops.lstm_forward(gx, None, c, torch.empty_like(c), torch.empty_like(c), gx.new_empty(0),
+                         False, w, None, w)
+    with pytest.raises(ValueError, match="w_co must be a CPU tensor of shape"):
+        ops.lstm_forward(gx, None, c, torch.empty_like(c), torch.empty_like(c), gx.new_empty(0),
+                         False, w, w, torch.randn(1, 2, 3, 4))
+    with pytest.raises(ValueError, match="w_ci's memory layout"):
+        ops.lstm_backward(None, c, c.clone(), gx, c, c, torch.empty_like(gx),
+                          torch.randn(1, 3, 3, 2).movedim(-1, 1), w, w)
 
 
 def test_one_step_by_hand():

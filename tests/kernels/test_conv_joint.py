@@ -189,3 +189,44 @@ def test_an_in_place_change_of_what_the_hoisted_backward_reads_raises(monkeypatc
     with pytest.raises(RuntimeError, match="inplace"):
         out.mul_(2)
         (out ** 2).sum().backward()
+
+
+@pytest.mark.parametrize("mask_name", [None, "holes"])
+@pytest.mark.parametrize("shape", ["2d", "bidirectional-2-layers", "1d-k5", "3d"])
+def test_peepholes_match_the_reference(shape, mask_name, layout):
+    """Shi et al.'s per-position peephole terms (W_ci ∘ C_{t-1}, W_cf ∘ C_{t-1},
+    W_co ∘ C_t) in the native gate pass: outputs, states and every gradient (the three
+    peephole weights' included) against the reference loop, training and inference."""
+    spec, weights, x, hx = _setup(peephole=True, **SHAPES[shape])
+    assert "weight_ci" in weights[0]
+    mask = None if mask_name is None else MASKS[mask_name]
+    o1, s1, g1 = _all_grads(spec, weights, x, hx, mask, "reference")
+    o2, s2, g2 = _all_grads(spec, weights, x, hx, mask, "conv-cpu")
+    _close((o2, *s2, *g2), (o1, *s1, *g1))
+    with torch.no_grad():
+        i1, f1, _ = registry.run_conv(spec, weights, x, hx, mask, backend="reference")
+        i2, f2, _ = registry.run_conv(spec, weights, x, hx, mask, backend="conv-cpu")
+    _close((i2, *f2), (i1, *f1))
+
+
+def test_peephole_gradcheck_in_float64():
+    from torch.autograd import gradcheck
+    spec, weights, x, hx = _setup(peephole=True, C=1, Fi=2, S=(3, 2))
+    names = list(weights[0])
+
+    def f(x, h, c, *ws):
+        out, state, _ = registry.run_conv(spec, [dict(zip(names, ws))], x, (h, c),
+                                          backend="conv-cpu")
+        return out, *state
+
+    x2 = x[:3, :2].detach().requires_grad_()
+    h2 = tuple(h[:, :2].detach().requires_grad_() for h in hx)
+    assert gradcheck(f, (x2, *h2, *[weights[0][n] for n in names]), eps=1e-6, atol=1e-6)
+
+
+def test_peepholes_outside_the_joint_form_are_refused_by_name():
+    spec, weights, x, hx = _setup(peephole=True, padding="valid", stride=(2, 1), S=(7, 5))
+    with pytest.raises(ValueError, match="peephole=True: only in the joint form"):
+        registry.run_conv(spec, weights, x, hx, backend="conv-cpu")
+    _, _, choice = registry.run_conv(spec, weights, x, hx)
+    assert choice.kernel == "conv" and "peephole" in choice.rejected["conv-cpu"]

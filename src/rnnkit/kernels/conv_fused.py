@@ -154,17 +154,17 @@ def why_not(spec: ConvSpec, *, device=None, dtype=None, mask_kind: str = "none",
         return f"runs on the CPU only, got device {device}"
     if dtype is not None and dtype not in (torch.float32, torch.float64):
         return f"runs float32 and float64 only, got {dtype}"
-    if spec.peephole:
-        return "peephole=True: the fused gate loop has no peephole terms"
     if spec.layer_norm:
         return "layer_norm=True: the fused gate loop has no layer norm"
     if spec.mode == "conv_gru" and not spec.reset_after:
         return "reset_after=False needs W_hn ⋆ (r ∘ H), a second convolution inside the step"
     if spec.activation is not torch.tanh or spec.recurrent_activation is not torch.sigmoid:
         return "the fused gate loop fixes the activations (tanh, sigmoid gates)"
-    if mask_kind != "none" and not (JOINT_TRAINING and JOINT_INFERENCE and _all_joint(spec)):
-        return (f"a {mask_kind!r} mask runs in the joint form only: ConvLSTM layers whose "
-                "input convolution is stride 1, \"same\", dilation 1")
+    joint_only = ([f"a {mask_kind!r} mask"] if mask_kind != "none" else []) + \
+        (["peephole=True"] if spec.peephole else [])
+    if joint_only and not (JOINT_TRAINING and JOINT_INFERENCE and _all_joint(spec)):
+        return (f"{' and '.join(joint_only)}: only in the joint form (ConvLSTM layers whose "
+                "input convolution is stride 1, \"same\", dilation 1)")
     if training and (spec.input_dropout > 0 or spec.recurrent_dropout > 0):
         return "dropout / recurrent_dropout (per-gate masks) while training"
     if any(k % 2 == 0 for k in spec.kernel_size):
@@ -209,7 +209,8 @@ def run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tens
                 biases = [b for b in (w.get("bias_ih"), w.get("bias_hh")) if b is not None]
                 bj = biases[0] + biases[1] if len(biases) == 2 else (biases or [None])[0]
                 hs, h_n, c_n = conv_joint.ConvLSTMJointSeq.apply(
-                    inp, state[0], state[1], wj, bj, mask, fmt, d == 1)
+                    inp, state[0], state[1], wj, bj, w.get("weight_ci"), w.get("weight_cf"),
+                    w.get("weight_co"), mask, fmt, d == 1)
                 finals[0].append(h_n)
                 finals[1].append(c_n)
                 outs.append(hs)

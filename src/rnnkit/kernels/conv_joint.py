@@ -13,6 +13,14 @@ from rnnkit.cells.conv_base import CONV
 from rnnkit.kernels import conv_buffers as buf
 
 
+def peep_maps(w_ci, w_cf, w_co, fmt) -> tuple:
+    """The peephole weights (F, *S) as the native ops take them: (1, F, *S) maps in the
+    state's memory format; () without peepholes."""
+    if w_ci is None:
+        return ()
+    return tuple(p.detach().unsqueeze(0).contiguous(memory_format=fmt) for p in (w_ci, w_cf, w_co))
+
+
 def held_samples(mask, T: int) -> list:
     """Per step t, the indices of the samples whose step is masked (they keep their
     state and output zeros), or None where every sample is valid. mask (T, B) bool."""
@@ -46,14 +54,18 @@ class ConvLSTMJointSeq(torch.autograd.Function):
     (T, B, 4F, *S) input-convolution tensor, which at few input channels costs more to
     write and read back than the convolution saves (docs/conv_recurrent.md, "Speed").
     A masked step (m_t = 0 for a sample) keeps that sample's H and C and outputs zeros.
+    With peepholes (w_ci, w_cf, w_co (F, *S), Shi et al. 2015), the native gate pass adds
+    W_ci ∘ C_{t-1}, W_cf ∘ C_{t-1} and W_co ∘ C_t; their gradients are three sums over all
+    steps after the loop.
     Backward: per step dA_t (zero for masked samples, whose dH and dC pass through to
     step t-1 unchanged), then d[X_t, H_{t-1}] = W^T ⋆ dA_t; the weight and bias
     gradients dW = Σ_t dA_t ⋆ [X_t, H_{t-1}], db = Σ_t dA_t are ONE call over all T·B."""
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w, b, mask, fmt, reverse: bool):
+    def forward(ctx, x, h0, c0, w, b, w_ci, w_cf, w_co, mask, fmt, reverse: bool):
         T, C, F_ = x.shape[0], x.shape[2], h0.shape[1]
         rec = buf.Rec(w, fmt)
+        peep = peep_maps(w_ci, w_cf, w_co, fmt)  # () or W_ci, W_cf, W_co as (1, F, *S)
         held = held_samples(mask, T)
         xh = buf.empty(T, h0, C + F_, fmt)  # (T, B, C + F, *S): [X_t, H_{t-1}] of every step
         xh[:, :, :C].copy_(x)
@@ -67,10 +79,11 @@ class ConvLSTMJointSeq(torch.autograd.Function):
         for t, p, n in buf.order(T, reverse):
             xh[t][:, C:].copy_(hbuf[p])
             a = rec.fwd(xh[t], b)  # (B, 4F, *S)
-            ops.lstm_forward(a, None, cbuf[p], hbuf[n], cbuf[n], gates[t], True)
+            ops.lstm_forward(a, None, cbuf[p], hbuf[n], cbuf[n], gates[t], True, *peep)
             _hold(held[t], hbuf[n], hbuf[p])
             _hold(held[t], cbuf[n], cbuf[p])
         ctx.rec, ctx.reverse, ctx.has_b, ctx.C, ctx.held = rec, reverse, b is not None, C, held
+        ctx.peep = peep
         ctx.save_for_backward(xh, cbuf, gates)
         last = 0 if reverse else T
         # Y is returned as a tensor that is no view (buf.as_output), so that it can be changed
@@ -97,7 +110,7 @@ class ConvLSTMJointSeq(torch.autograd.Function):
                 dh_kept = None if dh is None else dh.index_select(0, idx)
                 dc_kept = dc.index_select(0, idx)
             ops.lstm_backward(None if d_out is None else d_out[t], dh, dc, gates[t],
-                              cbuf[p], cbuf[n], dA[t])
+                              cbuf[p], cbuf[n], dA[t], *ctx.peep)
             if idx is not None:
                 dA[t].index_fill_(0, idx, 0)
                 dc.index_copy_(0, idx, dc_kept)
@@ -110,7 +123,14 @@ class ConvLSTMJointSeq(torch.autograd.Function):
                     dx[t].copy_(d_xh[:, :C])
         dw, db = rec.param_grads(dA.flatten(0, 1), xh.flatten(0, 1), ctx.needs_input_grad[3],
                                  ctx.has_b and ctx.needs_input_grad[4])
-        return dx, dh if need_h0 else None, dc, dw, db, None, None, None
+        d_peep = [None] * 3
+        if ctx.peep and any(ctx.needs_input_grad[5:8]):
+            # dW_ci = Σ_t dA_i ∘ C_{t-1}, dW_cf = Σ_t dA_f ∘ C_{t-1}, dW_co = Σ_t dA_o ∘ C_t
+            # over all T·B (masked samples have dA = 0)
+            prev, new = (cbuf[1:], cbuf[:-1]) if ctx.reverse else (cbuf[:-1], cbuf[1:])
+            d_peep = [(dA[:, :, k * F_:(k + 1) * F_] * c).sum(dim=(0, 1))
+                      for k, c in ((0, prev), (1, prev), (3, new))]
+        return (dx, dh if need_h0 else None, dc, dw, db, *d_peep, None, None, None)
 
 
 @torch.no_grad()
@@ -134,6 +154,7 @@ def joint_inference(x: Tensor, state: tuple, w: dict, fmt, reverse: bool, mask=N
     cbuf = buf.empty(T + 1, state[0], F_, fmt)
     cbuf[first].copy_(state[1])
     unused = x.new_empty(0)
+    peep = peep_maps(w.get("weight_ci"), w.get("weight_cf"), w.get("weight_co"), fmt)
     held = held_samples(mask, T)
     ops = buf.ops()
     for t, p, n in buf.order(T, reverse):
@@ -141,7 +162,7 @@ def joint_inference(x: Tensor, state: tuple, w: dict, fmt, reverse: bool, mask=N
         xh[:, C:].copy_(hbuf[p])
         a = CONV[weight.dim() - 2](xh, weight, bias, padding=pad)
         a = a.contiguous(memory_format=fmt)  # (B, G·F, *S)
-        ops.lstm_forward(a, None, cbuf[p], hbuf[n], cbuf[n], unused, False)
+        ops.lstm_forward(a, None, cbuf[p], hbuf[n], cbuf[n], unused, False, *peep)
         _hold(held[t], hbuf[n], hbuf[p])
         _hold(held[t], cbuf[n], cbuf[p])
     last = 0 if reverse else T
