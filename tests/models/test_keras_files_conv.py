@@ -114,14 +114,20 @@ def conv1d_and_3d():
 MODELS = {f.__name__: f for f in (next_frame, time_distributed, channels_first, conv1d_and_3d)}
 
 
-@pytest.fixture(scope="module", params=list(MODELS))
-def pair(request, tmp_path_factory):
-    """(name, Keras model with random weights, input, the rnnkit model read from its .keras)."""
-    k, x = MODELS[request.param]()
-    _randomize(k, seed=len(request.param))
-    path = tmp_path_factory.mktemp(request.param) / "k.keras"
-    k.save(path)
-    return request.param, k, x, load_model(path)
+def pair_fixture(models: dict, randomize):
+    """A module fixture over ``models`` (name -> () -> (Keras model, input)): (name, the
+    Keras model with random weights, input, the rnnkit model read from its .keras)."""
+    @pytest.fixture(scope="module", params=list(models))
+    def pair(request, tmp_path_factory):
+        k, x = models[request.param]()
+        randomize(k, seed=len(request.param))
+        path = tmp_path_factory.mktemp(request.param) / "k.keras"
+        k.save(path)
+        return request.param, k, x, load_model(path)
+    return pair
+
+
+pair = pair_fixture(MODELS, _randomize)
 
 
 def test_keras_file_read_by_rnnkit_predicts_the_same(pair):

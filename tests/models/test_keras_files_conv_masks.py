@@ -104,14 +104,7 @@ def _randomize(model, seed=0):
     _conv_files._randomize(model, seed, scale=0.4)
 
 
-@pytest.fixture(scope="module", params=list(MODELS))
-def pair(request, tmp_path_factory):
-    """(name, Keras model with random weights, input, the rnnkit model read from its .keras)."""
-    k, x = MODELS[request.param]()
-    _randomize(k, seed=len(request.param))
-    path = tmp_path_factory.mktemp(request.param) / "k.keras"
-    k.save(path)
-    return request.param, k, x, load_model(path)
+pair = _conv_files.pair_fixture(MODELS, _randomize)
 
 
 def test_keras_file_read_by_rnnkit_predicts_the_same(pair):
