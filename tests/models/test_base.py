@@ -169,3 +169,26 @@ def test_seq2seq_gets_the_base_summary_with_its_modules_and_totals():
         assert re.search(rf"│ {re.escape(row)}\s+│\s+{n} │", text), row
     total = sum(p.numel() for p in m.parameters())
     assert f" Total params: {total:,}" in text
+
+
+def test_predict_returns_a_list_when_the_last_layer_has_several_outputs():
+    """Keras's Sequential.predict of a last Bidirectional(merge_mode=None) returns its two
+    outputs in the layer's container (Keras's layer gives a tuple, rnnkit's a list), each
+    output's batches joined in order (6 samples, batches of 4)."""
+    import numpy as np
+    import torch
+
+    import rnnkit
+    L = rnnkit.layers
+    for inner, shape in ((L.LSTM(4, return_sequences=True), (5, 3)),
+                         (L.ConvLSTM2D(2, 3, padding="same", return_sequences=True), (3, 4, 4, 1))):
+        torch.manual_seed(0)
+        model = rnnkit.Sequential([L.Input(shape), L.Bidirectional(inner, merge_mode=None)])
+        x = np.random.default_rng(0).random((6,) + shape).astype("float32")
+        got = model.predict(x, batch_size=4, verbose=0)
+        with torch.no_grad():
+            want = model(torch.from_numpy(x))
+        assert type(got) is type(want) and len(got) == 2
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w.numpy(), rtol=1e-6, atol=1e-6)
+        assert not np.allclose(got[0], got[1])  # forward and backward differ

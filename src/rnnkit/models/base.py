@@ -182,9 +182,15 @@ class BaseModel(CompileMixin):
         return [logs[m.name] for m in self.compiled_metrics]
 
     def _to_numpy(self, y_pred):
+        if isinstance(y_pred, (list, tuple)):  # a last layer with several outputs, as Keras's
+            # Bidirectional(merge_mode=None): the same container, one array per output
+            return type(y_pred)(t.detach().cpu().numpy() for t in y_pred)
         return y_pred.detach().cpu().numpy()
 
     def _join_predictions(self, outs: list):
+        if outs and isinstance(outs[0], (list, tuple)):  # per output, the batches in order
+            return type(outs[0])(np.concatenate([o[k] for o in outs], axis=0)
+                                 for k in range(len(outs[0])))
         return np.concatenate(outs, axis=0)
 
     def _logs(self, loss_total: float, count: float) -> dict:
