@@ -22,25 +22,22 @@ def _shape(shape) -> str:
     return "(" + ", ".join(["None"] + ["None" if d is None else str(d) for d in shape]) + ")"
 
 
-def format_summary(model) -> str:
-    rows = []
-    for layer, shape in zip(model.layers, model._shapes[1:]):
-        n = sum(p.numel() for p in layer.parameters())
-        rows.append((f"{layer.name} ({type(layer).__name__})", _shape(shape), f"{n:,}"))
-    head = ("Layer (type)", "Output Shape", "Param #")
-    widths = [max([len(head[i])] + [len(r[i]) for r in rows]) for i in range(3)]
+def _table(title: str, head: tuple, rows: list, model) -> str:
+    """The boxed table (the "Param #" column right-aligned below its header) and the
+    totals of ``model``'s parameters."""
+    count = head.index("Param #")
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(head)]
 
-    def line(cells, right_last=True) -> str:
-        parts = [cells[0].ljust(widths[0]), cells[1].ljust(widths[1]),
-                 cells[2].rjust(widths[2]) if right_last else cells[2].ljust(widths[2])]
-        return "│ " + " │ ".join(parts) + " │"
+    def line(cells, header=False) -> str:
+        return "│ " + " │ ".join(c.rjust(w) if i == count and not header else c.ljust(w)
+                                  for i, (c, w) in enumerate(zip(cells, widths))) + " │"
 
     def rule(left: str, mid: str, right: str) -> str:
         return left + mid.join("─" * (w + 2) for w in widths) + right
 
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
-    out = [f'Model: "{model.name}"', rule("┌", "┬", "┐"), line(head, right_last=False),
+    out = [f'Model: "{title}"', rule("┌", "┬", "┐"), line(head, header=True),
            rule("├", "┼", "┤")]
     out += [line(r) for r in rows]
     out += [rule("└", "┴", "┘"),
@@ -48,6 +45,14 @@ def format_summary(model) -> str:
             f" Trainable params: {trainable:,}",
             f" Non-trainable params: {total - trainable:,}"]
     return "\n".join(out)
+
+
+def format_summary(model) -> str:
+    rows = []
+    for layer, shape in zip(model.layers, model._shapes[1:]):
+        n = sum(p.numel() for p in layer.parameters())
+        rows.append((f"{layer.name} ({type(layer).__name__})", _shape(shape), f"{n:,}"))
+    return _table(model.name, ("Layer (type)", "Output Shape", "Param #"), rows, model)
 
 
 def _shape_full(shape) -> str:
@@ -82,27 +87,7 @@ def format_functional_summary(model) -> str:
         count = sum(p.numel() for p in layer.parameters())
         rows.append((f"{layer.name} ({type(layer).__name__})", shape, f"{count:,}", links))
     head = ("Layer (type)", "Output Shape", "Param #", "Connected to")
-    widths = [max([len(head[i])] + [len(r[i]) for r in rows]) for i in range(4)]
-
-    def line(cells, header=False) -> str:
-        parts = [cells[0].ljust(widths[0]), cells[1].ljust(widths[1]),
-                 cells[2].ljust(widths[2]) if header else cells[2].rjust(widths[2]),
-                 cells[3].ljust(widths[3])]
-        return "│ " + " │ ".join(parts) + " │"
-
-    def rule(left: str, mid: str, right: str) -> str:
-        return left + mid.join("─" * (w + 2) for w in widths) + right
-
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
-    out = [f'Model: "{model.name}"', rule("┌", "┬", "┐"), line(head, header=True),
-           rule("├", "┼", "┤")]
-    out += [line(r) for r in rows]
-    out += [rule("└", "┴", "┘"),
-            f" Total params: {total:,}",
-            f" Trainable params: {trainable:,}",
-            f" Non-trainable params: {total - trainable:,}"]
-    return "\n".join(out)
+    return _table(model.name, head, rows, model)
 
 
 def format_module_summary(model, name: str) -> str:
@@ -110,23 +95,4 @@ def format_module_summary(model, name: str) -> str:
     module, its type and its parameters, and the totals."""
     rows = [(f"{child} ({type(m).__name__})", f"{sum(p.numel() for p in m.parameters()):,}")
             for child, m in model.named_children()]
-    head = ("Module (type)", "Param #")
-    widths = [max([len(head[i])] + [len(r[i]) for r in rows]) for i in range(2)]
-
-    def line(cells, header=False) -> str:
-        last = cells[1].ljust(widths[1]) if header else cells[1].rjust(widths[1])
-        return "│ " + cells[0].ljust(widths[0]) + " │ " + last + " │"
-
-    def rule(left: str, mid: str, right: str) -> str:
-        return left + mid.join("─" * (w + 2) for w in widths) + right
-
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
-    out = [f'Model: "{name}"', rule("┌", "┬", "┐"), line(head, header=True),
-           rule("├", "┼", "┤")]
-    out += [line(r) for r in rows]
-    out += [rule("└", "┴", "┘"),
-            f" Total params: {total:,}",
-            f" Trainable params: {trainable:,}",
-            f" Non-trainable params: {total - trainable:,}"]
-    return "\n".join(out)
+    return _table(name, ("Module (type)", "Param #"), rows, model)
