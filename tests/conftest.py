@@ -14,6 +14,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+# tests/_support.py is importable by the test modules (importlib mode: no package path).
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 # The parity bounds: max |a − b| over outputs, final states and every gradient.
 TOL = {torch.float32: 2e-5, torch.float64: 1e-10}
 

@@ -6,19 +6,13 @@ import math
 
 import pytest
 import torch
+from _support import sibling
 
 from rnnkit.kernels import conv_buffers, conv_fused, conv_recurrent, registry
 from rnnkit.kernels.cpu import build
 
 def _sibling(name):
-    """The helpers of tests/kernels/<name>.py (pytest's importlib mode has no package path)."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(f"_{name}", Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return sibling(__file__, name)
 
 
 _cr = _sibling("test_conv_recurrent")

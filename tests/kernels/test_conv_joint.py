@@ -3,20 +3,14 @@ reference loop (float64, outputs, states, every gradient). Its inference form an
 of the parity grid (both layouts, both training paths, gradcheck) run in test_conv_fused.py."""
 import pytest
 import torch
+from _support import sibling
 
 from rnnkit.kernels import conv_joint, registry
 from rnnkit.kernels.cpu import build
 
 
 def _sibling(name):
-    """The helpers of tests/kernels/<name>.py (pytest's importlib mode has no package path)."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(f"_{name}", Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return sibling(__file__, name)
 
 
 _setup = _sibling("test_conv_recurrent")._setup

@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+from _support import sibling
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
@@ -86,14 +87,7 @@ MODELS = {f.__name__: f for f in (masked_sequential, masked_next_frame, masked_1
 
 
 def _sibling(name):
-    """The helpers of tests/models/<name>.py (pytest's importlib mode has no package path)."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(f"_{name}", Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return sibling(__file__, name)
 
 
 _conv_files = _sibling("test_keras_files_conv")
