@@ -36,7 +36,7 @@ def test_every_merge_mode_against_manual_directions(merge_mode, return_sequences
             "ave": (y + y_rev) / 2, None: [y, y_rev]}[merge_mode]
     step = (T,) if return_sequences else ()
     if merge_mode is None:
-        assert isinstance(out, list) and len(out) == 2
+        assert isinstance(out, tuple) and len(out) == 2  # Keras 3 returns a tuple too
         for o, w in zip(out, want):
             torch.testing.assert_close(o, w)
         assert bi.compute_output_shape((T, I)) == [step + (U,)] * 2
@@ -191,3 +191,22 @@ def test_conv_lstm_stateful_continues_from_both_directions_states():
 def test_conv_lstm_bad_wrap():
     with pytest.raises(TypeError, match="ConvLSTM1D/2D/3D layer, got Conv2D"):
         L.Bidirectional(L.Conv2D(2, 3))
+
+
+def test_sequential_predict_with_merge_mode_none_matches_keras(keras):
+    """The two outputs of a last Bidirectional(merge_mode=None) come out of predict as
+    Keras 3's do: a tuple of arrays, equal after set_weights (batches of 4 over 6 samples)."""
+    import rnnkit
+    ours = rnnkit.Sequential([L.Input((T, I)), L.Bidirectional(L.LSTM(U, return_sequences=True),
+                                                               merge_mode=None)])
+    theirs = keras.Sequential([keras.Input((T, I)), keras.layers.Bidirectional(
+        keras.layers.LSTM(U, return_sequences=True), merge_mode=None)])
+    rng = np.random.default_rng(5)
+    ws = [rng.normal(scale=0.4, size=w.shape).astype("float32") for w in theirs.get_weights()]
+    theirs.set_weights(ws)
+    ours.set_weights(ws)
+    x = rng.random((6, T, I)).astype("float32")
+    got, want = ours.predict(x, batch_size=4, verbose=0), theirs.predict(x, batch_size=4, verbose=0)
+    assert type(got) is type(want) is tuple and len(got) == len(want) == 2
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)

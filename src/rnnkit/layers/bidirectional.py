@@ -43,7 +43,7 @@ def _merge(y: Tensor, y_rev: Tensor, mode: Optional[str]):
         return y * y_rev
     if mode == "ave":
         return (y + y_rev) / 2
-    return [y, y_rev]
+    return (y, y_rev)  # a tuple, as Keras 3 returns it
 
 
 @register_layer
@@ -64,7 +64,8 @@ class Bidirectional(Layer):
     Call: ``(x, mask=None, initial_state=None, training=None)``;
     ``initial_state`` holds the forward states then the backward ones. With
     return_state the result is ``(output, *forward_states, *backward_states)``
-    (``[y, y_rev, *states]`` when merge_mode is None).
+    (``(y, y_rev, *states)`` when merge_mode is None; without return_state, ``(y, y_rev)``:
+    tuples, as Keras 3 returns them).
 
     Weights: the forward layer's arrays, then the backward layer's.
 
@@ -137,7 +138,7 @@ class Bidirectional(Layer):
             y_rev = y_rev.flip(1)  # back into time order, (B, T, u)
         out = _merge(y, y_rev, self.merge_mode)
         if self.return_state:
-            return out + list(states) if self.merge_mode is None else (out, *states)
+            return (*out, *states) if self.merge_mode is None else (out, *states)
         return out
 
     def compute_output_shape(self, input_shape: tuple):
