@@ -70,6 +70,17 @@ def test_poison_flag_round_trips(real_kernel):
     assert real_kernel.poison() is False
 
 
+def test_why_no_toolchain_says_when_the_native_tests_may_skip(monkeypatch):
+    """None here (a compiler and ninja: a failed build must fail the tests); a reason when
+    the user turned the kernel off or no compiler is found."""
+    assert build.why_no_toolchain() is None
+    monkeypatch.setenv("RNNKIT_CPU_KERNEL", "0")
+    assert "RNNKIT_CPU_KERNEL=0" in build.why_no_toolchain()
+    monkeypatch.delenv("RNNKIT_CPU_KERNEL")
+    monkeypatch.setenv("CXX", "no-such-compiler-rnnkit")
+    assert "no C++ compiler" in build.why_no_toolchain()
+
+
 def test_disabled_by_environment(fresh, monkeypatch, caplog):
     monkeypatch.setenv("RNNKIT_CPU_KERNEL", "0")
     with caplog.at_level(logging.WARNING, logger="rnnkit"):
