@@ -205,9 +205,7 @@ def run(spec: ConvSpec, weights: list, x: Tensor, hx: tuple, mask: Optional[Tens
                 continue
             last = 0 if d == 1 else T - 1
             if joint_train:
-                wj = torch.cat([w["weight_ih"], w["weight_hh"]], dim=1)  # (4F, C + F, *k)
-                biases = [b for b in (w.get("bias_ih"), w.get("bias_hh")) if b is not None]
-                bj = biases[0] + biases[1] if len(biases) == 2 else (biases or [None])[0]
+                wj, bj = conv_joint.joint_weights(w)  # (4F, C + F, *k), (4F,) or None
                 hs, h_n, c_n = conv_joint.ConvLSTMJointSeq.apply(
                     inp, state[0], state[1], wj, bj, w.get("weight_ci"), w.get("weight_cf"),
                     w.get("weight_co"), mask, fmt, d == 1)

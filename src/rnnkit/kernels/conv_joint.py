@@ -13,6 +13,14 @@ from rnnkit.cells.conv_base import CONV
 from rnnkit.kernels import conv_buffers as buf
 
 
+def joint_weights(w: dict) -> tuple:
+    """A layer's weights as the joint form's convolution takes them: [W_x, W_h]
+    (G·F, C + F, *k) and one bias b_x + b_h (either may be absent; None for neither)."""
+    weight = torch.cat([w["weight_ih"], w["weight_hh"]], dim=1)
+    biases = [b for b in (w.get("bias_ih"), w.get("bias_hh")) if b is not None]
+    return weight, (biases[0] + biases[1] if len(biases) == 2 else (biases or [None])[0])
+
+
 def peep_maps(w_ci, w_cf, w_co, fmt) -> tuple:
     """The peephole weights (F, *S) as the native ops take them: (1, F, *S) maps in the
     state's memory format; () without peepholes."""
@@ -143,9 +151,7 @@ def joint_inference(x: Tensor, state: tuple, w: dict, fmt, reverse: bool, mask=N
     A masked step (mask (T, B) bool, False) keeps that sample's state and outputs zeros.
     Returns Y (T, B, F, *S) and the final (H, C)."""
     T, C, F_ = x.shape[0], x.shape[2], w["weight_hh"].shape[1]
-    weight = torch.cat([w["weight_ih"], w["weight_hh"]], dim=1)  # (G·F, C + F, *k)
-    biases = [b for b in (w.get("bias_ih"), w.get("bias_hh")) if b is not None]
-    bias = sum(biases) if biases else None
+    weight, bias = joint_weights(w)  # (G·F, C + F, *k), (G·F,) or None
     pad = tuple((k - 1) // 2 for k in weight.shape[2:])
     xh = buf.empty(1, state[0], C + F_, fmt)[0]  # (B, C + F, *S)
     hbuf = buf.empty(T + 1, state[0], F_, fmt)
